@@ -59,9 +59,22 @@ fmt: ## Run go fmt against code.
 vet: ## Run go vet against code.
 	go vet ./...
 
+# KUBEBUILDER_ASSETS is where the envtest binaries are once setup-envtest has run.
+KUBEBUILDER_ASSETS ?= $(ENVTEST_DIR)/k8s/$(ENVTEST_K8S_VERSION)-$(shell go env GOOS)-$(shell go env GOARCH)
+export KUBEBUILDER_ASSETS
+
 .PHONY: test
-test: manifests generate fmt vet setup-envtest ## Run tests.
-	KUBEBUILDER_ASSETS="$(shell "$(ENVTEST)" use $(ENVTEST_K8S_VERSION) --bin-dir "$(LOCALBIN)" -p path)" go test $$(go list ./... | grep -v /e2e) -coverprofile cover.out
+test: manifests generate fmt vet setup-envtest ## Run unit and envtest integration tests (everything but e2e).
+	go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+
+.PHONY: test-conversions
+test-conversions: ## Run the v1alpha1 <-> v1beta1 conversion round-trip fuzz tests alone.
+	go test ./api/... -run 'Conversion|RoundTrip' -v
+
+.PHONY: verify
+verify: manifests generate fmt ## Regenerate everything, then fail if anything changed.
+	@git diff --exit-code -- api config cmd internal charts bundle || { \
+		echo "Generated files are out of date: run 'make manifests generate fmt' and commit."; exit 1; }
 
 # TODO(user): To use a different vendor for e2e tests, modify the setup under 'tests/e2e'.
 # The default setup assumes Kind is pre-installed and builds/loads the Manager Docker image locally.
@@ -194,17 +207,19 @@ GOLANGCI_LINT = $(LOCALBIN)/golangci-lint
 
 ## Tool Versions
 KUSTOMIZE_VERSION ?= v5.8.1
-CONTROLLER_TOOLS_VERSION ?= v0.22.0
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
 
-#ENVTEST_VERSION is the controller-runtime version to use for setup-envtest, derived from go.mod
-ENVTEST_VERSION ?= $(shell v='$(call gomodver,sigs.k8s.io/controller-runtime)'; \
-  [ -n "$$v" ] || { echo "Set ENVTEST_VERSION manually (controller-runtime replace has no tag)" >&2; exit 1; }; \
-  printf '%s\n' "$$v")
-
-#ENVTEST_K8S_VERSION is the version of Kubernetes to use for setting up ENVTEST binaries (i.e. 1.31)
-ENVTEST_K8S_VERSION ?= $(shell v='$(call gomodver,k8s.io/api)'; \
-  [ -n "$$v" ] || { echo "Set ENVTEST_K8S_VERSION manually (k8s.io/api replace has no tag)" >&2; exit 1; }; \
-  printf '%s\n' "$$v" | sed -E 's/^v?[0-9]+\.([0-9]+).*/1.\1/')
+# ENVTEST_VERSION is the setup-envtest release. It follows controller-runtime's minor, but
+# setup-envtest v0.25.2 was never tagged, so it is pinned.
+ENVTEST_VERSION ?= v0.25.1
+# ENVTEST_K8S_VERSION is the Kubernetes version of the envtest control plane (kube-apiserver,
+# etcd, kubectl); it matches the k8s.io/* modules in go.mod.
+ENVTEST_K8S_VERSION ?= 1.37.2
+# ENVTEST_ETCD_VERSION is the etcd built from its Go module where the download is unreachable.
+ENVTEST_ETCD_VERSION ?= 3.7.3
+# ENVTEST_DIR is setup-envtest's own store, so assets survive a clean clone and are shared with
+# other projects; the binaries live in $(ENVTEST_DIR)/k8s/<version>-<os>-<arch>.
+ENVTEST_DIR ?= $(HOME)/.local/share/kubebuilder-envtest
 
 GOLANGCI_LINT_VERSION ?= v2.13.1
 .PHONY: kustomize
@@ -218,10 +233,10 @@ $(CONTROLLER_GEN): $(LOCALBIN)
 	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
 
 .PHONY: setup-envtest
-setup-envtest: envtest ## Download the binaries required for ENVTEST in the local bin directory.
-	@echo "Setting up envtest binaries for Kubernetes version $(ENVTEST_K8S_VERSION)..."
-	@"$(ENVTEST)" use $(ENVTEST_K8S_VERSION) --bin-dir "$(LOCALBIN)" -p path || { \
-		echo "Error: Failed to set up envtest binaries for version $(ENVTEST_K8S_VERSION)."; \
+setup-envtest: envtest ## Provide the envtest binaries: download, or build them from Go modules where offline.
+	@"$(CURDIR)/hack/setup-envtest.sh" "$(ENVTEST)" "$(ENVTEST_DIR)" $(ENVTEST_K8S_VERSION) $(ENVTEST_ETCD_VERSION) >/dev/null || { \
+		echo "Error: the envtest binaries for Kubernetes $(ENVTEST_K8S_VERSION) are missing and could not be downloaded or built."; \
+		echo "       See hack/setup-envtest.sh; the tests need kube-apiserver and etcd."; \
 		exit 1; \
 	}
 

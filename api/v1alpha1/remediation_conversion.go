@@ -1,5 +1,5 @@
 /*
-Copyright 2026.
+Copyright 2026 The heal8s Authors.
 
 Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
@@ -17,41 +17,113 @@ limitations under the License.
 package v1alpha1
 
 import (
-	"log"
+	"fmt"
 
 	"sigs.k8s.io/controller-runtime/pkg/conversion"
 
-	heal8siov1beta1 "github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/api/v1beta1"
 )
 
-// ConvertTo converts this Remediation (v1alpha1) to the Hub version (v1beta1).
+type remediationFields = convertible[RemediationSpec, RemediationStatus]
+type remediationHubFields = convertible[v1beta1.RemediationSpec, v1beta1.RemediationStatus]
+
+var _ conversion.Convertible = (*Remediation)(nil)
+
+// ConvertTo converts this v1alpha1 Remediation to the v1beta1 hub.
 func (src *Remediation) ConvertTo(dstRaw conversion.Hub) error {
-	dst := dstRaw.(*heal8siov1beta1.Remediation)
-	log.Printf("ConvertTo: Converting Remediation from Spoke version v1alpha1 to Hub version v1beta1;"+
-		"source: %s/%s, target: %s/%s", src.Namespace, src.Name, dst.Namespace, dst.Name)
-
-	// TODO(user): Implement conversion logic from v1alpha1 to v1beta1
-	// Example: Copying Spec fields
-	// dst.Spec.Size = src.Spec.Replicas
-
-	// Copy ObjectMeta to preserve name, namespace, labels, etc.
-	dst.ObjectMeta = src.ObjectMeta
-
-	return nil
+	dst, ok := dstRaw.(*v1beta1.Remediation)
+	if !ok {
+		return fmt.Errorf("converting Remediation to %T: not a v1beta1 Remediation", dstRaw)
+	}
+	source := remediationFields{Spec: src.Spec, Status: src.Status}
+	result, err := restore(src.ObjectMeta, AnnotationHubData, source, remediationToHub(source), remediationFromHub)
+	if err != nil {
+		return err
+	}
+	dst.ObjectMeta = convertMeta(src.ObjectMeta)
+	dst.Spec, dst.Status = result.Spec, result.Status
+	return keep(&dst.ObjectMeta, AnnotationSpokeData, source, result, remediationFromHub)
 }
 
-// ConvertFrom converts the Hub version (v1beta1) to this Remediation (v1alpha1).
+// ConvertFrom converts the v1beta1 hub to this v1alpha1 Remediation.
 func (dst *Remediation) ConvertFrom(srcRaw conversion.Hub) error {
-	src := srcRaw.(*heal8siov1beta1.Remediation)
-	log.Printf("ConvertFrom: Converting Remediation from Hub version v1beta1 to Spoke version v1alpha1;"+
-		"source: %s/%s, target: %s/%s", src.Namespace, src.Name, dst.Namespace, dst.Name)
+	src, ok := srcRaw.(*v1beta1.Remediation)
+	if !ok {
+		return fmt.Errorf("converting %T to a v1alpha1 Remediation: not a v1beta1 Remediation", srcRaw)
+	}
+	source := remediationHubFields{Spec: src.Spec, Status: src.Status}
+	result, err := restore(src.ObjectMeta, AnnotationSpokeData, source, remediationFromHub(source), remediationToHub)
+	if err != nil {
+		return err
+	}
+	dst.ObjectMeta = convertMeta(src.ObjectMeta)
+	dst.Spec, dst.Status = result.Spec, result.Status
+	return keep(&dst.ObjectMeta, AnnotationHubData, source, result, remediationToHub)
+}
 
-	// TODO(user): Implement conversion logic from v1beta1 to v1alpha1
-	// Example: Copying Spec fields
-	// dst.Spec.Replicas = src.Spec.Size
+func remediationToHub(in remediationFields) remediationHubFields {
+	var out remediationHubFields
+	s := in.Spec
+	out.Spec = v1beta1.RemediationSpec{
+		PolicyRef: v1beta1.PolicyReference{Name: s.Policy, Namespace: s.PolicyNamespace},
+		Rule:      s.Rule,
+		Alert: v1beta1.AlertInfo{
+			Name:        s.AlertName,
+			Fingerprint: s.Fingerprint,
+			Labels:      s.AlertLabels,
+		},
+		Target: v1beta1.TargetRef{
+			APIVersion: apiVersionFor(v1beta1.TargetKind(s.Target.Kind)),
+			Kind:       v1beta1.TargetKind(s.Target.Kind),
+			Name:       s.Target.Name,
+			Namespace:  s.Target.Namespace,
+			Container:  s.Target.Container,
+		},
+		Action:   actionToHub(s.Action, s.Params),
+		Strategy: v1beta1.Strategy(s.Strategy),
+	}
+	st := in.Status
+	out.Status = v1beta1.RemediationStatus{
+		Phase:      v1beta1.Phase(st.Phase),
+		Message:    st.Message,
+		Conditions: st.Conditions,
+	}
+	if st.PRURL != "" || st.PRNumber != 0 {
+		out.Status.PullRequest = &v1beta1.PullRequestStatus{URL: st.PRURL, Number: st.PRNumber}
+	}
+	return out
+}
 
-	// Copy ObjectMeta to preserve name, namespace, labels, etc.
-	dst.ObjectMeta = src.ObjectMeta
-
-	return nil
+func remediationFromHub(in remediationHubFields) remediationFields {
+	var out remediationFields
+	s := in.Spec
+	action, params := actionFromHub(s.Action)
+	out.Spec = RemediationSpec{
+		Policy:          s.PolicyRef.Name,
+		PolicyNamespace: s.PolicyRef.Namespace,
+		Rule:            s.Rule,
+		AlertName:       s.Alert.Name,
+		Fingerprint:     s.Alert.Fingerprint,
+		AlertLabels:     s.Alert.Labels,
+		Target: Target{
+			Kind:      string(s.Target.Kind),
+			Name:      s.Target.Name,
+			Namespace: s.Target.Namespace,
+			Container: s.Target.Container,
+		},
+		Action:   action,
+		Params:   params,
+		Strategy: string(s.Strategy),
+	}
+	st := in.Status
+	out.Status = RemediationStatus{
+		Phase:      string(st.Phase),
+		Message:    st.Message,
+		Conditions: st.Conditions,
+	}
+	if st.PullRequest != nil {
+		out.Status.PRURL = st.PullRequest.URL
+		out.Status.PRNumber = st.PullRequest.Number
+	}
+	return out
 }

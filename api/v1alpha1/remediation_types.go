@@ -1,5 +1,5 @@
 /*
-Copyright 2026.
+Copyright 2026 The heal8s Authors.
 
 Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
@@ -21,38 +21,88 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// EDIT THIS FILE!  THIS IS SCAFFOLDING FOR YOU TO OWN!
-// NOTE: json tags are required.  Any new fields you add must have json tags for the fields to be serialized.
-
-// RemediationSpec defines the desired state of Remediation
+// RemediationSpec is the seed's flat shape: the action as a name and its parameters as strings.
 type RemediationSpec struct {
-	// INSERT ADDITIONAL SPEC FIELDS - desired state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
-	// The following markers will use OpenAPI v3 schema to validate the value
-	// More info: https://book.kubebuilder.io/reference/markers/crd-validation.html
-
-	// foo is an example field of Remediation. Edit remediation_types.go to remove/update
+	// policy is the name of the RemediationPolicy that matched, in policyNamespace.
 	// +optional
-	Foo *string `json:"foo,omitempty"`
+	Policy string `json:"policy,omitempty"`
+
+	// policyNamespace is the namespace of the policy; empty means the Remediation's own.
+	// +optional
+	PolicyNamespace string `json:"policyNamespace,omitempty"`
+
+	// rule is the name of the rule that matched.
+	// +optional
+	Rule string `json:"rule,omitempty"`
+
+	// alertName is the alertname label of the alert.
+	// +optional
+	AlertName string `json:"alertName,omitempty"`
+
+	// fingerprint is Alertmanager's fingerprint of the alert.
+	// +optional
+	Fingerprint string `json:"fingerprint,omitempty"`
+
+	// alertLabels are the alert's labels.
+	// +optional
+	AlertLabels map[string]string `json:"alertLabels,omitempty"`
+
+	// target is the workload to change.
+	// +optional
+	Target Target `json:"target,omitempty"`
+
+	// action is one of IncreaseMemory, IncreaseCPU, ScaleUp, RollbackImage.
+	// +optional
+	Action string `json:"action,omitempty"`
+
+	// params are the action's parameters as strings (percent, minIncrease, roundTo, max,
+	// maxReplicas, maxRevisions).
+	// +optional
+	Params map[string]string `json:"params,omitempty"`
+
+	// strategy is GitOps, Direct or DryRun.
+	// +optional
+	Strategy string `json:"strategy,omitempty"`
 }
 
-// RemediationStatus defines the observed state of Remediation.
+// Target is the seed's target reference.
+type Target struct {
+	// kind of the target, e.g. Deployment.
+	// +optional
+	Kind string `json:"kind,omitempty"`
+
+	// name of the target.
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// namespace of the target.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// container to change.
+	// +optional
+	Container string `json:"container,omitempty"`
+}
+
+// RemediationStatus is the seed's status.
 type RemediationStatus struct {
-	// INSERT ADDITIONAL STATUS FIELD - define observed state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
+	// phase of the remediation.
+	// +optional
+	Phase string `json:"phase,omitempty"`
 
-	// For Kubernetes API conventions, see:
-	// https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#typical-status-properties
+	// message explains the phase.
+	// +optional
+	Message string `json:"message,omitempty"`
 
-	// conditions represent the current state of the Remediation resource.
-	// Each condition has a unique type and reflects the status of a specific aspect of the resource.
-	//
-	// Standard condition types include:
-	// - "Available": the resource is fully functional
-	// - "Progressing": the resource is being created or updated
-	// - "Degraded": the resource failed to reach or maintain its desired state
-	//
-	// The status of each condition is one of True, False, or Unknown.
+	// prURL is the pull request's address, for GitOps.
+	// +optional
+	PRURL string `json:"prURL,omitempty"`
+
+	// prNumber is the pull request's number, for GitOps.
+	// +optional
+	PRNumber int32 `json:"prNumber,omitempty"`
+
+	// conditions of the remediation.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -61,27 +111,35 @@ type RemediationStatus struct {
 
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rem,categories=heal8s
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Action",type=string,JSONPath=`.spec.action`
+// +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.spec.target.kind`
+// +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.spec.target.name`
+// +kubebuilder:printcolumn:name="Pull Request",type=string,JSONPath=`.status.prURL`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
-// Remediation is the Schema for the remediations API
+// Remediation is the seed's shape of a remediation, served for clients written against it.
+// v1beta1 is the storage version; what this version cannot hold is kept in an annotation.
 type Remediation struct {
 	metav1.TypeMeta `json:",inline"`
 
-	// metadata is a standard object metadata
+	// metadata is a standard object metadata.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitzero"`
 
-	// spec defines the desired state of Remediation
-	// +required
-	Spec RemediationSpec `json:"spec"`
+	// spec of the remediation.
+	// +optional
+	Spec RemediationSpec `json:"spec,omitzero"`
 
-	// status defines the observed state of Remediation
+	// status of the remediation.
 	// +optional
 	Status RemediationStatus `json:"status,omitzero"`
 }
 
 // +kubebuilder:object:root=true
 
-// RemediationList contains a list of Remediation
+// RemediationList contains a list of Remediation.
 type RemediationList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitzero"`

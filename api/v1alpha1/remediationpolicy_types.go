@@ -1,5 +1,5 @@
 /*
-Copyright 2026.
+Copyright 2026 The heal8s Authors.
 
 Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
@@ -21,38 +21,63 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// EDIT THIS FILE!  THIS IS SCAFFOLDING FOR YOU TO OWN!
-// NOTE: json tags are required.  Any new fields you add must have json tags for the fields to be serialized.
-
-// RemediationPolicySpec defines the desired state of RemediationPolicy
+// RemediationPolicySpec is the seed's flat policy: each rule matches one alertname.
 type RemediationPolicySpec struct {
-	// INSERT ADDITIONAL SPEC FIELDS - desired state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
-	// The following markers will use OpenAPI v3 schema to validate the value
-	// More info: https://book.kubebuilder.io/reference/markers/crd-validation.html
-
-	// foo is an example field of RemediationPolicy. Edit remediationpolicy_types.go to remove/update
+	// rules map alert names to actions, tried in order.
 	// +optional
-	Foo *string `json:"foo,omitempty"`
+	Rules []Rule `json:"rules,omitempty"`
+
+	// strategy is GitOps, Direct or DryRun.
+	// +optional
+	Strategy string `json:"strategy,omitempty"`
+
+	// repository is "owner/name" of the Git repository holding the manifests, for GitOps.
+	// +optional
+	Repository string `json:"repository,omitempty"`
+
+	// baseBranch is the branch pull requests target.
+	// +optional
+	BaseBranch string `json:"baseBranch,omitempty"`
+
+	// secretName names the Secret with the Git credentials, in the operator's namespace.
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+
+	// suspend stops the policy from starting new remediations.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// cooldown is the least time between two remediations of the same target and action.
+	// +optional
+	Cooldown *metav1.Duration `json:"cooldown,omitempty"`
 }
 
-// RemediationPolicyStatus defines the observed state of RemediationPolicy.
+// Rule is the seed's rule: an alert name, an action name and string parameters.
+type Rule struct {
+	// name of the rule.
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// alertName is the alertname the rule matches.
+	// +optional
+	AlertName string `json:"alertName,omitempty"`
+
+	// action is one of IncreaseMemory, IncreaseCPU, ScaleUp, RollbackImage.
+	// +optional
+	Action string `json:"action,omitempty"`
+
+	// params are the action's parameters as strings.
+	// +optional
+	Params map[string]string `json:"params,omitempty"`
+}
+
+// RemediationPolicyStatus is the seed's policy status.
 type RemediationPolicyStatus struct {
-	// INSERT ADDITIONAL STATUS FIELD - define observed state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
+	// observedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// For Kubernetes API conventions, see:
-	// https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#typical-status-properties
-
-	// conditions represent the current state of the RemediationPolicy resource.
-	// Each condition has a unique type and reflects the status of a specific aspect of the resource.
-	//
-	// Standard condition types include:
-	// - "Available": the resource is fully functional
-	// - "Progressing": the resource is being created or updated
-	// - "Degraded": the resource failed to reach or maintain its desired state
-	//
-	// The status of each condition is one of True, False, or Unknown.
+	// conditions of the policy.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -61,27 +86,30 @@ type RemediationPolicyStatus struct {
 
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rempol,categories=heal8s
+// +kubebuilder:printcolumn:name="Strategy",type=string,JSONPath=`.spec.strategy`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
-// RemediationPolicy is the Schema for the remediationpolicies API
+// RemediationPolicy is the seed's shape of a policy, served for clients written against it.
 type RemediationPolicy struct {
 	metav1.TypeMeta `json:",inline"`
 
-	// metadata is a standard object metadata
+	// metadata is a standard object metadata.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitzero"`
 
-	// spec defines the desired state of RemediationPolicy
-	// +required
-	Spec RemediationPolicySpec `json:"spec"`
+	// spec of the policy.
+	// +optional
+	Spec RemediationPolicySpec `json:"spec,omitzero"`
 
-	// status defines the observed state of RemediationPolicy
+	// status of the policy.
 	// +optional
 	Status RemediationPolicyStatus `json:"status,omitzero"`
 }
 
 // +kubebuilder:object:root=true
 
-// RemediationPolicyList contains a list of RemediationPolicy
+// RemediationPolicyList contains a list of RemediationPolicy.
 type RemediationPolicyList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitzero"`

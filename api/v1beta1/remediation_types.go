@@ -1,5 +1,5 @@
 /*
-Copyright 2026.
+Copyright 2026 The heal8s Authors.
 
 Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
@@ -21,68 +21,326 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// EDIT THIS FILE!  THIS IS SCAFFOLDING FOR YOU TO OWN!
-// NOTE: json tags are required.  Any new fields you add must have json tags for the fields to be serialized.
-
-// RemediationSpec defines the desired state of Remediation
+// RemediationSpec is written once, by the receiver, from the alert and the rule that matched it.
+// It never changes afterwards, so the Remediation is a faithful record of why heal8s acted.
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable"
 type RemediationSpec struct {
-	// INSERT ADDITIONAL SPEC FIELDS - desired state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
-	// The following markers will use OpenAPI v3 schema to validate the value
-	// More info: https://book.kubebuilder.io/reference/markers/crd-validation.html
+	// policyRef names the RemediationPolicy whose rule matched.
+	// +required
+	PolicyRef PolicyReference `json:"policyRef"`
 
-	// foo is an example field of Remediation. Edit remediation_types.go to remove/update
-	// +optional
-	Foo *string `json:"foo,omitempty"`
+	// rule is the name of the rule that matched.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	Rule string `json:"rule"`
+
+	// alert is the alert that triggered the remediation, as Alertmanager sent it.
+	// +required
+	Alert AlertInfo `json:"alert"`
+
+	// target is the workload to change.
+	// +required
+	Target TargetRef `json:"target"`
+
+	// action is the rule's action with the policy's defaults filled in.
+	// +required
+	Action Action `json:"action"`
+
+	// strategy is how the change reaches the cluster.
+	// +required
+	Strategy Strategy `json:"strategy"`
 }
 
-// RemediationStatus defines the observed state of Remediation.
+// PolicyReference points at a RemediationPolicy, which may live in another namespace when it
+// acts cluster-wide from the operator's namespace.
+type PolicyReference struct {
+	// name of the RemediationPolicy.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	Name string `json:"name"`
+
+	// namespace of the RemediationPolicy.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	Namespace string `json:"namespace"`
+}
+
+// AlertInfo is the part of an Alertmanager alert heal8s keeps.
+type AlertInfo struct {
+	// name is the alertname label.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	Name string `json:"name"`
+
+	// fingerprint is Alertmanager's identity of the alert's label set.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +required
+	Fingerprint string `json:"fingerprint"`
+
+	// labels of the alert.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// annotations of the alert (summary, description, runbook_url, ...). Untrusted text.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// startsAt is when the alert started firing.
+	// +optional
+	StartsAt *metav1.Time `json:"startsAt,omitempty"`
+
+	// generatorURL links back to the expression that fired.
+	// +optional
+	GeneratorURL string `json:"generatorURL,omitempty"`
+}
+
+// TargetRef identifies the workload a remediation changes.
+type TargetRef struct {
+	// apiVersion of the target, e.g. apps/v1.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	APIVersion string `json:"apiVersion"`
+
+	// kind of the target.
+	// +required
+	Kind TargetKind `json:"kind"`
+
+	// name of the target.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	Name string `json:"name"`
+
+	// namespace of the target; always the Remediation's own namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	Namespace string `json:"namespace"`
+
+	// container is the container to change, for the resource and image actions.
+	// +optional
+	Container string `json:"container,omitempty"`
+}
+
+// Phase is where a Remediation is in its life. Only the state machine in internal/remediation
+// sets it.
+// +kubebuilder:validation:Enum=Pending;Planning;Proposed;AwaitingMerge;Applying;Verifying;Succeeded;Failed;Skipped;Superseded
+type Phase string
+
+const (
+	// PhasePending waits for the safety guards (suspend, cooldown, budgets, concurrency) to allow it.
+	PhasePending Phase = "Pending"
+	// PhasePlanning reads the live target and computes the change.
+	PhasePlanning Phase = "Planning"
+	// PhaseProposed has a plan being proposed: a pull request opened or a patch applied.
+	PhaseProposed Phase = "Proposed"
+	// PhaseAwaitingMerge waits for a human to merge or close the pull request.
+	PhaseAwaitingMerge Phase = "AwaitingMerge"
+	// PhaseApplying waits for the merged change to appear on the live object.
+	PhaseApplying Phase = "Applying"
+	// PhaseVerifying waits for the rollout to be healthy and the alert to stay resolved.
+	PhaseVerifying Phase = "Verifying"
+	// PhaseSucceeded means the change is live and the alert resolved (or, for DryRun, planned).
+	PhaseSucceeded Phase = "Succeeded"
+	// PhaseFailed means the remediation ended without healing; the reason says why.
+	PhaseFailed Phase = "Failed"
+	// PhaseSkipped means heal8s decided not to act; the reason says why.
+	PhaseSkipped Phase = "Skipped"
+	// PhaseSuperseded means a newer remediation of the same target and action took over.
+	PhaseSuperseded Phase = "Superseded"
+)
+
+// IsTerminal reports whether the phase is final: nothing moves a Remediation out of it.
+func (p Phase) IsTerminal() bool {
+	switch p {
+	case PhaseSucceeded, PhaseFailed, PhaseSkipped, PhaseSuperseded:
+		return true
+	case PhasePending, PhasePlanning, PhaseProposed, PhaseAwaitingMerge, PhaseApplying, PhaseVerifying:
+		return false
+	}
+	return false
+}
+
+// Plan is the change heal8s computed from the live object.
+type Plan struct {
+	// before holds the values the plan read, keyed by a readable field path.
+	// +optional
+	Before map[string]string `json:"before,omitempty"`
+
+	// after holds the values the plan writes, keyed like before.
+	// +optional
+	After map[string]string `json:"after,omitempty"`
+
+	// patch is the change as an RFC 6902 JSON patch, with test operations on the values read.
+	// +optional
+	Patch string `json:"patch,omitempty"`
+
+	// reason explains the numbers: percent, floor, rounding and cap applied.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+}
+
+// PullRequestState is the state of a pull request as the Git provider reports it.
+// +kubebuilder:validation:Enum=open;merged;closed
+type PullRequestState string
+
+const (
+	// PullRequestOpen is open for review.
+	PullRequestOpen PullRequestState = "open"
+	// PullRequestMerged was merged.
+	PullRequestMerged PullRequestState = "merged"
+	// PullRequestClosed was closed without merging: a human veto.
+	PullRequestClosed PullRequestState = "closed"
+)
+
+// PullRequestStatus records the pull request a GitOps remediation opened.
+type PullRequestStatus struct {
+	// provider is the Git hosting service.
+	// +optional
+	Provider GitProvider `json:"provider,omitempty"`
+
+	// url is the pull request's web address.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// number is the pull request's number in its repository.
+	// +optional
+	Number int32 `json:"number,omitempty"`
+
+	// branch is the head branch, heal8s/<remediation-name>.
+	// +optional
+	Branch string `json:"branch,omitempty"`
+
+	// state is the pull request's last known state.
+	// +optional
+	State PullRequestState `json:"state,omitempty"`
+}
+
+// PhaseTransition is one step of a Remediation's history, for the timeline a person reads.
+type PhaseTransition struct {
+	// phase entered.
+	// +required
+	Phase Phase `json:"phase"`
+
+	// reason for entering it.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+
+	// time it was entered.
+	// +required
+	Time metav1.Time `json:"time"`
+}
+
+// MaxHistory bounds status.history so a Remediation's size stays small.
+const MaxHistory = 20
+
+// RemediationStatus is what heal8s did and observed.
 type RemediationStatus struct {
-	// INSERT ADDITIONAL STATUS FIELD - define observed state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
+	// phase is where the remediation is in its life.
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
 
-	// For Kubernetes API conventions, see:
-	// https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#typical-status-properties
+	// observedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions represent the current state of the Remediation resource.
-	// Each condition has a unique type and reflects the status of a specific aspect of the resource.
-	//
-	// Standard condition types include:
-	// - "Available": the resource is fully functional
-	// - "Progressing": the resource is being created or updated
-	// - "Degraded": the resource failed to reach or maintain its desired state
-	//
-	// The status of each condition is one of True, False, or Unknown.
+	// conditions summarise progress: Ready is True once Succeeded, False when Failed or Skipped.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// plan is the change computed from the live object.
+	// +optional
+	Plan *Plan `json:"plan,omitempty"`
+
+	// pullRequest is the pull request a GitOps remediation opened.
+	// +optional
+	PullRequest *PullRequestStatus `json:"pullRequest,omitempty"`
+
+	// attempts counts tries of the current step (re-plans after a conflict, provider retries).
+	// +optional
+	Attempts int32 `json:"attempts,omitempty"`
+
+	// alertCount is how many times Alertmanager sent this alert while firing.
+	// +optional
+	AlertCount int32 `json:"alertCount,omitempty"`
+
+	// lastSeen is when Alertmanager last sent this alert while firing.
+	// +optional
+	LastSeen *metav1.Time `json:"lastSeen,omitempty"`
+
+	// alertResolvedAt is when Alertmanager reported the alert resolved.
+	// +optional
+	AlertResolvedAt *metav1.Time `json:"alertResolvedAt,omitempty"`
+
+	// startedAt is when the remediation left Pending.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+
+	// completedAt is when the remediation reached a terminal phase.
+	// +optional
+	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+
+	// reason is the machine-readable reason of the last transition.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+
+	// message is a human-readable explanation of the last transition.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// supersededBy names the remediation that took over, when Superseded.
+	// +optional
+	SupersededBy string `json:"supersededBy,omitempty"`
+
+	// history lists the last phase transitions, oldest first, at most MaxHistory.
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	// +optional
+	History []PhaseTransition `json:"history,omitempty"`
 }
+
+// Condition types and reasons of a Remediation.
+const (
+	// ConditionProgressing is True while the remediation is not in a terminal phase.
+	ConditionProgressing = "Progressing"
+	// ConditionSucceeded is True once the remediation succeeded and False once it ended otherwise.
+	ConditionSucceeded = "Succeeded"
+)
 
 // +kubebuilder:object:root=true
 // +kubebuilder:storageversion
 // +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rem,categories=heal8s
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Action",type=string,JSONPath=`.metadata.labels.heal8s\.io/action`
+// +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.spec.target.kind`
+// +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.spec.target.name`
+// +kubebuilder:printcolumn:name="Pull Request",type=string,JSONPath=`.status.pullRequest.url`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
-// Remediation is the Schema for the remediations API
+// Remediation is one incident's fix: the alert, the target, the planned change and its progress.
 type Remediation struct {
 	metav1.TypeMeta `json:",inline"`
 
-	// metadata is a standard object metadata
+	// metadata is a standard object metadata.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitzero"`
 
-	// spec defines the desired state of Remediation
+	// spec is written once from the alert and the matching rule.
 	// +required
 	Spec RemediationSpec `json:"spec"`
 
-	// status defines the observed state of Remediation
+	// status is what heal8s did and observed.
 	// +optional
 	Status RemediationStatus `json:"status,omitzero"`
 }
 
 // +kubebuilder:object:root=true
 
-// RemediationList contains a list of Remediation
+// RemediationList contains a list of Remediation.
 type RemediationList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitzero"`

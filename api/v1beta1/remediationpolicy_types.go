@@ -1,5 +1,5 @@
 /*
-Copyright 2026.
+Copyright 2026 The heal8s Authors.
 
 Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
@@ -17,72 +17,242 @@ limitations under the License.
 package v1beta1
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// EDIT THIS FILE!  THIS IS SCAFFOLDING FOR YOU TO OWN!
-// NOTE: json tags are required.  Any new fields you add must have json tags for the fields to be serialized.
-
-// RemediationPolicySpec defines the desired state of RemediationPolicy
+// RemediationPolicySpec says which alerts deserve which fix, how the fix reaches the cluster, and
+// the bounds every fix must stay within.
 type RemediationPolicySpec struct {
-	// INSERT ADDITIONAL SPEC FIELDS - desired state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
-	// The following markers will use OpenAPI v3 schema to validate the value
-	// More info: https://book.kubebuilder.io/reference/markers/crd-validation.html
+	// rules are tried in order; the first rule whose matchers all match an alert wins.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=100
+	// +required
+	Rules []Rule `json:"rules"`
 
-	// foo is an example field of RemediationPolicy. Edit remediationpolicy_types.go to remove/update
+	// strategy says how a planned change reaches the cluster. Defaults to GitOps when git is set,
+	// otherwise to DryRun.
 	// +optional
-	Foo *string `json:"foo,omitempty"`
+	Strategy Strategy `json:"strategy,omitempty"`
+
+	// git says where the manifests live, for the GitOps strategy.
+	// +optional
+	Git *GitSpec `json:"git,omitempty"`
+
+	// safety bounds how often and how much heal8s may act.
+	// +optional
+	Safety SafetySpec `json:"safety,omitempty"`
+
+	// verify says how a change is judged to have worked.
+	// +optional
+	Verify VerifySpec `json:"verify,omitempty"`
+
+	// namespaceSelector lets a policy in the operator's own namespace act on workloads in the
+	// namespaces it selects. A policy in any other namespace acts only on its own namespace and
+	// must leave this empty.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 }
 
-// RemediationPolicyStatus defines the observed state of RemediationPolicy.
+// Rule maps alerts to an action.
+type Rule struct {
+	// name identifies the rule in the policy, in Remediation names, labels and metrics.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +required
+	Name string `json:"name"`
+
+	// matchers use Alertmanager's matcher syntax (alertname="KubePodOOMKilled",
+	// severity=~"warning|critical", !=, !~); all must match.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	// +required
+	Matchers []string `json:"matchers"`
+
+	// action is what to do about a matching alert.
+	// +required
+	Action Action `json:"action"`
+
+	// target overrides how the target workload is read from the alert's labels.
+	// +optional
+	Target *TargetOverride `json:"target,omitempty"`
+}
+
+// TargetOverride changes how a rule reads its target from an alert, for alerts whose labels do
+// not follow kube-state-metrics' names.
+type TargetOverride struct {
+	// kind fixes the target's kind instead of inferring it from which labels are present.
+	// +optional
+	Kind TargetKind `json:"kind,omitempty"`
+
+	// nameLabel names the alert label that holds the target's name.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	NameLabel string `json:"nameLabel,omitempty"`
+
+	// containerLabel names the alert label that holds the container's name.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	ContainerLabel string `json:"containerLabel,omitempty"`
+}
+
+// GitProvider names a Git hosting service.
+// +kubebuilder:validation:Enum=github
+type GitProvider string
+
+const (
+	// GitProviderGitHub is github.com or a GitHub Enterprise server.
+	GitProviderGitHub GitProvider = "github"
+)
+
+// GitSpec says where the manifests live and how to reach them.
+type GitSpec struct {
+	// provider is the Git hosting service.
+	// +optional
+	Provider GitProvider `json:"provider,omitempty"`
+
+	// repository is "owner/name".
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`
+	// +required
+	Repository string `json:"repository"`
+
+	// baseBranch is the branch pull requests target. Defaults to main.
+	// +optional
+	BaseBranch string `json:"baseBranch,omitempty"`
+
+	// path is a Go template over .Namespace, .Name and .Kind giving the manifest's file, tried
+	// after the heal8s.io/source-path annotation and before a search of the repository.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Path string `json:"path,omitempty"`
+
+	// secretRef names a Secret in the operator's namespace holding either a GitHub App
+	// (appID, installationID, privateKey) or a token.
+	// +required
+	SecretRef corev1.LocalObjectReference `json:"secretRef"`
+
+	// baseURL is the API address of a GitHub Enterprise server; empty means github.com.
+	// +optional
+	BaseURL string `json:"baseURL,omitempty"`
+}
+
+// SafetySpec bounds how often and how much heal8s may act, so that a flapping alert cannot turn
+// into a ladder of changes.
+type SafetySpec struct {
+	// suspend stops the policy from starting new remediations.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// cooldown is the least time between two remediations of the same action on the same target.
+	// +optional
+	Cooldown *metav1.Duration `json:"cooldown,omitempty"`
+
+	// maxConcurrent is how many of this policy's remediations may be open at once.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxConcurrent *int32 `json:"maxConcurrent,omitempty"`
+
+	// maxPerHour is how many remediations this policy may start in any hour.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxPerHour *int32 `json:"maxPerHour,omitempty"`
+
+	// maxPerTarget is how many remediations one target may receive within budgetWindow; past it
+	// a leak or a deeper fault is likely and heal8s stops.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxPerTarget *int32 `json:"maxPerTarget,omitempty"`
+
+	// budgetWindow is the window maxPerTarget counts in.
+	// +optional
+	BudgetWindow *metav1.Duration `json:"budgetWindow,omitempty"`
+
+	// vetoPeriod is how long a pull request closed by a human without merging suppresses the
+	// same action on the same target.
+	// +optional
+	VetoPeriod *metav1.Duration `json:"vetoPeriod,omitempty"`
+}
+
+// VerifySpec says how a change is judged to have worked.
+type VerifySpec struct {
+	// window is how long the alert must stay quiet after the change for it to count as healed.
+	// +optional
+	Window *metav1.Duration `json:"window,omitempty"`
+
+	// applyTimeout is how long heal8s waits, after a pull request merges, for the live object to
+	// carry the planned values.
+	// +optional
+	ApplyTimeout *metav1.Duration `json:"applyTimeout,omitempty"`
+}
+
+// RemediationPolicyStatus is what the controller observed of the policy.
 type RemediationPolicyStatus struct {
-	// INSERT ADDITIONAL STATUS FIELD - define observed state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
+	// observedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// For Kubernetes API conventions, see:
-	// https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#typical-status-properties
-
-	// conditions represent the current state of the RemediationPolicy resource.
-	// Each condition has a unique type and reflects the status of a specific aspect of the resource.
-	//
-	// Standard condition types include:
-	// - "Available": the resource is fully functional
-	// - "Progressing": the resource is being created or updated
-	// - "Degraded": the resource failed to reach or maintain its desired state
-	//
-	// The status of each condition is one of True, False, or Unknown.
+	// conditions: Ready says whether every rule compiled; its message names the rule that did not.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// compiledRules is how many rules are in the routing table.
+	// +optional
+	CompiledRules int32 `json:"compiledRules,omitempty"`
+
+	// lastMatchTime is when an alert last matched one of the rules.
+	// +optional
+	LastMatchTime *metav1.Time `json:"lastMatchTime,omitempty"`
 }
+
+// Condition types and reasons of a RemediationPolicy.
+const (
+	// ConditionReady is True when every rule compiled and the policy is in the routing table.
+	ConditionReady = "Ready"
+	// CompiledReason means every rule compiled.
+	CompiledReason = "Compiled"
+	// CompileFailedReason means a rule did not compile; the message names it and the error.
+	CompileFailedReason = "CompileFailed"
+	// SuspendedReason means the policy is suspended and starts no remediation.
+	SuspendedReason = "Suspended"
+)
 
 // +kubebuilder:object:root=true
 // +kubebuilder:storageversion
 // +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rempol,categories=heal8s
+// +kubebuilder:printcolumn:name="Strategy",type=string,JSONPath=`.spec.strategy`
+// +kubebuilder:printcolumn:name="Rules",type=integer,JSONPath=`.status.compiledRules`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Suspended",type=boolean,JSONPath=`.spec.safety.suspend`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
-// RemediationPolicy is the Schema for the remediationpolicies API
+// RemediationPolicy says which alerts deserve which fix and within which bounds.
 type RemediationPolicy struct {
 	metav1.TypeMeta `json:",inline"`
 
-	// metadata is a standard object metadata
+	// metadata is a standard object metadata.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitzero"`
 
-	// spec defines the desired state of RemediationPolicy
+	// spec is the desired behaviour.
 	// +required
 	Spec RemediationPolicySpec `json:"spec"`
 
-	// status defines the observed state of RemediationPolicy
+	// status is what the controller observed.
 	// +optional
 	Status RemediationPolicyStatus `json:"status,omitzero"`
 }
 
 // +kubebuilder:object:root=true
 
-// RemediationPolicyList contains a list of RemediationPolicy
+// RemediationPolicyList contains a list of RemediationPolicy.
 type RemediationPolicyList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitzero"`

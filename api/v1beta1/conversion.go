@@ -1,5 +1,5 @@
 /*
-Copyright 2026.
+Copyright 2026 The heal8s Authors.
 
 Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
@@ -16,7 +16,8 @@ limitations under the License.
 
 package v1beta1
 
-// EDIT THIS FILE!  THIS IS SCAFFOLDING FOR YOU TO OWN!
+// Hub marks v1beta1 as the conversion hub: every other version converts to and from it.
+func (*Remediation) Hub() {}
 
-// Hub marks this type as a conversion hub.
+// Hub marks v1beta1 as the conversion hub: every other version converts to and from it.
 func (*RemediationPolicy) Hub() {}
