@@ -1,0 +1,199 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+
+package gitprovider
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// BodyInput is what a reviewer needs to judge a heal8s pull request without opening anything
+// else: which alert, which object, what changes, why these numbers and how to undo it.
+type BodyInput struct {
+	// AlertName is the alertname that fired.
+	AlertName string
+	// AlertLabels are the alert's labels, shown sorted.
+	AlertLabels map[string]string
+	// FiringSince is when the alert started firing; zero when unknown.
+	FiringSince time.Time
+	// GeneratorURL links to the expression that fired; empty when unknown.
+	GeneratorURL string
+	// Summary is the alert's summary annotation; untrusted text, escaped.
+	Summary string
+	// Target is the object the change applies to.
+	Target BodyTarget
+	// Action is the action's name, e.g. IncreaseMemory.
+	Action string
+	// Path is the file the pull request changes.
+	Path string
+	// Changes are the before/after values, one row each.
+	Changes []BodyChange
+	// Reason explains why these numbers (the percent, the rounding, the cap that applied).
+	Reason string
+	// RemediationName and RemediationNamespace name the Remediation that tracks the change.
+	RemediationName, RemediationNamespace string
+	// DashboardURL links to the Remediation on the heal8s dashboard; empty when not exposed.
+	DashboardURL string
+}
+
+// BodyTarget identifies the changed object in the body.
+type BodyTarget struct {
+	APIVersion, Kind, Namespace, Name, Container string
+}
+
+// BodyChange is one row of the before/after table.
+type BodyChange struct {
+	// Field is where the value lives, e.g. spec.template.spec.containers[app].resources.limits.memory.
+	Field string
+	// Before and After are the values; empty means absent.
+	Before, After string
+}
+
+// RenderBody builds the pull request description. It is a pure function of its input so the text
+// is golden-tested and the same Remediation always gets the same body.
+func RenderBody(in BodyInput) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+
+	w("heal8s proposes **%s** on %s because the alert %s is firing.\n\n",
+		cell(in.Action), targetText(in.Target), code(in.AlertName))
+	w("Merge to apply the change; close without merging to reject it.\n\n")
+
+	w("### Alert\n\n")
+	w("| | |\n|---|---|\n")
+	w("| Alert | %s |\n", code(in.AlertName))
+	if !in.FiringSince.IsZero() {
+		w("| Firing since | %s |\n", in.FiringSince.UTC().Format(time.RFC3339))
+	}
+	if in.GeneratorURL != "" {
+		w("| Expression | [open in Prometheus](%s) |\n", linkTarget(in.GeneratorURL))
+	}
+	if in.Summary != "" {
+		w("| Summary | %s |\n", cell(in.Summary))
+	}
+	if len(in.AlertLabels) > 0 {
+		keys := make([]string, 0, len(in.AlertLabels))
+		for k := range in.AlertLabels {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		pairs := make([]string, 0, len(keys))
+		for _, k := range keys {
+			pairs = append(pairs, code(fmt.Sprintf("%s=%q", k, in.AlertLabels[k])))
+		}
+		w("| Labels | %s |\n", strings.Join(pairs, " "))
+	}
+
+	w("\n### Target\n\n")
+	w("%s", targetText(in.Target))
+	if in.Target.Container != "" {
+		w(", container %s", code(in.Target.Container))
+	}
+	if in.Path != "" {
+		w(", declared in %s", code(in.Path))
+	}
+	w(".\n")
+
+	w("\n### Change\n\n")
+	if len(in.Changes) == 0 {
+		w("No field-level summary was recorded; see the diff.\n")
+	} else {
+		w("| Field | Before | After |\n|---|---|---|\n")
+		for _, c := range in.Changes {
+			w("| %s | %s | %s |\n", code(c.Field), valueText(c.Before), valueText(c.After))
+		}
+	}
+
+	if in.Reason != "" {
+		w("\n### Why these numbers\n\n%s\n", paragraph(in.Reason))
+	}
+
+	w("\n### Tracking\n\n")
+	w("The Remediation %s follows this pull request: after the merge it waits until the cluster "+
+		"carries the new values, then verifies that the alert stays resolved.", code(in.RemediationNamespace+"/"+in.RemediationName))
+	if in.DashboardURL != "" {
+		w(" [Open it on the dashboard](%s).", linkTarget(in.DashboardURL))
+	}
+	w("\n")
+
+	w("\n### How to undo\n\n")
+	w("Revert this pull request (the **Revert** button on the merged pull request) and let your " +
+		"GitOps tool apply the revert. Closing it unmerged tells heal8s not to propose the same " +
+		"action on this target again during the policy's veto period.\n")
+	return b.String()
+}
+
+func targetText(t BodyTarget) string {
+	return fmt.Sprintf("%s %s", cell(t.Kind), code(t.Namespace+"/"+t.Name))
+}
+
+func valueText(v string) string {
+	if v == "" {
+		return "_(unset)_"
+	}
+	return code(v)
+}
+
+// code renders s as an inline code span that no backtick in s can break out of, and that keeps a
+// table row on one line (GitHub renders `\|` inside a code span in a table as a pipe).
+func code(s string) string {
+	s = strings.ReplaceAll(oneLine(s), "|", `\|`)
+	if s == "" {
+		return "``"
+	}
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if longest > 0 {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+// cell escapes untrusted text for a table cell or a sentence: no line breaks, no table
+// separators, no HTML, no @-mentions that would notify people.
+func cell(s string) string {
+	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "@", "@\u200b", "`", "'")
+	return r.Replace(oneLine(s))
+}
+
+func paragraph(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i, l := range lines {
+		lines[i] = strings.NewReplacer("<", "&lt;", ">", "&gt;", "@", "@\u200b").Replace(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// linkTarget keeps a URL from closing the markdown link early.
+func linkTarget(u string) string {
+	return strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "\n", "").Replace(u)
+}

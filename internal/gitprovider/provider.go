@@ -1,0 +1,148 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+
+// Package gitprovider is how heal8s proposes a change to the Git repository that holds a
+// workload's manifest: a branch, one commit and a pull request a human reviews. The interface is
+// small so the state machine does not care which hosting service sits behind it; the GitHub
+// implementation lives in gitprovider/github and a stateful fake GitHub in gitprovider/fake.
+package gitprovider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Provider opens and follows pull requests. Implementations must be safe for concurrent use.
+type Provider interface {
+	// Propose makes the change on a branch and opens a pull request; calling it again with the same
+	// Proposal returns the same pull request, whatever point an earlier call crashed at.
+	Propose(ctx context.Context, p Proposal) (PullRequest, error)
+	// Status reads the pull request's current state, for when no webhook tells heal8s about it.
+	Status(ctx context.Context, pr PullRequest) (PullRequest, error)
+}
+
+// Repo reads the repository at one fixed commit, so that the file Edit reads and the commit the
+// branch starts from are the same. Propose hands Edit one over the base branch's head.
+type Repo interface {
+	// ListFiles lists every file path in the tree, with one recursive call that is cached.
+	ListFiles(ctx context.Context) ([]string, error)
+	// ReadFile returns a file's content; a missing file is an error wrapping ErrNotFound.
+	ReadFile(ctx context.Context, path string) ([]byte, error)
+}
+
+// EditFunc computes the change against the base commit: which file, and its whole new content.
+// It is a function, not data, so the manifest is found and patched against exactly the commit the
+// branch will start from.
+type EditFunc func(ctx context.Context, repo Repo) (path string, content []byte, err error)
+
+// Proposal is everything needed to open one pull request. The same Proposal (same Branch) always
+// leads to the same pull request.
+type Proposal struct {
+	// Repository is "owner/name".
+	Repository string
+	// BaseBranch is the branch the pull request merges into, e.g. "main".
+	BaseBranch string
+	// Branch is the head branch, "heal8s/<remediation-name>"; deterministic, it is the identity
+	// of the proposal.
+	Branch string
+	// Title, Body and CommitMessage are what the reviewer reads.
+	Title, Body, CommitMessage string
+	// Labels are added to the pull request: "heal8s" and the action's name.
+	Labels []string
+	// Edit computes the change against the base commit.
+	Edit EditFunc
+}
+
+// State is a pull request's state as heal8s cares about it. The values match
+// api/v1beta1.PullRequestState so callers can convert with a plain type conversion.
+type State string
+
+const (
+	// StateOpen is open for review (including after a reopen).
+	StateOpen State = "open"
+	// StateMerged was merged: the change will reach the cluster.
+	StateMerged State = "merged"
+	// StateClosed was closed without merging: a human veto.
+	StateClosed State = "closed"
+)
+
+// PullRequest identifies a pull request and carries its last known state.
+type PullRequest struct {
+	// Repository is "owner/name".
+	Repository string
+	// Number is the pull request's number in its repository.
+	Number int
+	// URL is the web address a person opens.
+	URL string
+	// Branch is the head branch.
+	Branch string
+	// HeadSHA is the head commit.
+	HeadSHA string
+	// State is open, merged or closed.
+	State State
+	// Labels are the pull request's labels.
+	Labels []string
+	// MergedAt and ClosedAt are set once the pull request was merged or closed.
+	MergedAt, ClosedAt *time.Time
+}
+
+var (
+	// ErrGaveUp means the provider kept meeting rate limits or server errors and stopped retrying
+	// after its time budget; the error's text carries the last reason. Callers requeue later.
+	ErrGaveUp = errors.New("gave up talking to the git provider")
+	// ErrNoChange means Edit produced the content the base branch already has and no earlier pull
+	// request exists for the branch: there is nothing to propose.
+	ErrNoChange = errors.New("edit changes nothing")
+	// ErrNotFound means a file, branch or pull request does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidProposal means the Proposal misses a field; retrying will not help.
+	ErrInvalidProposal = errors.New("invalid proposal")
+)
+
+// Validate checks that a Proposal has what Propose needs, so a mistake is reported before any
+// API call.
+func (p Proposal) Validate() error {
+	var missing []string
+	if p.Repository == "" {
+		missing = append(missing, "repository")
+	}
+	if p.BaseBranch == "" {
+		missing = append(missing, "baseBranch")
+	}
+	if p.Branch == "" {
+		missing = append(missing, "branch")
+	}
+	if p.Branch != "" && p.Branch == p.BaseBranch {
+		return fmt.Errorf("%w: branch equals baseBranch %q", ErrInvalidProposal, p.BaseBranch)
+	}
+	if p.Title == "" {
+		missing = append(missing, "title")
+	}
+	if p.CommitMessage == "" {
+		missing = append(missing, "commitMessage")
+	}
+	if p.Edit == nil {
+		missing = append(missing, "edit")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: missing %s", ErrInvalidProposal, strings.Join(missing, ", "))
+	}
+	return nil
+}
