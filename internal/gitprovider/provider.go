@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Package gitprovider is how heal8s proposes a change to the Git repository that holds a
 // workload's manifest: a branch, one commit and a pull request a human reviews. The interface is
 // small so the state machine does not care which hosting service sits behind it; the GitHub
