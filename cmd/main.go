@@ -65,6 +65,7 @@ func main() {
 	var probeAddr string
 	var secureMetrics bool
 	var enableHTTP2 bool
+	var operatorNamespace string
 	var tlsOpts []func(*tls.Config)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
@@ -85,6 +86,8 @@ func main() {
 	flag.StringVar(&metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
 		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
+	flag.StringVar(&operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", "heal8s-system"),
+		"The operator's own namespace: policies there may act cluster-wide, and Secrets are read there only.")
 	opts := zap.Options{
 		Development: true,
 	}
@@ -208,7 +211,7 @@ func main() {
 	}
 	// nolint:goconst
 	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
-		if err := webhookv1beta1.SetupRemediationPolicyWebhookWithManager(mgr); err != nil {
+		if err := webhookv1beta1.SetupRemediationPolicyWebhookWithManager(mgr, operatorNamespace); err != nil {
 			setupLog.Error(err, "Failed to create webhook", "webhook", "RemediationPolicy")
 			os.Exit(1)
 		}
@@ -229,4 +232,12 @@ func main() {
 		setupLog.Error(err, "Failed to run manager")
 		os.Exit(1)
 	}
+}
+
+// envOr returns the environment variable's value, or def when it is unset or empty.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }

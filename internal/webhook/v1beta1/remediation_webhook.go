@@ -14,88 +14,119 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+
 package v1beta1
 
 import (
 	"context"
+	"fmt"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	heal8siov1beta1 "github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/defaults"
 )
 
-// nolint:unused
-// log is for logging in this package.
-var remediationlog = logf.Log.WithName("remediation-resource")
-
-// SetupRemediationWebhookWithManager registers the webhook for Remediation in the manager.
+// SetupRemediationWebhookWithManager registers the defaulting and validating webhooks for
+// Remediation, and (because v1beta1 is the hub) the conversion webhook.
 func SetupRemediationWebhookWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewWebhookManagedBy(mgr, &heal8siov1beta1.Remediation{}).
+	return ctrl.NewWebhookManagedBy(mgr, &v1beta1.Remediation{}).
 		WithValidator(&RemediationValidator{}).
 		WithDefaulter(&RemediationDefaulter{}).
 		Complete()
 }
 
-// TODO(user): EDIT THIS FILE!  THIS IS SCAFFOLDING FOR YOU TO OWN!
-
 // +kubebuilder:webhook:path=/mutate-heal8s-io-v1beta1-remediation,mutating=true,failurePolicy=fail,sideEffects=None,groups=heal8s.io,resources=remediations,verbs=create;update,versions=v1beta1,name=mremediation-v1beta1.kb.io,admissionReviewVersions=v1
 
-// RemediationDefaulter struct is responsible for setting default values on the custom resource of the
-// Kind Remediation when those are created or updated.
-//
-// NOTE: The +kubebuilder:object:generate=false marker prevents controller-gen from generating DeepCopy methods,
-// as it is used only for temporary operations and does not need to be deeply copied.
-type RemediationDefaulter struct {
-	// TODO(user): Add more fields as needed for defaulting
-}
+// RemediationDefaulter fills what a hand-written or v1alpha1 Remediation may leave out.
+type RemediationDefaulter struct{}
 
-// Default implements admission.Defaulter so a webhook will be registered for the Kind Remediation.
-func (d *RemediationDefaulter) Default(_ context.Context, obj *heal8siov1beta1.Remediation) error {
-	remediationlog.Info("Defaulting for Remediation", "name", obj.GetName())
+var _ admission.Defaulter[*v1beta1.Remediation] = &RemediationDefaulter{}
 
-	// TODO(user): fill in your defaulting logic.
-
+// Default fills the Remediation's defaults.
+func (d *RemediationDefaulter) Default(_ context.Context, obj *v1beta1.Remediation) error {
+	defaults.Remediation(obj)
 	return nil
 }
 
-// TODO(user): change verbs to "verbs=create;update;delete" if you want to enable deletion validation.
-// NOTE: If you want to customise the 'path', use the flags '--defaulting-path' or '--validation-path'.
 // +kubebuilder:webhook:path=/validate-heal8s-io-v1beta1-remediation,mutating=false,failurePolicy=fail,sideEffects=None,groups=heal8s.io,resources=remediations,verbs=create;update,versions=v1beta1,name=vremediation-v1beta1.kb.io,admissionReviewVersions=v1
 
-// RemediationValidator struct is responsible for validating the Remediation resource
-// when it is created, updated, or deleted.
-//
-// NOTE: The +kubebuilder:object:generate=false marker prevents controller-gen from generating DeepCopy methods,
-// as this struct is used only for temporary operations and does not need to be deeply copied.
-type RemediationValidator struct {
-	// TODO(user): Add more fields as needed for validation
+// RemediationValidator rejects Remediations that could not be acted on, and any change of the
+// spec after creation: the spec is the record of why heal8s acted.
+type RemediationValidator struct{}
+
+var _ admission.Validator[*v1beta1.Remediation] = &RemediationValidator{}
+
+// ValidateCreate checks a new Remediation.
+func (v *RemediationValidator) ValidateCreate(_ context.Context, obj *v1beta1.Remediation) (admission.Warnings, error) {
+	return nil, invalid(obj, validateRemediation(obj))
 }
 
-// ValidateCreate implements admission.Validator so a webhook will be registered for the type Remediation.
-func (v *RemediationValidator) ValidateCreate(_ context.Context, obj *heal8siov1beta1.Remediation) (admission.Warnings, error) {
-	remediationlog.Info("Validation for Remediation upon creation", "name", obj.GetName())
+// ValidateUpdate refuses any change of the spec; status and metadata may change.
+func (v *RemediationValidator) ValidateUpdate(_ context.Context, oldObj, newObj *v1beta1.Remediation) (admission.Warnings, error) {
+	return nil, invalid(newObj, validateSpecUnchanged(oldObj, newObj))
+}
 
-	// TODO(user): fill in your validation logic upon object creation.
-
+// ValidateDelete allows every deletion.
+func (v *RemediationValidator) ValidateDelete(_ context.Context, _ *v1beta1.Remediation) (admission.Warnings, error) {
 	return nil, nil
 }
 
-// ValidateUpdate implements admission.Validator so a webhook will be registered for the type Remediation.
-func (v *RemediationValidator) ValidateUpdate(_ context.Context, oldObj, newObj *heal8siov1beta1.Remediation) (admission.Warnings, error) {
-	remediationlog.Info("Validation for Remediation upon update", "name", newObj.GetName())
-
-	// TODO(user): fill in your validation logic upon object update.
-
-	return nil, nil
+func validateRemediation(r *v1beta1.Remediation) field.ErrorList {
+	spec := field.NewPath("spec")
+	var errs field.ErrorList
+	errs = append(errs, requireString(spec.Child("policyRef", "name"), r.Spec.PolicyRef.Name)...)
+	errs = append(errs, requireString(spec.Child("rule"), r.Spec.Rule)...)
+	errs = append(errs, requireString(spec.Child("alert", "name"), r.Spec.Alert.Name)...)
+	errs = append(errs, requireString(spec.Child("alert", "fingerprint"), r.Spec.Alert.Fingerprint)...)
+	errs = append(errs, validateTarget(spec.Child("target"), r.Spec.Target, r.Namespace)...)
+	errs = append(errs, validateAction(spec.Child("action"), r.Spec.Action)...)
+	errs = append(errs, validateStrategy(spec.Child("strategy"), r.Spec.Strategy)...)
+	return errs
 }
 
-// ValidateDelete implements admission.Validator so a webhook will be registered for the type Remediation.
-func (v *RemediationValidator) ValidateDelete(_ context.Context, obj *heal8siov1beta1.Remediation) (admission.Warnings, error) {
-	remediationlog.Info("Validation for Remediation upon deletion", "name", obj.GetName())
+func validateTarget(path *field.Path, t v1beta1.TargetRef, namespace string) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, requireString(path.Child("name"), t.Name)...)
+	switch t.Kind {
+	case v1beta1.TargetKindDeployment, v1beta1.TargetKindStatefulSet, v1beta1.TargetKindDaemonSet,
+		v1beta1.TargetKindHorizontalPodAutoscaler:
+		if want := defaults.APIVersionFor(t.Kind); t.APIVersion != want {
+			errs = append(errs, field.NotSupported(path.Child("apiVersion"), t.APIVersion, []string{want}))
+		}
+	default:
+		errs = append(errs, field.NotSupported(path.Child("kind"), t.Kind, []string{
+			string(v1beta1.TargetKindDeployment), string(v1beta1.TargetKindStatefulSet),
+			string(v1beta1.TargetKindDaemonSet), string(v1beta1.TargetKindHorizontalPodAutoscaler)}))
+	}
+	if t.Namespace != namespace {
+		errs = append(errs, field.Invalid(path.Child("namespace"), t.Namespace,
+			fmt.Sprintf("must be the Remediation's own namespace %q", namespace)))
+	}
+	return errs
+}
 
-	// TODO(user): fill in your validation logic upon object deletion.
+func validateSpecUnchanged(oldObj, newObj *v1beta1.Remediation) field.ErrorList {
+	if apiequality.Semantic.DeepEqual(oldObj.Spec, newObj.Spec) {
+		return nil
+	}
+	return field.ErrorList{field.Forbidden(field.NewPath("spec"), "spec is immutable after creation")}
+}
 
-	return nil, nil
+// invalid turns a field.ErrorList into the API's Invalid error, or nil when it is empty.
+func invalid(obj interface {
+	GetName() string
+}, errs field.ErrorList) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	var gk = v1beta1.GroupVersion.WithKind("Remediation").GroupKind()
+	if _, ok := obj.(*v1beta1.RemediationPolicy); ok {
+		gk = v1beta1.GroupVersion.WithKind("RemediationPolicy").GroupKind()
+	}
+	return apierrors.NewInvalid(gk, obj.GetName(), errs)
 }

@@ -14,88 +14,322 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+
 package v1beta1
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+	"text/template"
+	"time"
 
+	amlabels "github.com/prometheus/alertmanager/pkg/labels"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	heal8siov1beta1 "github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/defaults"
 )
 
-// nolint:unused
-// log is for logging in this package.
-var remediationpolicylog = logf.Log.WithName("remediationpolicy-resource")
-
-// SetupRemediationPolicyWebhookWithManager registers the webhook for RemediationPolicy in the manager.
-func SetupRemediationPolicyWebhookWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewWebhookManagedBy(mgr, &heal8siov1beta1.RemediationPolicy{}).
-		WithValidator(&RemediationPolicyValidator{}).
+// SetupRemediationPolicyWebhookWithManager registers the defaulting and validating webhooks for
+// RemediationPolicy, and (because v1beta1 is the hub) the conversion webhook. operatorNamespace
+// is the only namespace whose policies may act cluster-wide.
+func SetupRemediationPolicyWebhookWithManager(mgr ctrl.Manager, operatorNamespace string) error {
+	return ctrl.NewWebhookManagedBy(mgr, &v1beta1.RemediationPolicy{}).
+		WithValidator(&RemediationPolicyValidator{OperatorNamespace: operatorNamespace}).
 		WithDefaulter(&RemediationPolicyDefaulter{}).
 		Complete()
 }
 
-// TODO(user): EDIT THIS FILE!  THIS IS SCAFFOLDING FOR YOU TO OWN!
-
 // +kubebuilder:webhook:path=/mutate-heal8s-io-v1beta1-remediationpolicy,mutating=true,failurePolicy=fail,sideEffects=None,groups=heal8s.io,resources=remediationpolicies,verbs=create;update,versions=v1beta1,name=mremediationpolicy-v1beta1.kb.io,admissionReviewVersions=v1
 
-// RemediationPolicyDefaulter struct is responsible for setting default values on the custom resource of the
-// Kind RemediationPolicy when those are created or updated.
-//
-// NOTE: The +kubebuilder:object:generate=false marker prevents controller-gen from generating DeepCopy methods,
-// as it is used only for temporary operations and does not need to be deeply copied.
-type RemediationPolicyDefaulter struct {
-	// TODO(user): Add more fields as needed for defaulting
-}
+// RemediationPolicyDefaulter fills design.md's defaults, so what is stored says exactly what the
+// policy will do.
+type RemediationPolicyDefaulter struct{}
 
-// Default implements admission.Defaulter so a webhook will be registered for the Kind RemediationPolicy.
-func (d *RemediationPolicyDefaulter) Default(_ context.Context, obj *heal8siov1beta1.RemediationPolicy) error {
-	remediationpolicylog.Info("Defaulting for RemediationPolicy", "name", obj.GetName())
+var _ admission.Defaulter[*v1beta1.RemediationPolicy] = &RemediationPolicyDefaulter{}
 
-	// TODO(user): fill in your defaulting logic.
-
+// Default fills the policy's defaults.
+func (d *RemediationPolicyDefaulter) Default(_ context.Context, obj *v1beta1.RemediationPolicy) error {
+	defaults.Policy(obj)
 	return nil
 }
 
-// TODO(user): change verbs to "verbs=create;update;delete" if you want to enable deletion validation.
-// NOTE: If you want to customise the 'path', use the flags '--defaulting-path' or '--validation-path'.
 // +kubebuilder:webhook:path=/validate-heal8s-io-v1beta1-remediationpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=heal8s.io,resources=remediationpolicies,verbs=create;update,versions=v1beta1,name=vremediationpolicy-v1beta1.kb.io,admissionReviewVersions=v1
 
-// RemediationPolicyValidator struct is responsible for validating the RemediationPolicy resource
-// when it is created, updated, or deleted.
-//
-// NOTE: The +kubebuilder:object:generate=false marker prevents controller-gen from generating DeepCopy methods,
-// as this struct is used only for temporary operations and does not need to be deeply copied.
+// RemediationPolicyValidator rejects policies heal8s could not act on safely, naming the field.
 type RemediationPolicyValidator struct {
-	// TODO(user): Add more fields as needed for validation
+	// OperatorNamespace is the only namespace whose policies may set spec.namespaceSelector.
+	OperatorNamespace string
 }
 
-// ValidateCreate implements admission.Validator so a webhook will be registered for the type RemediationPolicy.
-func (v *RemediationPolicyValidator) ValidateCreate(_ context.Context, obj *heal8siov1beta1.RemediationPolicy) (admission.Warnings, error) {
-	remediationpolicylog.Info("Validation for RemediationPolicy upon creation", "name", obj.GetName())
+var _ admission.Validator[*v1beta1.RemediationPolicy] = &RemediationPolicyValidator{}
 
-	// TODO(user): fill in your validation logic upon object creation.
+// ValidateCreate checks a new policy.
+func (v *RemediationPolicyValidator) ValidateCreate(_ context.Context, obj *v1beta1.RemediationPolicy) (admission.Warnings, error) {
+	return nil, invalid(obj, v.validate(obj))
+}
 
+// ValidateUpdate checks a changed policy like a new one.
+func (v *RemediationPolicyValidator) ValidateUpdate(_ context.Context, _, newObj *v1beta1.RemediationPolicy) (admission.Warnings, error) {
+	return nil, invalid(newObj, v.validate(newObj))
+}
+
+// ValidateDelete allows every deletion.
+func (v *RemediationPolicyValidator) ValidateDelete(_ context.Context, _ *v1beta1.RemediationPolicy) (admission.Warnings, error) {
 	return nil, nil
 }
 
-// ValidateUpdate implements admission.Validator so a webhook will be registered for the type RemediationPolicy.
-func (v *RemediationPolicyValidator) ValidateUpdate(_ context.Context, oldObj, newObj *heal8siov1beta1.RemediationPolicy) (admission.Warnings, error) {
-	remediationpolicylog.Info("Validation for RemediationPolicy upon update", "name", newObj.GetName())
-
-	// TODO(user): fill in your validation logic upon object update.
-
-	return nil, nil
+// ValidatePolicy returns every problem of a policy with its field path. It is exported for the
+// policy controller, which reports the same errors in status when webhooks are off.
+func ValidatePolicy(p *v1beta1.RemediationPolicy, operatorNamespace string) field.ErrorList {
+	return (&RemediationPolicyValidator{OperatorNamespace: operatorNamespace}).validate(p)
 }
 
-// ValidateDelete implements admission.Validator so a webhook will be registered for the type RemediationPolicy.
-func (v *RemediationPolicyValidator) ValidateDelete(_ context.Context, obj *heal8siov1beta1.RemediationPolicy) (admission.Warnings, error) {
-	remediationpolicylog.Info("Validation for RemediationPolicy upon deletion", "name", obj.GetName())
+func (v *RemediationPolicyValidator) validate(p *v1beta1.RemediationPolicy) field.ErrorList {
+	spec := field.NewPath("spec")
+	var errs field.ErrorList
+	errs = append(errs, validateRules(spec.Child("rules"), p.Spec.Rules)...)
+	errs = append(errs, validateStrategy(spec.Child("strategy"), p.Spec.Strategy)...)
+	errs = append(errs, validateGit(spec, p.Spec.Strategy, p.Spec.Git)...)
+	errs = append(errs, validateSafety(spec.Child("safety"), p.Spec.Safety)...)
+	errs = append(errs, validateVerify(spec.Child("verify"), p.Spec.Verify)...)
+	errs = append(errs, v.validateNamespaceSelector(spec.Child("namespaceSelector"), p.Namespace, p.Spec.NamespaceSelector)...)
+	return errs
+}
 
-	// TODO(user): fill in your validation logic upon object deletion.
+func validateRules(path *field.Path, rules []v1beta1.Rule) field.ErrorList {
+	if len(rules) == 0 {
+		return field.ErrorList{field.Required(path, "at least one rule is needed")}
+	}
+	var errs field.ErrorList
+	seen := map[string]bool{}
+	for i, r := range rules {
+		p := path.Index(i)
+		if r.Name == "" {
+			errs = append(errs, field.Required(p.Child("name"), ""))
+		} else {
+			for _, msg := range validation.IsDNS1123Label(r.Name) {
+				errs = append(errs, field.Invalid(p.Child("name"), r.Name, msg))
+			}
+			if seen[r.Name] {
+				errs = append(errs, field.Duplicate(p.Child("name"), r.Name))
+			}
+			seen[r.Name] = true
+		}
+		errs = append(errs, validateMatchers(p.Child("matchers"), r.Matchers)...)
+		errs = append(errs, validateAction(p.Child("action"), r.Action)...)
+		errs = append(errs, validateTargetOverride(p.Child("target"), r.Target)...)
+	}
+	return errs
+}
 
-	return nil, nil
+func validateMatchers(path *field.Path, matchers []string) field.ErrorList {
+	if len(matchers) == 0 {
+		return field.ErrorList{field.Required(path, `at least one matcher is needed, e.g. alertname="KubePodOOMKilled"`)}
+	}
+	var errs field.ErrorList
+	for i, m := range matchers {
+		if _, err := amlabels.ParseMatcher(m); err != nil {
+			errs = append(errs, field.Invalid(path.Index(i), m, fmt.Sprintf("not an Alertmanager matcher: %v", err)))
+		}
+	}
+	return errs
+}
+
+// labelName is Prometheus's classic label name syntax, which kube-state-metrics and cAdvisor use.
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+func validateTargetOverride(path *field.Path, t *v1beta1.TargetOverride) field.ErrorList {
+	if t == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	for _, l := range []struct{ name, value string }{{"nameLabel", t.NameLabel}, {"containerLabel", t.ContainerLabel}} {
+		if l.value != "" && !labelName.MatchString(l.value) {
+			errs = append(errs, field.Invalid(path.Child(l.name), l.value, "not a valid Prometheus label name"))
+		}
+	}
+	return errs
+}
+
+// validateAction checks that exactly one member of the union is set and that its bounds hold.
+func validateAction(path *field.Path, a v1beta1.Action) field.ErrorList {
+	set := 0
+	for _, isSet := range []bool{a.IncreaseMemory != nil, a.IncreaseCPU != nil, a.ScaleUp != nil, a.RollbackImage != nil} {
+		if isSet {
+			set++
+		}
+	}
+	switch {
+	case set == 0:
+		return field.ErrorList{field.Required(path, "one of increaseMemory, increaseCPU, scaleUp or rollbackImage must be set")}
+	case set > 1:
+		return field.ErrorList{field.Invalid(path, a.Type(), "only one of increaseMemory, increaseCPU, scaleUp or rollbackImage may be set")}
+	}
+	var errs field.ErrorList
+	if m := a.IncreaseMemory; m != nil {
+		p := path.Child("increaseMemory")
+		errs = append(errs, validatePercent(p.Child("percent"), m.Percent)...)
+		errs = append(errs, validateBytes(p.Child("minIncrease"), m.MinIncrease)...)
+		errs = append(errs, validateBytes(p.Child("roundTo"), m.RoundTo)...)
+		errs = append(errs, validateBytes(p.Child("max"), m.Max)...)
+		errs = append(errs, validateMemoryMax(p.Child("max"), m)...)
+	}
+	if c := a.IncreaseCPU; c != nil {
+		p := path.Child("increaseCPU")
+		errs = append(errs, validatePercent(p.Child("percent"), c.Percent)...)
+		errs = append(errs, validateCPUMax(p.Child("max"), c.Max)...)
+	}
+	if s := a.ScaleUp; s != nil {
+		p := path.Child("scaleUp")
+		errs = append(errs, validatePercent(p.Child("percent"), s.Percent)...)
+		if s.MaxReplicas != nil && *s.MaxReplicas < 1 {
+			errs = append(errs, field.Invalid(p.Child("maxReplicas"), *s.MaxReplicas, "must be at least 1"))
+		}
+	}
+	if r := a.RollbackImage; r != nil {
+		if r.MaxRevisions != nil && (*r.MaxRevisions < 1 || *r.MaxRevisions > 100) {
+			errs = append(errs, field.Invalid(path.Child("rollbackImage", "maxRevisions"), *r.MaxRevisions, "must be between 1 and 100"))
+		}
+	}
+	return errs
+}
+
+func validatePercent(path *field.Path, percent *int32) field.ErrorList {
+	if percent != nil && (*percent < 1 || *percent > 1000) {
+		return field.ErrorList{field.Invalid(path, *percent, "must be between 1 and 1000")}
+	}
+	return nil
+}
+
+// validateBytes rejects memory quantities that are not a positive whole number of bytes: "512m"
+// is half a byte, almost always a typo for "512Mi".
+func validateBytes(path *field.Path, q *resource.Quantity) field.ErrorList {
+	if q == nil {
+		return nil
+	}
+	if q.Sign() <= 0 {
+		return field.ErrorList{field.Invalid(path, q.String(), "must be positive")}
+	}
+	if q.MilliValue()%1000 != 0 {
+		return field.ErrorList{field.Invalid(path, q.String(), "is below one byte's unit (did you mean Mi rather than m?)")}
+	}
+	return nil
+}
+
+// validateMemoryMax rejects a cap smaller than the step values are rounded to: no limit could
+// ever be proposed under it.
+func validateMemoryMax(path *field.Path, m *v1beta1.IncreaseMemoryAction) field.ErrorList {
+	if m.Max == nil || m.RoundTo == nil || m.Max.Sign() <= 0 || m.RoundTo.Sign() <= 0 {
+		return nil
+	}
+	if m.Max.Cmp(*m.RoundTo) < 0 {
+		return field.ErrorList{field.Invalid(path, m.Max.String(),
+			fmt.Sprintf("must not be below roundTo (%s), the unit new limits are rounded to", m.RoundTo.String()))}
+	}
+	return nil
+}
+
+// validateCPUMax rejects a CPU cap below one millicore, the unit CPU values are rounded to.
+func validateCPUMax(path *field.Path, q *resource.Quantity) field.ErrorList {
+	if q == nil {
+		return nil
+	}
+	if q.MilliValue() < 1 {
+		return field.ErrorList{field.Invalid(path, q.String(), "must be at least 1m, the unit CPU limits are rounded to")}
+	}
+	return nil
+}
+
+func validateStrategy(path *field.Path, s v1beta1.Strategy) field.ErrorList {
+	switch s {
+	case v1beta1.StrategyGitOps, v1beta1.StrategyDirect, v1beta1.StrategyDryRun, "":
+		return nil
+	}
+	return field.ErrorList{field.NotSupported(path, s, []string{
+		string(v1beta1.StrategyGitOps), string(v1beta1.StrategyDirect), string(v1beta1.StrategyDryRun)})}
+}
+
+func validateGit(spec *field.Path, strategy v1beta1.Strategy, git *v1beta1.GitSpec) field.ErrorList {
+	path := spec.Child("git")
+	if git == nil {
+		if strategy == v1beta1.StrategyGitOps {
+			return field.ErrorList{field.Required(path, "the GitOps strategy needs a Git repository")}
+		}
+		return nil
+	}
+	var errs field.ErrorList
+	errs = append(errs, requireString(path.Child("repository"), git.Repository)...)
+	errs = append(errs, requireString(path.Child("secretRef", "name"), git.SecretRef.Name)...)
+	if git.Path != "" {
+		if _, err := template.New("path").Option("missingkey=error").Parse(git.Path); err != nil {
+			errs = append(errs, field.Invalid(path.Child("path"), git.Path, fmt.Sprintf("not a Go template: %v", err)))
+		}
+	}
+	return errs
+}
+
+func validateSafety(path *field.Path, s v1beta1.SafetySpec) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, nonNegative(path.Child("cooldown"), s.Cooldown)...)
+	errs = append(errs, positive(path.Child("budgetWindow"), s.BudgetWindow)...)
+	errs = append(errs, nonNegative(path.Child("vetoPeriod"), s.VetoPeriod)...)
+	for _, b := range []struct {
+		name  string
+		value *int32
+	}{{"maxConcurrent", s.MaxConcurrent}, {"maxPerHour", s.MaxPerHour}, {"maxPerTarget", s.MaxPerTarget}} {
+		if b.value != nil && *b.value < 1 {
+			errs = append(errs, field.Invalid(path.Child(b.name), *b.value, "must be at least 1"))
+		}
+	}
+	return errs
+}
+
+func validateVerify(path *field.Path, v v1beta1.VerifySpec) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, positive(path.Child("window"), v.Window)...)
+	errs = append(errs, positive(path.Child("applyTimeout"), v.ApplyTimeout)...)
+	return errs
+}
+
+func (v *RemediationPolicyValidator) validateNamespaceSelector(path *field.Path, namespace string, sel *metav1.LabelSelector) field.ErrorList {
+	if sel == nil {
+		return nil
+	}
+	if namespace != v.OperatorNamespace {
+		return field.ErrorList{field.Forbidden(path, fmt.Sprintf(
+			"only a policy in the operator's namespace %q may act on other namespaces; this policy acts on its own namespace %q only",
+			v.OperatorNamespace, namespace))}
+	}
+	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+		return field.ErrorList{field.Invalid(path, sel.String(), err.Error())}
+	}
+	return nil
+}
+
+func requireString(path *field.Path, s string) field.ErrorList {
+	if s == "" {
+		return field.ErrorList{field.Required(path, "")}
+	}
+	return nil
+}
+
+func nonNegative(path *field.Path, d *metav1.Duration) field.ErrorList {
+	if d != nil && d.Duration < 0 {
+		return field.ErrorList{field.Invalid(path, d.Duration.String(), "must not be negative")}
+	}
+	return nil
+}
+
+func positive(path *field.Path, d *metav1.Duration) field.ErrorList {
+	if d != nil && d.Duration <= time.Duration(0) {
+		return field.ErrorList{field.Invalid(path, d.Duration.String(), "must be positive")}
+	}
+	return nil
 }
