@@ -32,7 +32,7 @@ const (
 	DefaultScaleUpMaxReplicas int32 = 10
 	DefaultMaxRevisions       int32 = 5
 
-	DefaultCooldown      = 30 * time.Minute
+	DefaultCooldown            = 30 * time.Minute
 	DefaultMaxConcurrent int32 = 5
 	DefaultMaxPerHour    int32 = 10
 	DefaultMaxPerTarget  int32 = 3

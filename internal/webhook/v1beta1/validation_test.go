@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 package v1beta1
 
 import (
@@ -288,4 +287,6 @@ func toAny(ss []string) []any {
 	return out
 }
 
-func secretRef(name string) corev1.LocalObjectReference { return corev1.LocalObjectReference{Name: name} }
+func secretRef(name string) corev1.LocalObjectReference {
+	return corev1.LocalObjectReference{Name: name}
+}
