@@ -1,0 +1,108 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+
+package remediation
+
+// Reasons a transition gives. They land in status.reason, the conditions, Events and the
+// heal8s_remediations_failed_total{reason} label, so they are stable API in UpperCamel.
+const (
+	// WaitingReason means nothing happened that moves the remediation; it keeps its phase.
+	WaitingReason = "Waiting"
+	// GuardsPassedReason means every safety guard allowed the remediation to start.
+	GuardsPassedReason = "GuardsPassed"
+	// PlannedReason means a change was computed from the live target.
+	PlannedReason = "Planned"
+	// DryRunReason means the strategy is DryRun: the plan is recorded and nothing is applied.
+	DryRunReason = "DryRun"
+	// AppliedReason means the Direct patch was accepted by the API server.
+	AppliedReason = "Applied"
+	// AlreadyAppliedReason means the live object already carries the planned values, so the
+	// patch is not sent again (a restart after the patch, or a merged change already synced).
+	AlreadyAppliedReason = "AlreadyApplied"
+	// TargetChangedReason means the target changed between planning and applying (a test
+	// operation failed); the remediation plans again from the new values instead of clobbering.
+	TargetChangedReason = "TargetChanged"
+	// ConflictRetriesExhaustedReason means the target kept changing under heal8s for
+	// Settings.MaxAttempts plans in a row; someone else is editing it, so heal8s stops.
+	ConflictRetriesExhaustedReason = "ConflictRetriesExhausted"
+	// PullRequestOpenedReason means a pull request holds the change and waits for review.
+	PullRequestOpenedReason = "PullRequestOpened"
+	// MergedReason means the pull request was merged; heal8s waits for the change to go live.
+	MergedReason = "Merged"
+	// RejectedReason means a human closed the pull request without merging it: a veto.
+	RejectedReason = "Rejected"
+	// ChangeLiveReason means the merged change reached the live object.
+	ChangeLiveReason = "ChangeLive"
+	// ApplyTimeoutReason means the merged change did not reach the live object within
+	// verify.applyTimeout; the GitOps tool syncing the repository is likely stuck.
+	ApplyTimeoutReason = "ApplyTimeout"
+	// AlertResolvedReason means the rollout is healthy and Alertmanager resolved the alert.
+	AlertResolvedReason = "AlertResolved"
+	// VerifyWindowPassedReason means the rollout is healthy and the alert stayed quiet for the
+	// whole verify.window.
+	VerifyWindowPassedReason = "VerifyWindowPassed"
+	// AlertRefiredReason means the alert fired again after the change: the fix did not heal, and
+	// a person should look.
+	AlertRefiredReason = "AlertRefired"
+	// RolloutUnhealthyReason means the rollout did not become healthy within the later of
+	// verify.window and verify.applyTimeout after the change.
+	RolloutUnhealthyReason = "RolloutUnhealthy"
+	// StepFailedReason is the fallback reason of a step that failed for good without a more
+	// specific one.
+	StepFailedReason = "StepFailed"
+)
+
+// Reasons the guards of the Pending phase give.
+const (
+	// PolicyNotFoundReason means the RemediationPolicy the remediation names no longer exists.
+	PolicyNotFoundReason = "PolicyNotFound"
+	// PolicySuspendedReason means the policy is suspended and starts no remediation.
+	PolicySuspendedReason = "PolicySuspended"
+	// TargetNotFoundReason means the target workload does not exist.
+	TargetNotFoundReason = "TargetNotFound"
+	// InProgressReason means another remediation of the same action on the same target is
+	// already under way; the message names it.
+	InProgressReason = "InProgress"
+	// VetoedReason means a human rejected the same action on the same target within vetoPeriod.
+	VetoedReason = "Vetoed"
+	// BudgetExhaustedReason means the target received maxPerTarget remediations within
+	// budgetWindow: a leak or a deeper fault is likely, and another bump would only hide it.
+	BudgetExhaustedReason = "BudgetExhausted"
+	// ManagedByVPAReason means a VerticalPodAutoscaler in Auto or Recreate mode manages the
+	// resource the action would change; heal8s would fight it.
+	ManagedByVPAReason = "ManagedByVPA"
+	// CooldownReason means the same action on the same target completed less than cooldown ago.
+	CooldownReason = "Cooldown"
+	// MaxPerHourReason means the policy started maxPerHour remediations in the last hour.
+	MaxPerHourReason = "MaxPerHour"
+	// MaxConcurrentReason means maxConcurrent of the policy's remediations are under way.
+	MaxConcurrentReason = "MaxConcurrent"
+)
+
+// Reasons for not acting that the planners of internal/actions report as sentinel errors.
+const (
+	// AtMaximumReason means the value is already at the cap the policy allows.
+	AtMaximumReason = "AtMaximum"
+	// ContainerNotFoundReason means the named container is not in the pod template.
+	ContainerNotFoundReason = "ContainerNotFound"
+	// NoCandidateReason means no earlier revision qualifies for a rollback.
+	NoCandidateReason = "NoCandidate"
+	// NoChangeReason means the plan would change nothing.
+	NoChangeReason = "NoChange"
+	// UnsupportedTargetReason means the action cannot act on the target's kind.
+	UnsupportedTargetReason = "UnsupportedTarget"
+)
