@@ -1,0 +1,226 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+
+package v1beta1
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heal8s/heal8s/api/v1alpha1"
+	"github.com/heal8s/heal8s/api/v1beta1"
+)
+
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "webhook-"}}
+	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+var _ = Describe("RemediationPolicy webhooks", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("fills the defaults on create", func() {
+		p := validPolicy()
+		p.Namespace = ns
+		Expect(k8sClient.Create(ctx, p)).To(Succeed())
+
+		got := &v1beta1.RemediationPolicy{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+		mem := got.Spec.Rules[0].Action.IncreaseMemory
+		Expect(*mem.Percent).To(BeEquivalentTo(25))
+		Expect(mem.MinIncrease.String()).To(Equal("64Mi"))
+		Expect(mem.RoundTo.String()).To(Equal("64Mi"))
+		Expect(mem.Max.String()).To(Equal("2Gi"))
+		Expect(got.Spec.Strategy).To(Equal(v1beta1.StrategyDryRun))
+		Expect(got.Spec.Safety.Cooldown.Duration).To(Equal(30 * time.Minute))
+		Expect(*got.Spec.Safety.MaxPerTarget).To(BeEquivalentTo(3))
+		Expect(got.Spec.Safety.BudgetWindow.Duration).To(Equal(168 * time.Hour))
+		Expect(got.Spec.Verify.Window.Duration).To(Equal(10 * time.Minute))
+	})
+
+	DescribeTable("refuses an invalid policy, naming the field",
+		func(mutate func(p *v1beta1.RemediationPolicy), field string) {
+			p := validPolicy()
+			p.Namespace = ns
+			mutate(p)
+			err := k8sClient.Create(ctx, p)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+			Expect(err.Error()).To(ContainSubstring(field))
+		},
+		Entry("unparsable matcher", func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Rules[0].Matchers = []string{`severity=~"(unclosed"`}
+		}, "spec.rules[0].matchers[0]"),
+		Entry("empty action union", func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Rules[0].Action = v1beta1.Action{}
+		}, "spec.rules[0].action"),
+		Entry("two actions", func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Rules[0].Action.ScaleUp = &v1beta1.ScaleUpAction{}
+		}, "spec.rules[0].action"),
+		Entry("percent outside 1..1000", func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Rules[0].Action.IncreaseMemory.Percent = ptr.To[int32](1500)
+		}, "spec.rules[0].action.increaseMemory.percent"),
+		Entry("max below the unit values are rounded to", func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Rules[0].Action.IncreaseMemory.Max = q("512m")
+		}, "spec.rules[0].action.increaseMemory.max"),
+		Entry("GitOps without git", func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Strategy = v1beta1.StrategyGitOps
+		}, "spec.git"),
+		Entry("cross-namespace selector outside the operator namespace", func(p *v1beta1.RemediationPolicy) {
+			p.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}
+		}, "spec.namespaceSelector"),
+	)
+
+	It("lets a policy in the operator namespace select other namespaces", func() {
+		sys := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: suiteOperatorNamespace}}
+		Expect(client.IgnoreAlreadyExists(k8sClient.Create(ctx, sys))).To(Succeed())
+		p := validPolicy()
+		p.Namespace = suiteOperatorNamespace
+		p.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}
+		Expect(k8sClient.Create(ctx, p)).To(Succeed())
+	})
+
+	It("converts a v1alpha1 policy written through the API to v1beta1 and back", func() {
+		seed := &v1alpha1.RemediationPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "seed", Namespace: ns},
+			Spec: v1alpha1.RemediationPolicySpec{
+				Strategy: "Direct",
+				Rules: []v1alpha1.Rule{{Name: "oom", AlertName: "KubePodOOMKilled", Action: "IncreaseMemory",
+					Params: map[string]string{"percent": "50"}}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, seed)).To(Succeed())
+
+		hub := &v1beta1.RemediationPolicy{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(seed), hub)).To(Succeed())
+		Expect(hub.Spec.Rules[0].Matchers).To(Equal([]string{`alertname="KubePodOOMKilled"`}))
+		Expect(*hub.Spec.Rules[0].Action.IncreaseMemory.Percent).To(BeEquivalentTo(50))
+		Expect(hub.Spec.Rules[0].Action.IncreaseMemory.Max.String()).To(Equal("2Gi"), "defaulted on the way in")
+
+		By("writing v1beta1 with what v1alpha1 cannot hold and reading it as v1alpha1, then v1beta1 again")
+		hub.Spec.Rules[0].Matchers = append(hub.Spec.Rules[0].Matchers, `severity="critical"`)
+		Expect(k8sClient.Update(ctx, hub)).To(Succeed())
+		spoke := &v1alpha1.RemediationPolicy{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(seed), spoke)).To(Succeed())
+		Expect(spoke.Spec.Rules[0].Action).To(Equal("IncreaseMemory"))
+		Expect(spoke.Annotations).To(HaveKey(v1alpha1.AnnotationHubData))
+
+		spoke.Labels = map[string]string{"touched": "yes"}
+		Expect(k8sClient.Update(ctx, spoke)).To(Succeed())
+		again := &v1beta1.RemediationPolicy{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(seed), again)).To(Succeed())
+		Expect(again.Spec.Rules[0].Matchers).To(HaveLen(2), "a v1alpha1 round trip keeps the second matcher")
+		Expect(again.Annotations).NotTo(HaveKey(v1alpha1.AnnotationHubData))
+	})
+})
+
+var _ = Describe("Remediation webhooks", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	remediationIn := func(ns string) *v1beta1.Remediation {
+		r := validRemediation()
+		r.Namespace = ns
+		r.Spec.PolicyRef.Namespace = ns
+		r.Spec.Target.Namespace = ns
+		return r
+	}
+
+	It("fills the defaults and keeps the spec immutable while status changes", func() {
+		r := remediationIn(ns)
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		Expect(*r.Spec.Action.ScaleUp.MaxReplicas).To(BeEquivalentTo(10))
+
+		r.Status.Phase = v1beta1.PhasePending
+		Expect(k8sClient.Status().Update(ctx, r)).To(Succeed())
+
+		r.Spec.Action.ScaleUp.MaxReplicas = ptr.To[int32](99)
+		err := k8sClient.Update(ctx, r)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring("spec"))
+		Expect(err.Error()).To(ContainSubstring("immutable"))
+	})
+
+	DescribeTable("refuses an invalid Remediation, naming the field",
+		func(mutate func(r *v1beta1.Remediation), field string) {
+			r := remediationIn(ns)
+			mutate(r)
+			err := k8sClient.Create(ctx, r)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+			Expect(err.Error()).To(ContainSubstring(field))
+		},
+		Entry("target in another namespace", func(r *v1beta1.Remediation) { r.Spec.Target.Namespace = "elsewhere" }, "spec.target.namespace"),
+		Entry("empty action union", func(r *v1beta1.Remediation) { r.Spec.Action = v1beta1.Action{} }, "spec.action"),
+		Entry("wrong apiVersion for the kind", func(r *v1beta1.Remediation) { r.Spec.Target.APIVersion = "apps/v1beta2" }, "spec.target.apiVersion"),
+	)
+
+	It("converts a v1beta1 Remediation to v1alpha1 and a v1alpha1 one to v1beta1", func() {
+		r := remediationIn(ns)
+		r.Spec.Alert.GeneratorURL = "http://prometheus/graph"
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		spoke := &v1alpha1.Remediation{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(r), spoke)).To(Succeed())
+		Expect(spoke.Spec.Action).To(Equal("ScaleUp"))
+		Expect(spoke.Spec.Params).To(HaveKeyWithValue("maxReplicas", "10"))
+		Expect(spoke.Spec.Target.Name).To(Equal("web"))
+
+		seed := &v1alpha1.Remediation{
+			ObjectMeta: metav1.ObjectMeta{Name: "seed", Namespace: ns},
+			Spec: v1alpha1.RemediationSpec{
+				Policy: "p", Rule: "hpa", AlertName: "KubeHpaMaxedOut", Fingerprint: "abc",
+				Target: v1alpha1.Target{Kind: "HorizontalPodAutoscaler", Name: "web", Namespace: ns},
+				Action: "ScaleUp", Params: map[string]string{"maxReplicas": "7"}, Strategy: "DryRun",
+			},
+		}
+		Expect(k8sClient.Create(ctx, seed)).To(Succeed())
+		hub := &v1beta1.Remediation{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(seed), hub)).To(Succeed())
+		Expect(hub.Spec.PolicyRef.Namespace).To(Equal(ns), "defaulted to the Remediation's namespace")
+		Expect(hub.Spec.Target.APIVersion).To(Equal("autoscaling/v2"))
+		Expect(*hub.Spec.Action.ScaleUp.MaxReplicas).To(BeEquivalentTo(7))
+	})
+})
+
+var _ = Describe("config/samples", func() {
+	It("are all accepted", func() {
+		ns := "default"
+		files, err := filepath.Glob(filepath.Join("..", "..", "..", "config", "samples", "*_*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files).NotTo(BeEmpty())
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			obj := &unstructured.Unstructured{}
+			Expect(yaml.Unmarshal(raw, &obj.Object)).To(Succeed(), f)
+			obj.SetNamespace(ns)
+			Expect(k8sClient.Create(ctx, obj)).To(Succeed(), "sample %s", f)
+		}
+	})
+})
