@@ -19,6 +19,7 @@ package actions
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -167,4 +168,14 @@ func opPaths(t *testing.T, p Plan) []string {
 		out = append(out, o.Op+" "+o.Path)
 	}
 	return out
+}
+
+// mustAtoi parses a decimal test expectation.
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("bad number %q: %v", s, err)
+	}
+	return n
 }
