@@ -1,0 +1,420 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	yaml "sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// editor applies one operation to one document of a parsed file by splicing bytes.
+type editor struct {
+	f   *file
+	doc *yaml.RNode
+}
+
+// step is where a reference token led: the parent collection, and the entry in it.
+type step struct {
+	parent *yaml.Node
+	flow   bool // parent is inside a flow collection
+	key    *yaml.Node
+	index  int // sequence index, or -1
+	target *yaml.Node
+}
+
+// walk follows tokens to the parent of the last token and looks the last one up in it. It
+// uses kyaml's RNode lookups for mappings so keys compare as kyaml compares them.
+func (e *editor) walk(tokens []string, forAdd bool) (step, error) {
+	n := e.doc.YNode()
+	flow := false
+	for i, tok := range tokens {
+		if n.Kind == yaml.AliasNode {
+			return step{}, fmt.Errorf("%w: %s goes through an alias", ErrUnsupported, formatPointer(tokens[:i]))
+		}
+		if n.Style&yaml.FlowStyle != 0 {
+			flow = true
+		}
+		last := i == len(tokens)-1
+		s := step{parent: n, flow: flow, index: -1}
+		switch n.Kind {
+		case yaml.MappingNode:
+			if tok == "<<" {
+				return step{}, fmt.Errorf("%w: merge keys", ErrUnsupported)
+			}
+			if mn := yaml.NewRNode(n).Field(tok); mn != nil {
+				s.key, s.target = mn.Key.YNode(), mn.Value.YNode()
+			}
+		case yaml.SequenceNode:
+			limit := len(n.Content)
+			if last && forAdd {
+				limit++
+				if tok == "-" {
+					tok = fmt.Sprint(len(n.Content))
+				}
+			}
+			idx, err := arrayIndex(tok, limit)
+			if err != nil {
+				return step{}, fmt.Errorf("%w: %s: %w", ErrConflict, formatPointer(tokens[:i+1]), err)
+			}
+			s.index = idx
+			if idx < len(n.Content) {
+				s.target = n.Content[idx]
+			}
+		default:
+			return step{}, fmt.Errorf("%w: %s is a scalar in the manifest, not a map or list", ErrConflict, formatPointer(tokens[:i]))
+		}
+		if last {
+			return s, nil
+		}
+		if s.target == nil {
+			return step{}, fmt.Errorf("%w: %s is not in the manifest", ErrConflict, formatPointer(tokens[:i+1]))
+		}
+		n = s.target
+	}
+	return step{}, fmt.Errorf("%w: empty path", ErrUnsupported)
+}
+
+// apply runs op and returns the new file content.
+func (e *editor) apply(op operation) ([]byte, error) {
+	if op.Op == "test" {
+		return e.f.content, e.test(op)
+	}
+	s, err := e.walk(op.tokens, op.Op == "add")
+	if err != nil {
+		return nil, err
+	}
+	switch op.Op {
+	case "replace":
+		if s.target == nil {
+			return nil, fmt.Errorf("%w: %s is not in the manifest", ErrConflict, op.Path)
+		}
+		return e.replace(s, op.value)
+	case "add":
+		if s.target != nil && s.parent.Kind == yaml.MappingNode {
+			return e.replace(s, op.value)
+		}
+		return e.add(s, op.tokens[len(op.tokens)-1], op.value)
+	case "remove":
+		if s.target == nil {
+			return nil, fmt.Errorf("%w: %s is not in the manifest", ErrConflict, op.Path)
+		}
+		return e.remove(s)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnsupported, op.Op)
+}
+
+// test compares the manifest's value at op's path with op's value.
+func (e *editor) test(op operation) error {
+	var found *yaml.Node
+	if len(op.tokens) == 0 {
+		found = e.doc.YNode()
+	} else {
+		s, err := e.walk(op.tokens, false)
+		if err != nil {
+			return err
+		}
+		if s.target == nil {
+			return fmt.Errorf("%w: %s is not in the manifest (expected %s)", ErrConflict, op.Path, nodeJSON(op.value))
+		}
+		found = s.target
+	}
+	want, got := nodeJSON(op.value), nodeJSON(found)
+	wv, err1 := decodeJSON([]byte(want))
+	gv, err2 := decodeJSON([]byte(got))
+	if err1 != nil || err2 != nil || !looseEqual(wv, gv, isQuantityPath(op.tokens)) {
+		return fmt.Errorf("%w: at %s the manifest has %s, the live object had %s", ErrConflict, op.Path, got, want)
+	}
+	return nil
+}
+
+// nodeJSON renders a node as JSON for messages and comparison.
+func nodeJSON(n *yaml.Node) string {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return fmt.Sprintf("<%v>", err)
+	}
+	b, err := json.Marshal(normalize(v))
+	if err != nil {
+		return fmt.Sprintf("<%v>", err)
+	}
+	return string(b)
+}
+
+// splice returns content with [start, end) replaced by text.
+func (e *editor) splice(start, end int, text string) []byte {
+	c := e.f.content
+	out := make([]byte, 0, len(c)-(end-start)+len(text))
+	out = append(out, c[:start]...)
+	out = append(out, text...)
+	return append(out, c[end:]...)
+}
+
+// replace swaps the value of s.target for v.
+func (e *editor) replace(s step, v *yaml.Node) ([]byte, error) {
+	t := s.target
+	flow := s.flow || s.parent.Style&yaml.FlowStyle != 0
+	switch {
+	case t.Kind == yaml.ScalarNode:
+		start, end, err := e.f.scalarSpan(t, flow)
+		if err != nil {
+			return nil, err
+		}
+		text, err := renderInline(v, t, flow)
+		if err != nil {
+			return nil, err
+		}
+		if start > 0 && end == start && !isSpace(e.f.content[start-1]) {
+			text = " " + text
+		}
+		return e.splice(start, end, text), nil
+	case t.Style&yaml.FlowStyle != 0:
+		start, err := e.f.nodeOffset(t)
+		if err != nil {
+			return nil, err
+		}
+		end, err := e.f.flowEnd(start)
+		if err != nil {
+			return nil, err
+		}
+		text, err := renderInline(v, nil, true)
+		if err != nil {
+			return nil, err
+		}
+		return e.splice(start, end, text), nil
+	}
+	return nil, fmt.Errorf("%w: replacing a block %s", ErrUnsupported, kindName(t))
+}
+
+// add inserts v under key (a mapping key or a sequence index) into s.parent.
+func (e *editor) add(s step, key string, v *yaml.Node) ([]byte, error) {
+	p := s.parent
+	if p.Style&yaml.FlowStyle != 0 {
+		return e.addFlow(s, key, v)
+	}
+	switch p.Kind {
+	case yaml.MappingNode:
+		if len(p.Content) < 2 {
+			return nil, fmt.Errorf("%w: empty block mapping", ErrUnsupported)
+		}
+		lastKey := p.Content[len(p.Content)-2]
+		ko, err := e.f.nodeOffset(lastKey)
+		if err != nil {
+			return nil, err
+		}
+		indent := e.f.column0(ko)
+		if !e.f.onlySpacesBefore(ko) && !e.f.afterDash(ko) {
+			return nil, fmt.Errorf("%w: mapping laid out on one line", ErrUnsupported)
+		}
+		at := e.f.blockEnd(e.f.lineOf(ko), indent, true)
+		m := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+			{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, blockStyle(v),
+		}}
+		text, err := e.renderBlock(m, indent)
+		if err != nil {
+			return nil, err
+		}
+		return e.insertLines(at, text), nil
+	case yaml.SequenceNode:
+		first, err := e.f.nodeOffset(p.Content[0])
+		if err != nil {
+			return nil, err
+		}
+		dash, ok := e.f.dashBefore(first)
+		if !ok || !e.f.onlySpacesBefore(dash) {
+			return nil, fmt.Errorf("%w: sequence items not one per line", ErrUnsupported)
+		}
+		indent := e.f.column0(dash)
+		seq := &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{blockStyle(v)}}
+		text, err := e.renderBlock(seq, indent)
+		if err != nil {
+			return nil, err
+		}
+		if s.index < len(p.Content) {
+			o, err := e.f.nodeOffset(p.Content[s.index])
+			if err != nil {
+				return nil, err
+			}
+			d, ok := e.f.dashBefore(o)
+			if !ok || !e.f.onlySpacesBefore(d) {
+				return nil, fmt.Errorf("%w: sequence items not one per line", ErrUnsupported)
+			}
+			return e.splice(e.f.lineStarts[e.f.lineOf(d)], e.f.lineStarts[e.f.lineOf(d)], text), nil
+		}
+		lo, err := e.f.nodeOffset(p.Content[len(p.Content)-1])
+		if err != nil {
+			return nil, err
+		}
+		ld, ok := e.f.dashBefore(lo)
+		if !ok {
+			return nil, fmt.Errorf("%w: sequence item without a dash", ErrUnsupported)
+		}
+		return e.insertLines(e.f.blockEnd(e.f.lineOf(ld), indent, false), text), nil
+	}
+	return nil, fmt.Errorf("%w: cannot add to a %s", ErrConflict, kindName(p))
+}
+
+// insertLines inserts rendered lines (each ending in the file's line break) at offset at, the
+// start of a line or the end of a file that may lack its final line break.
+func (e *editor) insertLines(at int, text string) []byte {
+	c := e.f.content
+	if at == len(c) && len(c) > 0 && breakWidthBefore(c, at) == 0 {
+		text = e.f.eol + strings.TrimSuffix(text, e.f.eol)
+	}
+	return e.splice(at, at, text)
+}
+
+// breakWidthBefore reports whether content[:at] ends in a line break.
+func breakWidthBefore(c []byte, at int) int {
+	if at > 0 && (c[at-1] == '\n' || c[at-1] == '\r') {
+		return 1
+	}
+	if bytes.HasSuffix(c[:at], []byte("\u0085")) || bytes.HasSuffix(c[:at], []byte("\u2028")) || bytes.HasSuffix(c[:at], []byte("\u2029")) {
+		return 1
+	}
+	return 0
+}
+
+// addFlow inserts into a flow mapping or sequence.
+func (e *editor) addFlow(s step, key string, v *yaml.Node) ([]byte, error) {
+	p := s.parent
+	text, err := renderInline(v, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	if p.Kind == yaml.MappingNode {
+		k, err := renderInline(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, nil, true)
+		if err != nil {
+			return nil, err
+		}
+		text = k + ": " + text
+	}
+	start, err := e.f.nodeOffset(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Content) == 0 {
+		return e.splice(start+1, start+1, text), nil
+	}
+	if p.Kind == yaml.SequenceNode && s.index < len(p.Content) {
+		o, err := e.f.valueStart(p.Content[s.index])
+		if err != nil {
+			return nil, err
+		}
+		return e.splice(o, o, text+", "), nil
+	}
+	end, err := e.f.valueEnd(p.Content[len(p.Content)-1])
+	if err != nil {
+		return nil, err
+	}
+	return e.splice(end, end, ", "+text), nil
+}
+
+// remove deletes s.target (and its key) from s.parent.
+func (e *editor) remove(s step) ([]byte, error) {
+	p := s.parent
+	first := s.target
+	if s.key != nil {
+		first = s.key
+	}
+	if p.Style&yaml.FlowStyle != 0 {
+		return e.removeFlow(s, first)
+	}
+	o, err := e.f.valueStart(first)
+	if err != nil {
+		return nil, err
+	}
+	if p.Kind == yaml.SequenceNode {
+		d, ok := e.f.dashBefore(o)
+		if !ok || !e.f.onlySpacesBefore(d) {
+			return nil, fmt.Errorf("%w: sequence items not one per line", ErrUnsupported)
+		}
+		line := e.f.lineOf(d)
+		return e.splice(e.f.lineStarts[line], e.f.blockEnd(line, e.f.column0(d), false), ""), nil
+	}
+	line := e.f.lineOf(o)
+	if e.f.onlySpacesBefore(o) {
+		return e.splice(e.f.lineStarts[line], e.f.blockEnd(line, e.f.column0(o), true), ""), nil
+	}
+	// The key shares its line with a sequence dash: pull the next key up in its place.
+	for i := 0; i+2 < len(p.Content); i += 2 {
+		if p.Content[i] == s.key {
+			next, err := e.f.nodeOffset(p.Content[i+2])
+			if err != nil {
+				return nil, err
+			}
+			return e.splice(o, next, ""), nil
+		}
+	}
+	return nil, fmt.Errorf("%w: removing the only key of a list item", ErrUnsupported)
+}
+
+// removeFlow deletes an entry of a flow collection with its separating comma.
+func (e *editor) removeFlow(s step, first *yaml.Node) ([]byte, error) {
+	p := s.parent
+	stride := 1
+	if p.Kind == yaml.MappingNode {
+		stride = 2
+	}
+	pos := -1
+	for i := 0; i < len(p.Content); i += stride {
+		if p.Content[i] == first {
+			pos = i
+		}
+	}
+	if pos < 0 {
+		return nil, fmt.Errorf("%w: entry not found in its parent", ErrUnsupported)
+	}
+	start, err := e.f.valueStart(first)
+	if err != nil {
+		return nil, err
+	}
+	end, err := e.f.valueEnd(p.Content[pos+stride-1])
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case pos+stride < len(p.Content):
+		if end, err = e.f.valueStart(p.Content[pos+stride]); err != nil {
+			return nil, err
+		}
+	case pos > 0:
+		if start, err = e.f.valueEnd(p.Content[pos-1]); err != nil {
+			return nil, err
+		}
+	}
+	return e.splice(start, end, ""), nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "sequence"
+	case yaml.ScalarNode:
+		return "scalar"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "node"
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' }
