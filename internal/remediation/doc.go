@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Package remediation is the Remediation state machine of design.md as pure functions: Transition
 // takes a Remediation and what the reconciler observed and returns the next phase with a reason,
 // and the guards of the Pending phase are a chain of pure functions over plain data. Nothing here

@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 package remediation
 
 import (
@@ -161,7 +160,7 @@ func TestGuards(t *testing.T) {
 			},
 			verdict: NotYet, reason: MaxPerHourReason, retryAt: t0.Add(10 * time.Minute)},
 		{name: "another policy's starts do not count", policy: policy(func(s *v1beta1.SafetySpec) { s.MaxPerHour = ptr.To[int32](1) }),
-			others: []v1beta1.Remediation{otherPolicy(ended(otherTarget(rem("a", mem, -50*time.Minute), "a"), v1beta1.PhaseSucceeded, AlertResolvedReason, -50*time.Minute, -45*time.Minute))},
+			others:  []v1beta1.Remediation{otherPolicy(ended(otherTarget(rem("a", mem, -50*time.Minute), "a"), v1beta1.PhaseSucceeded, AlertResolvedReason, -50*time.Minute, -45*time.Minute))},
 			verdict: Allow},
 		{name: "max concurrent reached", policy: policy(func(s *v1beta1.SafetySpec) { s.MaxConcurrent = ptr.To[int32](1) }),
 			others:  []v1beta1.Remediation{running(otherTarget(rem("a", mem, -time.Minute), "a"), v1beta1.PhaseAwaitingMerge, -time.Minute)},
