@@ -121,13 +121,20 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration
 
 ##@ Build
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS ?= -s -w -X main.version=$(VERSION)
+
 .PHONY: build
 build: manifests generate fmt vet ## Build manager binary.
-	go build -o bin/manager cmd/main.go
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/manager ./cmd
 
 .PHONY: run
-run: manifests generate fmt vet ## Run a controller from your host.
-	go run ./cmd/main.go
+run: manifests generate fmt vet ## Run the manager from your host against ~/.kube/config (webhooks off).
+	ENABLE_WEBHOOKS=false go run ./cmd --metrics-secure=false
+
+.PHONY: demo
+demo: build setup-envtest ## Run heal8s on a local control plane with the samples (Ctrl-C stops it; DEMO_EXIT=1 for unattended).
+	go run ./hack/demo --root "$(CURDIR)" --manager "$(CURDIR)/bin/manager"
 
 # If you wish to build the manager image targeting other platforms you can use the --platform flag.
 # (i.e. docker build --platform linux/arm64). However, you must enable docker buildKit for it.
