@@ -1,0 +1,458 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package github
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	gh "github.com/google/go-github/v88/github"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/heal8s/heal8s/internal/gitprovider"
+)
+
+var _ gitprovider.Provider = (*Provider)(nil)
+
+// Provider talks to one GitHub (or GitHub Enterprise) installation. It is safe for concurrent
+// use; build one per credential and reuse it so rate-limit knowledge is shared.
+type Provider struct {
+	client    *gh.Client
+	transport *retryTransport
+	clock     Clock
+}
+
+// Calls is how many HTTP requests this Provider has sent, retries included. Take the difference
+// around an operation to count its cost against the rate limit.
+func (p *Provider) Calls() int64 { return p.transport.calls.Load() }
+
+// Propose opens the pull request for a Proposal, or finds the one an earlier call opened.
+//
+// The happy path costs six calls when Edit reads one file: get the base ref, read the file,
+// create the branch, commit the file, open the pull request, label it. Every step tolerates an
+// earlier attempt that stopped right after it: an existing branch (422 on create) sends Propose
+// to resume, which looks for the pull request, then for a commit on the branch, and finishes
+// whatever is missing; an Edit that changes nothing looks for a pull request that was already
+// merged. So a crash at any point followed by a retry leaves one branch, one commit, one PR.
+func (p *Provider) Propose(ctx context.Context, prop gitprovider.Proposal) (gitprovider.PullRequest, error) {
+	if err := prop.Validate(); err != nil {
+		return gitprovider.PullRequest{}, err
+	}
+	owner, name, err := splitRepository(prop.Repository)
+	if err != nil {
+		return gitprovider.PullRequest{}, err
+	}
+	ctx = withBudget(ctx, p.clock.Now())
+	log := ctrl.LoggerFrom(ctx).WithValues("repository", prop.Repository, "branch", prop.Branch)
+	r := repoRef{owner: owner, name: name}
+
+	baseSHA, err := p.refSHA(ctx, r, prop.BaseBranch)
+	if err != nil {
+		return gitprovider.PullRequest{}, fmt.Errorf("reading base branch %s of %s: %w", prop.BaseBranch, prop.Repository, err)
+	}
+	repo := &repoAt{p: p, r: r, sha: baseSHA}
+	path, content, err := prop.Edit(ctx, repo)
+	if err != nil {
+		return gitprovider.PullRequest{}, fmt.Errorf("computing the edit at %s@%s: %w", prop.Repository, short(baseSHA), err)
+	}
+	if path == "" {
+		return gitprovider.PullRequest{}, fmt.Errorf("%w: edit returned no path", gitprovider.ErrInvalidProposal)
+	}
+	current, blobSHA, exists, err := repo.file(ctx, path)
+	if err != nil {
+		return gitprovider.PullRequest{}, fmt.Errorf("reading %s at %s: %w", path, short(baseSHA), err)
+	}
+	if exists && bytes.Equal(current, content) {
+		// The base already has the change: an earlier attempt's pull request was merged, or
+		// someone made the same change by hand.
+		pr, found, err := p.findPR(ctx, r, prop)
+		if err != nil {
+			return gitprovider.PullRequest{}, err
+		}
+		if !found {
+			return gitprovider.PullRequest{}, fmt.Errorf("%s on %s: %w", path, prop.BaseBranch, gitprovider.ErrNoChange)
+		}
+		return p.ensureLabels(ctx, r, prop, pr)
+	}
+
+	c := commitPlan{path: path, content: content, blobSHA: blobSHA, exists: exists}
+	created, err := p.createBranch(ctx, r, prop.Branch, baseSHA)
+	if err != nil {
+		return gitprovider.PullRequest{}, err
+	}
+	if !created {
+		log.V(1).Info("Branch exists, resuming an earlier proposal")
+		return p.resume(ctx, r, prop, baseSHA, c)
+	}
+	if err := p.commit(ctx, r, prop, c); err != nil {
+		return gitprovider.PullRequest{}, err
+	}
+	return p.openPR(ctx, r, prop)
+}
+
+type commitPlan struct {
+	path    string
+	content []byte
+	blobSHA string
+	exists  bool
+}
+
+// resume finishes a proposal whose branch already exists.
+func (p *Provider) resume(ctx context.Context, r repoRef, prop gitprovider.Proposal, baseSHA string, c commitPlan) (gitprovider.PullRequest, error) {
+	if pr, found, err := p.findPR(ctx, r, prop); err != nil {
+		return gitprovider.PullRequest{}, err
+	} else if found {
+		return p.ensureLabels(ctx, r, prop, pr)
+	}
+	headSHA, err := p.refSHA(ctx, r, prop.Branch)
+	if err != nil {
+		return gitprovider.PullRequest{}, fmt.Errorf("reading branch %s: %w", prop.Branch, err)
+	}
+	if headSHA != baseSHA {
+		cmp, _, err := p.client.Repositories.CompareCommits(ctx, r.owner, r.name, baseSHA, headSHA, &gh.ListOptions{PerPage: 1})
+		if err != nil {
+			return gitprovider.PullRequest{}, fmt.Errorf("comparing %s with %s: %w", prop.Branch, prop.BaseBranch, mapErr(err))
+		}
+		if cmp.GetAheadBy() > 0 {
+			return p.openPR(ctx, r, prop)
+		}
+		// The branch was created from an older base and holds no commit of ours: move it to the
+		// base the edit was computed against.
+		force := true
+		if _, _, err := p.client.Git.UpdateRef(ctx, r.owner, r.name, "heads/"+prop.Branch, gh.UpdateRef{SHA: baseSHA, Force: &force}); err != nil {
+			return gitprovider.PullRequest{}, fmt.Errorf("moving branch %s to %s: %w", prop.Branch, short(baseSHA), mapErr(err))
+		}
+	}
+	if err := p.commit(ctx, r, prop, c); err != nil {
+		return gitprovider.PullRequest{}, err
+	}
+	return p.openPR(ctx, r, prop)
+}
+
+// createBranch reports false, without error, when the branch already exists.
+func (p *Provider) createBranch(ctx context.Context, r repoRef, branch, sha string) (bool, error) {
+	_, _, err := p.client.Git.CreateRef(ctx, r.owner, r.name, gh.CreateRef{Ref: "refs/heads/" + branch, SHA: sha})
+	switch {
+	case err == nil:
+		return true, nil
+	case alreadyExists(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("creating branch %s: %w", branch, mapErr(err))
+	}
+}
+
+// commit writes the one file on the branch with the Contents API: one commit that changes only
+// that file, whose parent is the branch head.
+func (p *Provider) commit(ctx context.Context, r repoRef, prop gitprovider.Proposal, c commitPlan) error {
+	opts := &gh.RepositoryContentFileOptions{
+		Message: gh.Ptr(prop.CommitMessage),
+		Content: c.content,
+		Branch:  gh.Ptr(prop.Branch),
+	}
+	if c.exists {
+		opts.SHA = gh.Ptr(c.blobSHA)
+	}
+	if _, _, err := p.client.Repositories.UpdateFile(ctx, r.owner, r.name, c.path, opts); err != nil {
+		return fmt.Errorf("committing %s on %s: %w", c.path, prop.Branch, mapErr(err))
+	}
+	return nil
+}
+
+// openPR opens the pull request and labels it; an existing one (422) is looked up instead.
+func (p *Provider) openPR(ctx context.Context, r repoRef, prop gitprovider.Proposal) (gitprovider.PullRequest, error) {
+	created, _, err := p.client.PullRequests.Create(ctx, r.owner, r.name, &gh.NewPullRequest{
+		Title: gh.Ptr(prop.Title),
+		Head:  gh.Ptr(prop.Branch),
+		Base:  gh.Ptr(prop.BaseBranch),
+		Body:  gh.Ptr(prop.Body),
+	})
+	if err != nil {
+		if !alreadyExists(err) {
+			return gitprovider.PullRequest{}, fmt.Errorf("opening pull request for %s: %w", prop.Branch, mapErr(err))
+		}
+		pr, found, ferr := p.findPR(ctx, r, prop)
+		if ferr != nil {
+			return gitprovider.PullRequest{}, ferr
+		}
+		if !found {
+			return gitprovider.PullRequest{}, fmt.Errorf("opening pull request for %s: GitHub says one exists but none is listed: %w", prop.Branch, mapErr(err))
+		}
+		return p.ensureLabels(ctx, r, prop, pr)
+	}
+	return p.ensureLabels(ctx, r, prop, convertPR(prop.Repository, created))
+}
+
+// findPR looks for a pull request from the proposal's branch in any state; an open one wins over
+// older closed ones.
+func (p *Provider) findPR(ctx context.Context, r repoRef, prop gitprovider.Proposal) (gitprovider.PullRequest, bool, error) {
+	prs, _, err := p.client.PullRequests.List(ctx, r.owner, r.name, &gh.PullRequestListOptions{
+		State: "all", Head: r.owner + ":" + prop.Branch, ListOptions: gh.ListOptions{PerPage: 100},
+	})
+	if err != nil {
+		return gitprovider.PullRequest{}, false, fmt.Errorf("looking for a pull request from %s: %w", prop.Branch, mapErr(err))
+	}
+	var best *gh.PullRequest
+	for _, pr := range prs {
+		if pr.GetHead().GetRef() != prop.Branch {
+			continue
+		}
+		switch {
+		case best == nil:
+			best = pr
+		case pr.GetState() == "open" && best.GetState() != "open":
+			best = pr
+		case (pr.GetState() == "open") == (best.GetState() == "open") && pr.GetNumber() > best.GetNumber():
+			best = pr
+		}
+	}
+	if best == nil {
+		return gitprovider.PullRequest{}, false, nil
+	}
+	return convertPR(prop.Repository, best), true, nil
+}
+
+// ensureLabels adds whichever of the proposal's labels the pull request lacks.
+func (p *Provider) ensureLabels(ctx context.Context, r repoRef, prop gitprovider.Proposal, pr gitprovider.PullRequest) (gitprovider.PullRequest, error) {
+	var missing []string
+	for _, l := range prop.Labels {
+		if l != "" && !slices.Contains(pr.Labels, l) && !slices.Contains(missing, l) {
+			missing = append(missing, l)
+		}
+	}
+	if len(missing) == 0 {
+		return pr, nil
+	}
+	labels, _, err := p.client.Issues.AddLabelsToIssue(ctx, r.owner, r.name, pr.Number, missing)
+	if err != nil {
+		return pr, fmt.Errorf("labelling pull request #%d: %w", pr.Number, mapErr(err))
+	}
+	pr.Labels = pr.Labels[:0:0]
+	for _, l := range labels {
+		pr.Labels = append(pr.Labels, l.GetName())
+	}
+	return pr, nil
+}
+
+// Status reads a pull request's current state.
+func (p *Provider) Status(ctx context.Context, pr gitprovider.PullRequest) (gitprovider.PullRequest, error) {
+	owner, name, err := splitRepository(pr.Repository)
+	if err != nil {
+		return pr, err
+	}
+	ctx = withBudget(ctx, p.clock.Now())
+	got, _, err := p.client.PullRequests.Get(ctx, owner, name, pr.Number)
+	if err != nil {
+		return pr, fmt.Errorf("reading pull request %s#%d: %w", pr.Repository, pr.Number, mapErr(err))
+	}
+	return convertPR(pr.Repository, got), nil
+}
+
+func (p *Provider) refSHA(ctx context.Context, r repoRef, branch string) (string, error) {
+	ref, _, err := p.client.Git.GetRef(ctx, r.owner, r.name, "heads/"+branch)
+	if err != nil {
+		return "", mapErr(err)
+	}
+	if sha := ref.GetObject().GetSHA(); sha != "" {
+		return sha, nil
+	}
+	return "", fmt.Errorf("ref heads/%s has no object", branch)
+}
+
+// repoAt implements gitprovider.Repo at one commit, caching what it read so Edit's reads and
+// Propose's own comparison cost one call per file.
+type repoAt struct {
+	p   *Provider
+	r   repoRef
+	sha string
+
+	mu    sync.Mutex
+	files []string
+	blobs map[string]string
+	cache map[string]fileAt
+}
+
+type fileAt struct {
+	content []byte
+	sha     string
+	exists  bool
+}
+
+var _ gitprovider.Repo = (*repoAt)(nil)
+
+// ListFiles lists the tree with one recursive call.
+func (a *repoAt) ListFiles(ctx context.Context) ([]string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.files != nil {
+		return slices.Clone(a.files), nil
+	}
+	tree, _, err := a.p.client.Git.GetTree(ctx, a.r.owner, a.r.name, a.sha, true)
+	if err != nil {
+		return nil, fmt.Errorf("listing the tree at %s: %w", short(a.sha), mapErr(err))
+	}
+	if tree.GetTruncated() {
+		return nil, fmt.Errorf("listing the tree at %s: GitHub truncated it; set the source-path annotation or a path template", short(a.sha))
+	}
+	files := []string{}
+	a.blobs = map[string]string{}
+	for _, e := range tree.Entries {
+		if e.GetType() == "blob" {
+			files = append(files, e.GetPath())
+			a.blobs[e.GetPath()] = e.GetSHA()
+		}
+	}
+	slices.Sort(files)
+	a.files = files
+	return slices.Clone(files), nil
+}
+
+// ReadFile returns a file's content at the commit.
+func (a *repoAt) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	content, _, exists, err := a.file(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		return nil, fmt.Errorf("reading %s at %s: %w", path, short(a.sha), gitprovider.ErrNotFound)
+	}
+	return bytes.Clone(content), nil
+}
+
+func (a *repoAt) file(ctx context.Context, path string) ([]byte, string, bool, error) {
+	path = strings.TrimPrefix(path, "/")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if f, ok := a.cache[path]; ok {
+		return f.content, f.sha, f.exists, nil
+	}
+	if a.cache == nil {
+		a.cache = map[string]fileAt{}
+	}
+	if a.files != nil {
+		if _, ok := a.blobs[path]; !ok {
+			a.cache[path] = fileAt{}
+			return nil, "", false, nil
+		}
+	}
+	fc, dir, _, err := a.p.client.Repositories.GetContents(ctx, a.r.owner, a.r.name, path, &gh.RepositoryContentGetOptions{Ref: a.sha})
+	if err != nil {
+		if errors.Is(mapErr(err), gitprovider.ErrNotFound) {
+			a.cache[path] = fileAt{}
+			return nil, "", false, nil
+		}
+		return nil, "", false, fmt.Errorf("reading %s at %s: %w", path, short(a.sha), mapErr(err))
+	}
+	if fc == nil || dir != nil {
+		return nil, "", false, fmt.Errorf("reading %s at %s: it is a directory", path, short(a.sha))
+	}
+	var content []byte
+	if fc.GetEncoding() == "none" {
+		// Files over 1 MB come without content; the blob API serves them.
+		blob, _, err := a.p.client.Git.GetBlobRaw(ctx, a.r.owner, a.r.name, fc.GetSHA())
+		if err != nil {
+			return nil, "", false, fmt.Errorf("reading blob of %s: %w", path, mapErr(err))
+		}
+		content = blob
+	} else {
+		s, err := fc.GetContent()
+		if err != nil {
+			return nil, "", false, fmt.Errorf("decoding %s: %w", path, err)
+		}
+		content = []byte(s)
+	}
+	a.cache[path] = fileAt{content: content, sha: fc.GetSHA(), exists: true}
+	return content, fc.GetSHA(), true, nil
+}
+
+type repoRef struct{ owner, name string }
+
+func splitRepository(s string) (string, string, error) {
+	owner, name, ok := strings.Cut(s, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", fmt.Errorf("%w: repository %q is not owner/name", gitprovider.ErrInvalidProposal, s)
+	}
+	return owner, name, nil
+}
+
+func convertPR(repository string, pr *gh.PullRequest) gitprovider.PullRequest {
+	out := gitprovider.PullRequest{
+		Repository: repository,
+		Number:     pr.GetNumber(),
+		URL:        pr.GetHTMLURL(),
+		Branch:     pr.GetHead().GetRef(),
+		HeadSHA:    pr.GetHead().GetSHA(),
+		State:      gitprovider.StateOpen,
+	}
+	for _, l := range pr.Labels {
+		out.Labels = append(out.Labels, l.GetName())
+	}
+	if pr.MergedAt != nil {
+		t := pr.GetMergedAt().Time
+		out.MergedAt = &t
+	}
+	if pr.ClosedAt != nil {
+		t := pr.GetClosedAt().Time
+		out.ClosedAt = &t
+	}
+	switch {
+	case pr.GetMerged() || pr.MergedAt != nil:
+		out.State = gitprovider.StateMerged
+	case pr.GetState() == "closed":
+		out.State = gitprovider.StateClosed
+	}
+	return out
+}
+
+// mapErr turns a 404 into gitprovider.ErrNotFound, keeping GitHub's error in the chain.
+func mapErr(err error) error {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("%w: %w", gitprovider.ErrNotFound, err)
+	}
+	return err
+}
+
+// alreadyExists recognises GitHub's 422 for a ref or pull request that exists.
+func alreadyExists(err error) bool {
+	var er *gh.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
+		return false
+	}
+	if strings.Contains(strings.ToLower(er.Message), "already exists") {
+		return true
+	}
+	for _, e := range er.Errors {
+		if strings.Contains(strings.ToLower(e.Message), "already exists") || e.Code == "already_exists" {
+			return true
+		}
+	}
+	return false
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
