@@ -14,50 +14,112 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+
 package controller
 
 import (
 	"context"
+	"fmt"
 
-	"k8s.io/apimachinery/pkg/runtime"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
-	heal8siov1beta1 "github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/routing"
 )
 
-// RemediationPolicyReconciler reconciles a RemediationPolicy object
+// RemediationPolicyReconciler keeps the shared routing table in step with the
+// RemediationPolicies of the cluster and reports, on each policy, whether its rules compiled.
+//
+// It runs on every replica, not only the leader, because every replica's receiver routes alerts
+// through its own table. The status patches that several replicas then send are computed from the
+// same spec and only carry fields that changed, so they agree.
 type RemediationPolicyReconciler struct {
 	client.Client
-	Scheme *runtime.Scheme
+	// Table is the routing table the Alertmanager receiver reads.
+	Table *routing.Table
 }
 
-// +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies/finalizers,verbs=update
 
-// Reconcile is part of the main kubernetes reconciliation loop which aims to
-// move the current state of the cluster closer to the desired state.
-// TODO(user): Modify the Reconcile function to compare the state specified by
-// the RemediationPolicy object against the actual cluster state, and then
-// perform operations to make the cluster state reflect the state specified by
-// the user.
-//
-// For more details, check Reconcile and its Result here:
-// - https://pkg.go.dev/sigs.k8s.io/controller-runtime@v0.25.0/pkg/reconcile
+// Reconcile compiles the policy into the table (or removes it when the policy is gone) and
+// patches its status. A compile error is the user's to fix: it is reported in the Ready
+// condition and not returned, so nothing retries until the spec changes.
 func (r *RemediationPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	_ = logf.FromContext(ctx)
+	log := ctrl.LoggerFrom(ctx)
+	policy := &v1beta1.RemediationPolicy{}
+	if err := r.Get(ctx, req.NamespacedName, policy); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Table.Delete(req.NamespacedName)
+			log.V(1).Info("Removed policy from the routing table")
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("reading RemediationPolicy %s: %w", req.NamespacedName, err)
+	}
+	if !policy.DeletionTimestamp.IsZero() {
+		r.Table.Delete(req.NamespacedName)
+		return ctrl.Result{}, nil
+	}
+	log = log.WithValues("RemediationPolicy", klog.KObj(policy), "generation", policy.Generation)
 
-	// TODO(user): your logic here
+	compiled, compileErr := routing.Compile(policy)
+	r.Table.Set(compiled)
+	if compileErr != nil {
+		log.Info("Policy did not compile", "error", compileErr.Error())
+	}
 
+	base := policy.DeepCopy()
+	setPolicyStatus(policy, compiled)
+	if err := r.Status().Patch(ctx, policy, client.MergeFrom(base)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("patching status of RemediationPolicy %s: %w", req.NamespacedName, err)
+	}
 	return ctrl.Result{}, nil
 }
 
-// SetupWithManager sets up the controller with the Manager.
+// setPolicyStatus writes what the compile found into the policy's status: the Ready condition,
+// the number of rules in the routing table and the generation both describe.
+func setPolicyStatus(p *v1beta1.RemediationPolicy, c *routing.Policy) {
+	cond := metav1.Condition{
+		Type:               v1beta1.ConditionReady,
+		ObservedGeneration: p.Generation,
+	}
+	switch {
+	case !c.Ready():
+		cond.Status, cond.Reason = metav1.ConditionFalse, v1beta1.CompileFailedReason
+		cond.Message = c.Err.Error()
+		p.Status.CompiledRules = 0
+	case c.Suspended:
+		cond.Status, cond.Reason = metav1.ConditionFalse, v1beta1.SuspendedReason
+		cond.Message = fmt.Sprintf("All %d rules compiled; the policy is suspended and starts no remediation", len(c.Rules))
+		p.Status.CompiledRules = int32(len(c.Rules)) //nolint:gosec // at most 100 rules (CRD bound)
+	default:
+		cond.Status, cond.Reason = metav1.ConditionTrue, v1beta1.CompiledReason
+		cond.Message = fmt.Sprintf("All %d rules compiled into the routing table", len(c.Rules))
+		p.Status.CompiledRules = int32(len(c.Rules)) //nolint:gosec // at most 100 rules (CRD bound)
+	}
+	meta.SetStatusCondition(&p.Status.Conditions, cond)
+	p.Status.ObservedGeneration = p.Generation
+}
+
+// SetupWithManager registers the reconciler. Status-only updates (the receiver's lastMatchTime)
+// do not change the generation and trigger nothing; the controller needs no leader so that every
+// replica's table is filled.
 func (r *RemediationPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&heal8siov1beta1.RemediationPolicy{}).
+		For(&v1beta1.RemediationPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
 		Named("remediationpolicy").
 		Complete(r)
 }
