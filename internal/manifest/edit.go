@@ -38,6 +38,15 @@ type step struct {
 	key    *yaml.Node
 	index  int // sequence index, or -1
 	target *yaml.Node
+	// layout is the indentation seen on the way down, nearest first, for inserted lines.
+	layout layout
+}
+
+// layout is how a part of a document is indented.
+type layout struct {
+	step       int  // a nested mapping's offset from its key; 0 when unknown
+	compact    bool // sequences under a key sit at the key's column
+	compactSet bool
 }
 
 // walk follows tokens to the parent of the last token and looks the last one up in it. It
@@ -45,6 +54,7 @@ type step struct {
 func (e *editor) walk(tokens []string, forAdd bool) (step, error) {
 	n := e.doc.YNode()
 	flow := false
+	var lay layout
 	for i, tok := range tokens {
 		if n.Kind == yaml.AliasNode {
 			return step{}, fmt.Errorf("%w: %s goes through an alias", ErrUnsupported, formatPointer(tokens[:i]))
@@ -53,7 +63,7 @@ func (e *editor) walk(tokens []string, forAdd bool) (step, error) {
 			flow = true
 		}
 		last := i == len(tokens)-1
-		s := step{parent: n, flow: flow, index: -1}
+		s := step{parent: n, flow: flow, index: -1, layout: lay}
 		switch n.Kind {
 		case yaml.MappingNode:
 			if tok == "<<" {
@@ -87,9 +97,35 @@ func (e *editor) walk(tokens []string, forAdd bool) (step, error) {
 		if s.target == nil {
 			return step{}, fmt.Errorf("%w: %s is not in the manifest", ErrConflict, formatPointer(tokens[:i+1]))
 		}
+		lay = e.learn(lay, s)
 		n = s.target
 	}
 	return step{}, fmt.Errorf("%w: empty path", ErrUnsupported)
+}
+
+// learn updates l with how s.target is indented relative to its key, when it is a block
+// collection on its own lines.
+func (e *editor) learn(l layout, s step) layout {
+	t := s.target
+	if s.key == nil || t.Style&yaml.FlowStyle != 0 || t.Line <= s.key.Line || len(t.Content) == 0 {
+		return l
+	}
+	switch t.Kind {
+	case yaml.MappingNode:
+		if d := t.Column - s.key.Column; d >= 2 && d <= 9 {
+			l.step = d
+		}
+	case yaml.SequenceNode:
+		ko, err1 := e.f.nodeOffset(s.key)
+		io, err2 := e.f.nodeOffset(t.Content[0])
+		if err1 != nil || err2 != nil {
+			return l
+		}
+		if d, ok := e.f.dashBefore(io); ok {
+			l.compact, l.compactSet = e.f.column0(d) == e.f.column0(ko), true
+		}
+	}
+	return l
 }
 
 // apply runs op and returns the new file content.
@@ -227,7 +263,7 @@ func (e *editor) add(s step, key string, v *yaml.Node) ([]byte, error) {
 		m := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
 			{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, blockStyle(v),
 		}}
-		text, err := e.renderBlock(m, indent)
+		text, err := e.renderBlock(m, indent, s.layout)
 		if err != nil {
 			return nil, err
 		}
@@ -243,7 +279,7 @@ func (e *editor) add(s step, key string, v *yaml.Node) ([]byte, error) {
 		}
 		indent := e.f.column0(dash)
 		seq := &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{blockStyle(v)}}
-		text, err := e.renderBlock(seq, indent)
+		text, err := e.renderBlock(seq, indent, s.layout)
 		if err != nil {
 			return nil, err
 		}

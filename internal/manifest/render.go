@@ -148,8 +148,14 @@ func encodeNode(n *yaml.Node, indent int, compact, trim bool) (string, error) {
 
 // renderBlock renders n as block lines indented by indent spaces, in the document's own
 // indentation step and sequence style, each line ending in the file's line break.
-func (e *editor) renderBlock(n *yaml.Node, indent int) (string, error) {
+func (e *editor) renderBlock(n *yaml.Node, indent int, near layout) (string, error) {
 	step, compact := layoutOf(e.doc.YNode())
+	if near.step != 0 {
+		step = near.step
+	}
+	if near.compactSet {
+		compact = near.compact
+	}
 	out, err := encodeNode(n, step, compact, false)
 	if err != nil {
 		return "", err
@@ -191,7 +197,7 @@ func layoutOf(root *yaml.Node) (step int, compact bool) {
 					case yaml.SequenceNode:
 						if !seenSeq {
 							seenSeq = true
-							compact = v.Content[0].Column-2 == k.Column
+							compact = v.Column == k.Column
 						}
 					}
 				}
