@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Command demo runs heal8s on a throw-away local control plane: etcd and kube-apiserver (the
 // envtest binaries), the CRDs and webhooks installed, the manager started as a process with its
 // webhooks served to the API server, and the samples applied. It prints how to look around with

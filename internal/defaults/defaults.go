@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Package defaults fills the defaults of design.md into heal8s objects. The defaulting webhook
 // calls it on every write, and the routing table calls it again on what it compiles, so a
 // cluster running without webhooks (make run, ENABLE_WEBHOOKS=false) behaves the same.
