@@ -18,46 +18,166 @@ package controller
 
 import (
 	"context"
+	"fmt"
+	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
-	heal8siov1beta1 "github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/defaults"
+	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/metrics"
+	"github.com/heal8s/heal8s/internal/remediation"
 )
 
-// RemediationReconciler reconciles a Remediation object
+// ProviderFactory builds the Git provider a GitOps policy names from the data of the Secret its
+// git.secretRef points at. main wires the GitHub implementation; tests an in-memory one.
+type ProviderFactory func(policy *v1beta1.RemediationPolicy, secret map[string][]byte) (gitprovider.Provider, error)
+
+// RemediationReconciler walks a Remediation through the state machine of internal/remediation:
+// it gathers what the current phase needs, asks remediation.Transition for the next phase, and
+// writes the result with one status patch, one Event and the metrics of the transition.
 type RemediationReconciler struct {
+	// Client reads through the manager's cache and writes.
 	client.Client
-	Scheme *runtime.Scheme
+	// APIReader reads around the cache: the target right before a Direct patch (a stale cache
+	// must never cause a second apply), Secrets (so they are not cached cluster-wide) and VPAs.
+	APIReader client.Reader
+	// Recorder emits one Event per transition.
+	Recorder events.EventRecorder
+	// Metrics receives the transition counters and durations.
+	Metrics *metrics.Recorder
+	// Clock is the time source of every decision; a fake clock in tests.
+	Clock clock.PassiveClock
+	// Providers builds Git providers for GitOps policies; nil fails GitOps remediations.
+	Providers ProviderFactory
+	// OperatorNamespace holds the Secrets that policies' git.secretRef name.
+	OperatorNamespace string
+	// PollInterval is how often waiting phases look again; zero means remediation.DefaultPollInterval.
+	PollInterval time.Duration
+	// MaxAttempts bounds re-plans after the target changed under heal8s; zero means
+	// remediation.DefaultMaxAttempts.
+	MaxAttempts int32
+	// Guards is the Pending phase's chain; nil means remediation.DefaultGuards().
+	Guards []remediation.Guard
 }
 
-// +kubebuilder:rbac:groups=heal8s.io,resources=remediations,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=heal8s.io,resources=remediations,verbs=get;list;watch
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediations/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=heal8s.io,resources=remediations/finalizers,verbs=update
+// +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=apps,resources=replicasets;controllerrevisions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=autoscaling.k8s.io,resources=verticalpodautoscalers,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile is part of the main kubernetes reconciliation loop which aims to
-// move the current state of the cluster closer to the desired state.
-// TODO(user): Modify the Reconcile function to compare the state specified by
-// the Remediation object against the actual cluster state, and then
-// perform operations to make the cluster state reflect the state specified by
-// the user.
-//
-// For more details, check Reconcile and its Result here:
-// - https://pkg.go.dev/sigs.k8s.io/controller-runtime@v0.25.0/pkg/reconcile
+// Reconcile moves one Remediation at most one phase forward. Terminal phases are never touched
+// again; everything else is observe, decide, act, write.
 func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	_ = logf.FromContext(ctx)
+	rem := &v1beta1.Remediation{}
+	if err := r.Get(ctx, req.NamespacedName, rem); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	log := ctrl.LoggerFrom(ctx).WithValues("Remediation", klog.KObj(rem), "phase", remediation.Current(rem.Status.Phase))
+	ctx = ctrl.LoggerInto(ctx, log)
+	if rem.Status.Phase.IsTerminal() {
+		return ctrl.Result{}, nil
+	}
 
-	// TODO(user): your logic here
-
-	return ctrl.Result{}, nil
+	s, err := r.newScope(ctx, rem)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	obs, err := r.observe(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	d := remediation.Transition(rem, s.settings, obs)
+	if err := r.commit(ctx, s, obs, d); err != nil {
+		if apierrors.IsConflict(err) {
+			// Someone (the receiver) wrote the status since it was read: look again at once.
+			log.V(1).Info("Status changed under the reconciler, retrying", "error", err.Error())
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if d.Moved(rem.Status.Phase) {
+		log.Info("Phase changed", "to", d.Next, "reason", d.Reason)
+	}
+	return ctrl.Result{RequeueAfter: d.RequeueAfter}, nil
 }
 
-// SetupWithManager sets up the controller with the Manager.
+// conflictRetry is how soon a reconcile whose status patch met a newer write tries again.
+const conflictRetry = 200 * time.Millisecond
+
+// scope is what one reconcile of one Remediation works with.
+type scope struct {
+	rem *v1beta1.Remediation
+	// policy is the RemediationPolicy with defaults filled in, or nil when it is gone.
+	policy *v1beta1.RemediationPolicy
+	// action is the remediation's action with defaults filled in.
+	action   v1beta1.Action
+	settings remediation.Settings
+	now      time.Time
+}
+
+// newScope loads the policy and fills the defaults, so a cluster without the defaulting webhook
+// is bounded exactly like one with it.
+func (r *RemediationReconciler) newScope(ctx context.Context, rem *v1beta1.Remediation) (*scope, error) {
+	s := &scope{rem: rem, now: r.Clock.Now()}
+	rem.Spec.Action.DeepCopyInto(&s.action)
+	defaults.Action(&s.action)
+
+	ref := rem.Spec.PolicyRef
+	p := &v1beta1.RemediationPolicy{}
+	switch err := r.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, p); {
+	case apierrors.IsNotFound(err):
+		p = nil
+	case err != nil:
+		return nil, fmt.Errorf("reading RemediationPolicy %s/%s: %w", ref.Namespace, ref.Name, err)
+	default:
+		defaults.Policy(p)
+	}
+	s.policy = p
+
+	var verify v1beta1.VerifySpec
+	if p != nil {
+		verify = p.Spec.Verify
+	}
+	defaults.Verify(&verify)
+	s.settings = remediation.Settings{
+		ApplyTimeout: verify.ApplyTimeout.Duration,
+		VerifyWindow: verify.Window.Duration,
+		MaxAttempts:  r.MaxAttempts,
+		PollInterval: r.PollInterval,
+	}
+	return s, nil
+}
+
+// SetupWithManager registers the reconciler. Waiting phases poll (PollInterval) rather than
+// watching every workload in the cluster; the receiver's status writes wake them at once.
 func (r *RemediationReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	if r.Recorder == nil {
+		r.Recorder = mgr.GetEventRecorder("heal8s-remediation")
+	}
+	if r.Metrics == nil {
+		return fmt.Errorf("setting up the Remediation controller: no metrics recorder")
+	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&heal8siov1beta1.Remediation{}).
+		For(&v1beta1.Remediation{}).
 		Named("remediation").
 		Complete(r)
 }

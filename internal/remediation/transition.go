@@ -133,7 +133,7 @@ func Transition(rem *v1beta1.Remediation, set Settings, obs Observations) Decisi
 	}
 	stay := Decision{Next: phase, Reason: WaitingReason, Message: fmt.Sprintf("Waiting in %s", phase), RequeueAfter: poll, Attempts: attempts}
 	move := func(next v1beta1.Phase, reason, msg string) Decision {
-		return Decision{Next: next, Reason: reason, Message: msg, RequeueAfter: requeueFor(next), Attempts: 0}
+		return Decision{Next: next, Reason: reason, Message: msg, RequeueAfter: requeueFor(next, poll), Attempts: 0}
 	}
 	if phase.IsTerminal() {
 		return Decision{Next: phase, Reason: rem.Status.Reason, Message: rem.Status.Message, Attempts: attempts}
@@ -274,13 +274,13 @@ func fromPullRequest(phase v1beta1.Phase, pr *v1beta1.PullRequestStatus,
 	return stay
 }
 
-// requeueFor is how soon to look at a remediation that just entered next: active phases right
-// away (their step runs on the next reconcile), terminal ones never.
-func requeueFor(next v1beta1.Phase) time.Duration {
+// requeueFor is when to look again at a remediation that just entered next. The status write's
+// own watch event runs the next step at once; the poll is a safety net. Terminal phases: never.
+func requeueFor(next v1beta1.Phase, poll time.Duration) time.Duration {
 	if next.IsTerminal() {
 		return 0
 	}
-	return time.Millisecond
+	return poll
 }
 
 // EnteredAt is when the remediation last entered phase, from its history; fallback when the

@@ -228,7 +228,7 @@ func TestTransitionTimeouts(t *testing.T) {
 		{"applying at the timeout fails", v1beta1.PhaseApplying, Observations{Now: entered.Add(30 * time.Minute)},
 			v1beta1.PhaseFailed, ApplyTimeoutReason, 0},
 		{"applying carries the plan at the timeout", v1beta1.PhaseApplying, Observations{Now: entered.Add(31 * time.Minute), LiveCarriesPlan: true},
-			v1beta1.PhaseVerifying, ChangeLiveReason, time.Second},
+			v1beta1.PhaseVerifying, ChangeLiveReason, 20 * time.Second},
 		{"verifying healthy inside the window waits", v1beta1.PhaseVerifying, Observations{Now: entered.Add(9 * time.Minute), RolloutHealthy: true},
 			v1beta1.PhaseVerifying, WaitingReason, 20 * time.Second},
 		{"verifying healthy after the window succeeds", v1beta1.PhaseVerifying, Observations{Now: entered.Add(10 * time.Minute), RolloutHealthy: true},

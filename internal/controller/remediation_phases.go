@@ -1,0 +1,515 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/actions"
+	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/manifest"
+	"github.com/heal8s/heal8s/internal/remediation"
+)
+
+// Reasons of the steps' permanent failures, beside those of internal/remediation.
+const (
+	// PlanFailedReason means a planner failed in a way retrying cannot fix (a value it cannot parse).
+	PlanFailedReason = "PlanFailed"
+	// NoPlanReason means a remediation reached a phase that needs a plan without one (written by hand).
+	NoPlanReason = "NoPlan"
+	// GitNotConfiguredReason means a GitOps remediation's policy is gone, has no git section, or no
+	// provider factory is wired.
+	GitNotConfiguredReason = "GitNotConfigured"
+	// ManifestNotFoundReason means no document in the repository declares the target.
+	ManifestNotFoundReason = "ManifestNotFound"
+	// ManifestAmbiguousReason means several documents declare the target; the
+	// heal8s.io/source-path annotation settles it.
+	ManifestAmbiguousReason = "ManifestAmbiguous"
+	// ProposalInvalidReason means the Git provider refused the proposal as built (a missing field,
+	// a path template that does not execute, nothing to change in the manifest).
+	ProposalInvalidReason = "ProposalInvalid"
+)
+
+// vpaListGVK is the list kind of autoscaling.k8s.io/v1 VerticalPodAutoscalers, read unstructured
+// so the operator works, with no VPA guard, where the CRD is not installed.
+var vpaListGVK = schema.GroupVersionKind{Group: "autoscaling.k8s.io", Version: "v1", Kind: "VerticalPodAutoscalerList"}
+
+// observe runs the current phase's step and reports what it saw. Every step is idempotent, so a
+// reconcile repeated after a crash or a failed status write observes the same thing again.
+func (r *RemediationReconciler) observe(ctx context.Context, s *scope) (remediation.Observations, error) {
+	obs := remediation.Observations{Now: s.now}
+	var err error
+	switch phase := remediation.Current(s.rem.Status.Phase); phase {
+	case v1beta1.PhasePending:
+		err = r.observeGuards(ctx, s, &obs)
+	case v1beta1.PhasePlanning:
+		err = r.observePlan(ctx, s, &obs)
+	case v1beta1.PhaseProposed:
+		switch s.rem.Spec.Strategy {
+		case v1beta1.StrategyDirect:
+			err = r.applyDirect(ctx, s, &obs)
+		case v1beta1.StrategyGitOps:
+			err = r.propose(ctx, s, &obs)
+		case v1beta1.StrategyDryRun:
+			// Transition ends it as planned.
+		}
+	case v1beta1.PhaseAwaitingMerge:
+		err = r.observePullRequest(ctx, s, &obs)
+	case v1beta1.PhaseApplying:
+		err = r.observeLive(ctx, s, &obs, r.Client)
+	case v1beta1.PhaseVerifying:
+		err = r.observeVerify(ctx, s, &obs)
+	case v1beta1.PhaseSucceeded, v1beta1.PhaseFailed, v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded:
+		// Terminal phases are not reconciled.
+	}
+	return obs, err
+}
+
+// observeGuards gathers the guards' input and runs the chain.
+func (r *RemediationReconciler) observeGuards(ctx context.Context, s *scope, obs *remediation.Observations) error {
+	in := remediation.Input{Remediation: s.rem, Policy: s.policy, Now: s.now, RecheckInterval: r.PollInterval}
+	_, err := r.readTarget(ctx, r.Client, s.rem.Spec.Target)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return err
+	default:
+		in.TargetExists = true
+	}
+	var all v1beta1.RemediationList
+	if err := r.List(ctx, &all); err != nil {
+		return fmt.Errorf("listing Remediations for the guards: %w", err)
+	}
+	in.Others = all.Items
+	if t := s.action.Type(); t == v1beta1.ActionIncreaseMemory || t == v1beta1.ActionIncreaseCPU {
+		vpas, err := r.listVPAs(ctx, s.rem.Spec.Target.Namespace)
+		if err != nil {
+			return err
+		}
+		in.VPAs = vpas
+	}
+	chain := r.Guards
+	if chain == nil {
+		chain = remediation.DefaultGuards()
+	}
+	res := remediation.RunGuards(chain, in)
+	obs.Guard = &res
+	return nil
+}
+
+// listVPAs reads the VPAs of a namespace; a cluster without the VPA CRD has none.
+func (r *RemediationReconciler) listVPAs(ctx context.Context, namespace string) ([]remediation.VPA, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(vpaListGVK)
+	if err := r.APIReader.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("listing VerticalPodAutoscalers in %s: %w", namespace, err)
+	}
+	out := make([]remediation.VPA, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, remediation.VPAFrom(&list.Items[i]))
+	}
+	return out, nil
+}
+
+// observePlan reads the live target and what the action needs beside it, and plans.
+func (r *RemediationReconciler) observePlan(ctx context.Context, s *scope, obs *remediation.Observations) error {
+	t := s.rem.Spec.Target
+	obj, err := r.readTarget(ctx, r.Client, t)
+	if apierrors.IsNotFound(err) {
+		obs.Skip = &remediation.Outcome{Reason: remediation.TargetNotFoundReason, Message: fmt.Sprintf("%s %s/%s does not exist", t.Kind, t.Namespace, t.Name)}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	in, err := r.planInputs(ctx, r.Client, s, obj)
+	if err != nil {
+		return err
+	}
+	plan, err := actions.PlanFor(s.action, in)
+	if err != nil {
+		if skip := remediation.SkipFor(err); skip != nil {
+			obs.Skip = skip
+			return nil
+		}
+		obs.Failure = &remediation.Outcome{Reason: PlanFailedReason, Message: err.Error()}
+		return nil
+	}
+	api := plan.API()
+	obs.Plan = &api
+	return nil
+}
+
+// planInputs lists what the action reads beside the target: ReplicaSets or ControllerRevisions
+// for a rollback, HPAs for a scale-up (so an autoscaled workload is scaled through its HPA).
+func (r *RemediationReconciler) planInputs(ctx context.Context, c client.Reader, s *scope, obj client.Object) (actions.Inputs, error) {
+	in := actions.Inputs{Object: obj, Container: s.rem.Spec.Target.Container}
+	ns := client.InNamespace(obj.GetNamespace())
+	switch s.action.Type() {
+	case v1beta1.ActionScaleUp:
+		var hpas autoscalingv2.HorizontalPodAutoscalerList
+		if err := c.List(ctx, &hpas, ns); err != nil {
+			return in, fmt.Errorf("listing HorizontalPodAutoscalers in %s: %w", obj.GetNamespace(), err)
+		}
+		in.HPAs = hpas.Items
+	case v1beta1.ActionRollbackImage:
+		switch obj.(type) {
+		case *appsv1.Deployment:
+			var rss appsv1.ReplicaSetList
+			if err := c.List(ctx, &rss, ns); err != nil {
+				return in, fmt.Errorf("listing ReplicaSets in %s: %w", obj.GetNamespace(), err)
+			}
+			in.ReplicaSets = rss.Items
+		case *appsv1.StatefulSet:
+			var crs appsv1.ControllerRevisionList
+			if err := c.List(ctx, &crs, ns); err != nil {
+				return in, fmt.Errorf("listing ControllerRevisions in %s: %w", obj.GetNamespace(), err)
+			}
+			in.ControllerRevisions = crs.Items
+		}
+	case v1beta1.ActionIncreaseMemory, v1beta1.ActionIncreaseCPU:
+	}
+	return in, nil
+}
+
+// patchTarget is the object the plan's patch applies to: the target itself, or for a ScaleUp the
+// HPA that controls it, found the same way the planner found it.
+func (r *RemediationReconciler) patchTarget(ctx context.Context, s *scope, c client.Reader) (client.Object, error) {
+	obj, err := r.readTarget(ctx, c, s.rem.Spec.Target)
+	if err != nil || s.action.Type() != v1beta1.ActionScaleUp {
+		return obj, err
+	}
+	in, err := r.planInputs(ctx, c, s, obj)
+	if err != nil {
+		return nil, err
+	}
+	hpa, err := actions.ControllingHPA(obj, in.HPAs)
+	if err != nil {
+		return nil, fmt.Errorf("finding the HPA that controls %s: %w", client.ObjectKeyFromObject(obj), err)
+	}
+	if hpa != nil {
+		return hpa, nil
+	}
+	return obj, nil
+}
+
+// applyDirect sends the plan's JSON patch, unless the live object already carries it (a restart
+// after the patch went out) or its test operations no longer hold (someone changed the target:
+// plan again rather than clobber). The target is read around the cache so a stale cache can
+// never make heal8s apply a plan twice.
+func (r *RemediationReconciler) applyDirect(ctx context.Context, s *scope, obs *remediation.Observations) error {
+	plan := s.rem.Status.Plan
+	if plan == nil || plan.Patch == "" {
+		obs.Failure = &remediation.Outcome{Reason: NoPlanReason, Message: "The remediation has no plan to apply"}
+		return nil
+	}
+	obj, state, err := r.checkLive(ctx, s, r.APIReader)
+	if apierrors.IsNotFound(err) {
+		obs.Failure = &remediation.Outcome{Reason: remediation.TargetNotFoundReason, Message: "The target was deleted before the change was applied"}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case state.Carries:
+		obs.LiveCarriesPlan = true
+		return nil
+	case !state.TestsPass:
+		obs.Conflict = true
+		return nil
+	}
+	err = r.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, []byte(plan.Patch)))
+	switch {
+	case err == nil:
+		obs.Applied = true
+		ctrl.LoggerFrom(ctx).Info("Patched the target", "target", client.ObjectKeyFromObject(obj), "after", plan.After)
+		return nil
+	case apierrors.IsInvalid(err) || apierrors.IsConflict(err):
+		// A test operation failed on the server: the target changed after it was read.
+		_, state, rerr := r.checkLive(ctx, s, r.APIReader)
+		if rerr != nil {
+			return fmt.Errorf("re-reading the target after a rejected patch (%w): %w", err, rerr)
+		}
+		obs.LiveCarriesPlan = state.Carries
+		obs.Conflict = !state.Carries
+		return nil
+	default:
+		return fmt.Errorf("patching %s: %w", client.ObjectKeyFromObject(obj), err)
+	}
+}
+
+// checkLive reads the patch target with c and evaluates the plan's patch against it.
+func (r *RemediationReconciler) checkLive(ctx context.Context, s *scope, c client.Reader) (client.Object, remediation.PatchState, error) {
+	obj, err := r.patchTarget(ctx, s, c)
+	if err != nil {
+		return nil, remediation.PatchState{}, err
+	}
+	live, err := json.Marshal(obj)
+	if err != nil {
+		return nil, remediation.PatchState{}, fmt.Errorf("encoding %s: %w", client.ObjectKeyFromObject(obj), err)
+	}
+	state, err := remediation.CheckPatch(live, []byte(s.rem.Status.Plan.Patch))
+	return obj, state, err
+}
+
+// observeLive reports whether the live object carries the plan (Applying: the merged change
+// synced by Flux, Argo CD or CI).
+func (r *RemediationReconciler) observeLive(ctx context.Context, s *scope, obs *remediation.Observations, c client.Reader) error {
+	if s.rem.Status.Plan == nil {
+		obs.Failure = &remediation.Outcome{Reason: NoPlanReason, Message: "The remediation has no plan to wait for"}
+		return nil
+	}
+	_, state, err := r.checkLive(ctx, s, c)
+	if apierrors.IsNotFound(err) {
+		obs.Failure = &remediation.Outcome{Reason: remediation.TargetNotFoundReason, Message: "The target was deleted before the change went live"}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	obs.LiveCarriesPlan = state.Carries
+	return nil
+}
+
+// observeVerify reads the rollout's health and the alert's state as the receiver recorded it.
+func (r *RemediationReconciler) observeVerify(ctx context.Context, s *scope, obs *remediation.Observations) error {
+	obj, err := r.readTarget(ctx, r.Client, s.rem.Spec.Target)
+	if apierrors.IsNotFound(err) {
+		obs.Failure = &remediation.Outcome{Reason: remediation.TargetNotFoundReason, Message: "The target was deleted while the change was verified"}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return fmt.Errorf("converting %s: %w", client.ObjectKeyFromObject(obj), err)
+	}
+	un := &unstructured.Unstructured{Object: u}
+	un.SetKind(string(s.rem.Spec.Target.Kind))
+	obs.RolloutHealthy = remediation.RolloutHealthy(un)
+	appliedAt := remediation.EnteredAt(s.rem, v1beta1.PhaseVerifying, s.now)
+	obs.AlertResolved, obs.AlertRefired = remediation.AlertState(s.rem.Status, appliedAt)
+	return nil
+}
+
+// propose opens (or finds again: Propose is idempotent on the branch) the pull request that
+// carries the plan into the manifest in Git.
+func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *remediation.Observations) error {
+	plan := s.rem.Status.Plan
+	if plan == nil || plan.Patch == "" {
+		obs.Failure = &remediation.Outcome{Reason: NoPlanReason, Message: "The remediation has no plan to propose"}
+		return nil
+	}
+	prov, failure, err := r.provider(ctx, s)
+	if failure != nil || err != nil {
+		obs.Failure = failure
+		return err
+	}
+	target, err := r.patchTarget(ctx, s, r.Client)
+	if apierrors.IsNotFound(err) {
+		obs.Failure = &remediation.Outcome{Reason: remediation.TargetNotFoundReason, Message: "The target was deleted before the change was proposed"}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	pr, err := prov.Propose(ctx, r.proposal(s, target))
+	if err != nil {
+		if f := proposeFailure(err); f != nil {
+			obs.Failure = f
+			return nil
+		}
+		return fmt.Errorf("proposing the change of %s: %w", s.rem.Name, err)
+	}
+	obs.PullRequest = pullRequestStatus(pr)
+	return nil
+}
+
+// proposeFailure maps the errors a retry cannot fix to a reason; nil means retry.
+func proposeFailure(err error) *remediation.Outcome {
+	var reason string
+	switch {
+	case errors.Is(err, manifest.ErrNotFound):
+		reason = ManifestNotFoundReason
+	case errors.Is(err, manifest.ErrAmbiguous), errors.Is(err, manifest.ErrSearchLimit):
+		reason = ManifestAmbiguousReason
+	case errors.Is(err, manifest.ErrPathTemplate), errors.Is(err, gitprovider.ErrInvalidProposal), errors.Is(err, gitprovider.ErrNoChange):
+		reason = ProposalInvalidReason
+	default:
+		return nil
+	}
+	return &remediation.Outcome{Reason: reason, Message: err.Error()}
+}
+
+// proposal builds the pull request: the branch is heal8s/<remediation-name>, so proposing again
+// after a restart finds the same pull request.
+func (r *RemediationReconciler) proposal(s *scope, target client.Object) gitprovider.Proposal {
+	rem, plan, git := s.rem, s.rem.Status.Plan, s.policy.Spec.Git
+	gvk, _ := apiutilGVK(target, rem.Spec.Target)
+	obj := manifest.Object{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: target.GetNamespace(),
+		Name: target.GetName(), Annotations: target.GetAnnotations()}
+	action := string(s.action.Type())
+	title := fmt.Sprintf("heal8s: %s %s %s/%s", action, obj.Kind, obj.Namespace, obj.Name)
+	var changes []gitprovider.BodyChange
+	for _, k := range slices.Sorted(maps.Keys(plan.After)) {
+		changes = append(changes, gitprovider.BodyChange{Field: k, Before: plan.Before[k], After: plan.After[k]})
+	}
+	body := gitprovider.BodyInput{
+		AlertName: rem.Spec.Alert.Name, AlertLabels: rem.Spec.Alert.Labels, GeneratorURL: rem.Spec.Alert.GeneratorURL,
+		Summary: rem.Spec.Alert.Annotations["summary"], Action: action, Changes: changes, Reason: plan.Reason,
+		Target: gitprovider.BodyTarget{APIVersion: obj.APIVersion, Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name,
+			Container: rem.Spec.Target.Container},
+		RemediationName: rem.Name, RemediationNamespace: rem.Namespace,
+	}
+	if st := rem.Spec.Alert.StartsAt; st != nil {
+		body.FiringSince = st.Time
+	}
+	patch := []byte(plan.Patch)
+	return gitprovider.Proposal{
+		Repository: git.Repository, BaseBranch: git.BaseBranch, Branch: "heal8s/" + rem.Name,
+		Title: title, CommitMessage: title + "\n\n" + plan.Reason, Labels: []string{"heal8s", strings.ToLower(action)},
+		Body: gitprovider.RenderBody(body),
+		Edit: func(ctx context.Context, repo gitprovider.Repo) (string, []byte, error) {
+			loc, err := manifest.Locate(ctx, repo, obj, manifest.Hints{PathTemplate: git.Path})
+			if err != nil {
+				return "", nil, fmt.Errorf("locating the manifest of %s: %w", obj, err)
+			}
+			content, err := repo.ReadFile(ctx, loc.Path)
+			if err != nil {
+				return "", nil, fmt.Errorf("reading %s: %w", loc.Path, err)
+			}
+			out, err := manifest.Apply(content, loc, patch)
+			if err != nil {
+				return "", nil, fmt.Errorf("patching %s: %w", loc, err)
+			}
+			return loc.Path, out, nil
+		},
+	}
+}
+
+// observePullRequest learns the pull request's state: from status when a webhook already wrote
+// a final one, otherwise from the provider (which handles rate limits and backs off).
+func (r *RemediationReconciler) observePullRequest(ctx context.Context, s *scope, obs *remediation.Observations) error {
+	cur := s.rem.Status.PullRequest
+	if cur == nil {
+		obs.Failure = &remediation.Outcome{Reason: NoPlanReason, Message: "The remediation awaits a merge but records no pull request"}
+		return nil
+	}
+	if cur.State == v1beta1.PullRequestMerged || cur.State == v1beta1.PullRequestClosed {
+		obs.PullRequest = cur.DeepCopy()
+		return nil
+	}
+	prov, failure, err := r.provider(ctx, s)
+	if failure != nil || err != nil {
+		obs.Failure = failure
+		return err
+	}
+	pr, err := prov.Status(ctx, gitprovider.PullRequest{Repository: s.policy.Spec.Git.Repository, Number: int(cur.Number),
+		URL: cur.URL, Branch: cur.Branch, State: gitprovider.State(cur.State)})
+	if err != nil {
+		return fmt.Errorf("reading the state of pull request %s: %w", cur.URL, err)
+	}
+	obs.PullRequest = pullRequestStatus(pr)
+	return nil
+}
+
+// provider builds the policy's Git provider from its Secret.
+func (r *RemediationReconciler) provider(ctx context.Context, s *scope) (gitprovider.Provider, *remediation.Outcome, error) {
+	if s.policy == nil || s.policy.Spec.Git == nil || r.Providers == nil {
+		return nil, &remediation.Outcome{Reason: GitNotConfiguredReason,
+			Message: "The GitOps strategy needs the policy's git section and a Git provider"}, nil
+	}
+	ref := s.policy.Spec.Git.SecretRef.Name
+	var secret corev1.Secret
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: r.OperatorNamespace, Name: ref}, &secret); err != nil {
+		return nil, nil, fmt.Errorf("reading Secret %s/%s of RemediationPolicy %s: %w", r.OperatorNamespace, ref, s.policy.Name, err)
+	}
+	p, err := r.Providers(s.policy, secret.Data)
+	if err != nil {
+		return nil, &remediation.Outcome{Reason: GitNotConfiguredReason, Message: fmt.Sprintf("Building the Git provider: %v", err)}, nil
+	}
+	return p, nil, nil
+}
+
+func pullRequestStatus(pr gitprovider.PullRequest) *v1beta1.PullRequestStatus {
+	return &v1beta1.PullRequestStatus{Provider: v1beta1.GitProviderGitHub, URL: pr.URL, Number: int32(pr.Number),
+		Branch: pr.Branch, State: v1beta1.PullRequestState(pr.State)}
+}
+
+// readTarget reads a workload of one of the kinds heal8s acts on as its typed object.
+func (r *RemediationReconciler) readTarget(ctx context.Context, c client.Reader, t v1beta1.TargetRef) (client.Object, error) {
+	var obj client.Object
+	switch t.Kind {
+	case v1beta1.TargetKindDeployment:
+		obj = &appsv1.Deployment{}
+	case v1beta1.TargetKindStatefulSet:
+		obj = &appsv1.StatefulSet{}
+	case v1beta1.TargetKindDaemonSet:
+		obj = &appsv1.DaemonSet{}
+	case v1beta1.TargetKindHorizontalPodAutoscaler:
+		obj = &autoscalingv2.HorizontalPodAutoscaler{}
+	default:
+		return nil, apierrors.NewNotFound(schema.GroupResource{Resource: string(t.Kind)}, t.Name)
+	}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: t.Name}, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("reading %s %s/%s: %w", t.Kind, t.Namespace, t.Name, err)
+	}
+	return obj, nil
+}
+
+// apiutilGVK names a typed target's group, version and kind without a scheme lookup.
+func apiutilGVK(obj client.Object, t v1beta1.TargetRef) (schema.GroupVersionKind, error) {
+	switch obj.(type) {
+	case *appsv1.Deployment:
+		return appsv1.SchemeGroupVersion.WithKind("Deployment"), nil
+	case *appsv1.StatefulSet:
+		return appsv1.SchemeGroupVersion.WithKind("StatefulSet"), nil
+	case *appsv1.DaemonSet:
+		return appsv1.SchemeGroupVersion.WithKind("DaemonSet"), nil
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		return autoscalingv2.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler"), nil
+	}
+	gv, err := schema.ParseGroupVersion(t.APIVersion)
+	return gv.WithKind(string(t.Kind)), err
+}

@@ -1,0 +1,124 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/remediation"
+)
+
+// commit writes the decision with one status patch (none when nothing changed), then, only once
+// the write succeeded, emits the transition's Event and metrics, so a retried reconcile never
+// counts a transition twice. The patch carries an optimistic lock: a decision made from a stale
+// read is refused by the API server instead of moving a newer status backwards.
+func (r *RemediationReconciler) commit(ctx context.Context, s *scope, obs remediation.Observations, d remediation.Decision) error {
+	orig := s.rem.DeepCopy()
+	from := remediation.Current(orig.Status.Phase)
+	moved := d.Moved(orig.Status.Phase) || orig.Status.Phase == ""
+	nextStatus(&s.rem.Status, s.rem.Generation, obs, d, moved, s.now)
+	if equality.Semantic.DeepEqual(orig.Status, s.rem.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, s.rem, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("patching the status of Remediation %s/%s: %w", s.rem.Namespace, s.rem.Name, err)
+	}
+	if moved {
+		r.recordTransition(s, from, d)
+	}
+	return nil
+}
+
+// nextStatus computes the status after decision d; it is the one place that sets the phase.
+func nextStatus(st *v1beta1.RemediationStatus, generation int64, obs remediation.Observations, d remediation.Decision, moved bool, now time.Time) {
+	from := remediation.Current(st.Phase)
+	st.Phase = d.Next
+	st.Reason, st.Message, st.Attempts = d.Reason, d.Message, d.Attempts
+	st.ObservedGeneration = generation
+	if obs.Plan != nil && (d.Next == v1beta1.PhaseProposed || d.Next == v1beta1.PhaseSucceeded) {
+		st.Plan = obs.Plan.DeepCopy()
+	}
+	if obs.PullRequest != nil {
+		st.PullRequest = obs.PullRequest.DeepCopy()
+	}
+	at := metav1.NewTime(now)
+	if moved {
+		st.History = append(st.History, v1beta1.PhaseTransition{Phase: d.Next, Reason: d.Reason, Time: at})
+		if n := len(st.History); n > v1beta1.MaxHistory {
+			st.History = append([]v1beta1.PhaseTransition(nil), st.History[n-v1beta1.MaxHistory:]...)
+		}
+	}
+	if from == v1beta1.PhasePending && d.Next != v1beta1.PhasePending && st.StartedAt == nil {
+		st.StartedAt = &at
+	}
+	if d.Next.IsTerminal() && st.CompletedAt == nil {
+		st.CompletedAt = &at
+	}
+
+	progressing := metav1.Condition{Type: v1beta1.ConditionProgressing, Status: metav1.ConditionTrue,
+		Reason: d.Reason, Message: d.Message, ObservedGeneration: generation, LastTransitionTime: at}
+	succeeded := metav1.Condition{Type: v1beta1.ConditionSucceeded, Status: metav1.ConditionUnknown,
+		Reason: d.Reason, Message: d.Message, ObservedGeneration: generation, LastTransitionTime: at}
+	if d.Next.IsTerminal() {
+		progressing.Status = metav1.ConditionFalse
+		succeeded.Status = metav1.ConditionFalse
+		if d.Next == v1beta1.PhaseSucceeded {
+			succeeded.Status = metav1.ConditionTrue
+		}
+	}
+	meta.SetStatusCondition(&st.Conditions, progressing)
+	meta.SetStatusCondition(&st.Conditions, succeeded)
+}
+
+// recordTransition emits the Event and metrics of a phase change.
+func (r *RemediationReconciler) recordTransition(s *scope, from v1beta1.Phase, d remediation.Decision) {
+	rem := s.rem
+	eventType := corev1.EventTypeNormal
+	if d.Next == v1beta1.PhaseFailed || d.Next == v1beta1.PhaseSkipped {
+		eventType = corev1.EventTypeWarning
+	}
+	if r.Recorder != nil {
+		r.Recorder.Eventf(rem, nil, eventType, d.Reason, string(d.Next), "%s", d.Message)
+	}
+	m := r.Metrics
+	if from != d.Next {
+		m.PhaseTransitions.WithLabelValues(string(from), string(d.Next)).Inc()
+	}
+	if !d.Next.IsTerminal() {
+		return
+	}
+	action, ns := string(rem.Spec.Action.Type()), rem.Spec.PolicyRef.Namespace
+	switch d.Next {
+	case v1beta1.PhaseSucceeded:
+		m.RemediationsSucceeded.WithLabelValues(action, ns).Inc()
+	case v1beta1.PhaseFailed:
+		m.RemediationsFailed.WithLabelValues(action, ns, d.Reason).Inc()
+	case v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded:
+	case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseProposed, v1beta1.PhaseAwaitingMerge,
+		v1beta1.PhaseApplying, v1beta1.PhaseVerifying:
+	}
+	m.RemediationDuration.WithLabelValues(action, string(d.Next)).Observe(s.now.Sub(rem.CreationTimestamp.Time).Seconds())
+}
