@@ -228,15 +228,23 @@ func isKind(n *yaml.RNode, obj Object, namespaceless bool) bool {
 	if stringField(n, "apiVersion") != obj.APIVersion || stringField(n, "kind") != obj.Kind {
 		return false
 	}
+	if metadataField(n, "name") != obj.Name {
+		return false
+	}
+	ns := metadataField(n, "namespace")
+	return ns == obj.Namespace || (ns == "" && namespaceless)
+}
+
+// metadataField returns a scalar field of n's metadata, or "".
+func metadataField(n *yaml.RNode, name string) string {
+	if n.YNode().Kind != yaml.MappingNode {
+		return ""
+	}
 	md := n.Field("metadata")
 	if md == nil {
-		return false
+		return ""
 	}
-	if stringField(md.Value, "name") != obj.Name {
-		return false
-	}
-	ns := stringField(md.Value, "namespace")
-	return ns == obj.Namespace || (ns == "" && namespaceless)
+	return stringField(md.Value, name)
 }
 
 // stringField returns a scalar field's value, or "" when absent or not a scalar.
@@ -272,7 +280,7 @@ func search(ctx context.Context, repo Repo, obj Object, hints Hints) (Location, 
 	}
 	sort.Strings(files)
 
-	var found []Location
+	var found, near []Location
 	var limits []string
 	if len(files) > maxFiles {
 		limits = append(limits, fmt.Sprintf("read %d of %d YAML files (max files %d)", maxFiles, len(files), maxFiles))
@@ -298,10 +306,18 @@ func search(ctx context.Context, repo Repo, obj Object, hints Hints) (Location, 
 			continue // Helm templates and other non-YAML .yaml files are not manifests.
 		}
 		for i, d := range f.docs {
-			for _, ptr := range matches(d, obj, hints.NamespacelessMatches) {
+			ptrs := matches(d, obj, hints.NamespacelessMatches)
+			for _, ptr := range ptrs {
 				found = append(found, Location{Path: p, Index: i, Pointer: ptr})
 			}
+			if len(ptrs) == 0 && stringField(d, "kind") == obj.Kind && metadataField(d, "name") == obj.Name {
+				near = append(near, Location{Path: p, Index: i})
+			}
 		}
+	}
+	others := ""
+	if len(near) > 0 {
+		others = "; same kind and name but another apiVersion or namespace: " + joinLocations(near)
 	}
 
 	bound := ""
@@ -315,11 +331,11 @@ func search(ctx context.Context, repo Repo, obj Object, hints Hints) (Location, 
 		return Location{}, fmt.Errorf("%w: found only %s for %s, but the search was incomplete%s; set the %s annotation",
 			ErrSearchLimit, found[0], obj, bound, heal8sv1beta1.AnnotationSourcePath)
 	case len(found) == 0 && bound != "":
-		return Location{}, fmt.Errorf("%w: %w: no document declares %s among %d YAML files%s",
-			ErrNotFound, ErrSearchLimit, obj, len(files), bound)
+		return Location{}, fmt.Errorf("%w: %w: no document declares %s among %d YAML files%s%s",
+			ErrNotFound, ErrSearchLimit, obj, len(files), others, bound)
 	case len(found) == 0:
-		return Location{}, fmt.Errorf("%w: no document declares %s among %d YAML files; set the %s annotation",
-			ErrNotFound, obj, len(files), heal8sv1beta1.AnnotationSourcePath)
+		return Location{}, fmt.Errorf("%w: no document declares %s among %d YAML files%s; set the %s annotation",
+			ErrNotFound, obj, len(files), others, heal8sv1beta1.AnnotationSourcePath)
 	}
 	return Location{}, fmt.Errorf("%w: %d documents declare %s: %s%s; set the %s annotation",
 		ErrAmbiguous, len(found), obj, joinLocations(found), bound, heal8sv1beta1.AnnotationSourcePath)
