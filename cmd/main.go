@@ -32,12 +32,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	heal8siov1alpha1 "github.com/heal8s/heal8s/api/v1alpha1"
 	heal8siov1beta1 "github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/controller"
+	"github.com/heal8s/heal8s/internal/metrics"
+	"github.com/heal8s/heal8s/internal/routing"
 	webhookv1beta1 "github.com/heal8s/heal8s/internal/webhook/v1beta1"
 	// +kubebuilder:scaffold:imports
 )
@@ -191,16 +194,20 @@ func main() {
 		os.Exit(1)
 	}
 
+	recorder := metrics.NewRecorder(ctrlmetrics.Registry)
+	table := routing.NewTable(routing.TableOptions{OperatorNamespace: operatorNamespace})
+
 	if err := (&controller.RemediationReconciler{
-		Client: mgr.GetClient(),
-		Scheme: mgr.GetScheme(),
+		Client:            mgr.GetClient(),
+		Metrics:           recorder,
+		OperatorNamespace: operatorNamespace,
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Failed to create controller", "controller", "remediation")
 		os.Exit(1)
 	}
 	if err := (&controller.RemediationPolicyReconciler{
 		Client: mgr.GetClient(),
-		Scheme: mgr.GetScheme(),
+		Table:  table,
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Failed to create controller", "controller", "remediationpolicy")
 		os.Exit(1)
