@@ -346,3 +346,19 @@ func toBytes(files map[string]string) map[string][]byte {
 	}
 	return out
 }
+
+// BranchCommits returns the messages of the commits branch has beyond base (newest first) and
+// the files they change; it serves the provider contract in gitprovider/providertest.
+func (s *Server) BranchCommits(fullName, base, branch string) ([]string, []string, error) {
+	d, err := s.Diff(fullName, base, branch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d.Commits, d.Files, nil
+}
+
+// PullRequestCount counts the repository's pull requests in every state.
+func (s *Server) PullRequestCount(fullName string) (int, error) {
+	prs, err := s.PullRequests(fullName)
+	return len(prs), err
+}

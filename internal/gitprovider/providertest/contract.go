@@ -1,0 +1,295 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package providertest is the contract every gitprovider.Provider must meet, written once and run
+// against each implementation's test backend.
+package providertest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/heal8s/heal8s/internal/gitprovider"
+)
+
+// Backend is what the contract needs to see and steer behind the provider: the hosting service's
+// own view, and a reviewer's buttons.
+type Backend interface {
+	ReadFile(repository, branch, path string) (string, error)
+	Branches(repository string) ([]string, error)
+	MergePR(repository string, number int) error
+	ClosePR(repository string, number int) error
+	ReopenPR(repository string, number int) error
+	// BranchCommits returns the messages of the commits branch has beyond base, and the files they
+	// change.
+	BranchCommits(repository, base, branch string) (messages, files []string, err error)
+	// PullRequestCount counts the repository's pull requests in every state.
+	PullRequestCount(repository string) (int, error)
+}
+
+// Harness is one fresh backend with repository Repository, whose main branch holds Files, and a
+// Provider talking to it.
+type Harness struct {
+	Provider   gitprovider.Provider
+	Backend    Backend
+	Repository string
+}
+
+// Files is what the repository must hold when a Harness starts.
+func Files() map[string]string {
+	return map[string]string{
+		"README.md":            "# demo\n",
+		"apps/shop/web.yaml":   "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web # the shop\nspec:\n  memory: 256Mi\n",
+		"apps/shop/other.yaml": "kind: Service\n",
+	}
+}
+
+// EditPath is the file ReplaceEdit changes.
+const EditPath = "apps/shop/web.yaml"
+
+// ReplaceEdit returns an Edit that reads EditPath and replaces old with new in it.
+func ReplaceEdit(old, new string) gitprovider.EditFunc {
+	return func(ctx context.Context, repo gitprovider.Repo) (string, []byte, error) {
+		b, err := repo.ReadFile(ctx, EditPath)
+		if err != nil {
+			return "", nil, err
+		}
+		return EditPath, bytes.Replace(b, []byte(old), []byte(new), 1), nil
+	}
+}
+
+// NewProposal is a Proposal for branch heal8s/<name> that raises the memory.
+func NewProposal(repository, name string) gitprovider.Proposal {
+	return gitprovider.Proposal{
+		Repository: repository, BaseBranch: "main", Branch: "heal8s/" + name,
+		Title: "heal8s: IncreaseMemory for shop/web", Body: "body of " + name,
+		CommitMessage: "heal8s: raise memory of shop/web to 384Mi",
+		Labels:        []string{"heal8s", "IncreaseMemory"},
+		Edit:          ReplaceEdit("256Mi", "384Mi"),
+	}
+}
+
+// Run runs the contract. newHarness must return an independent backend each call.
+func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
+	t.Helper()
+	ctx := context.Background()
+
+	t.Run("propose opens one pull request with one commit changing only the file", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		pr, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(pr.Number).To(BeNumerically(">", 0))
+		g.Expect(pr.URL).NotTo(BeEmpty())
+		g.Expect(pr.Repository).To(Equal(h.Repository))
+		g.Expect(pr.Branch).To(Equal("heal8s/a"))
+		g.Expect(pr.HeadSHA).NotTo(BeEmpty())
+		g.Expect(pr.State).To(Equal(gitprovider.StateOpen))
+		g.Expect(pr.Labels).To(ConsistOf("heal8s", "IncreaseMemory"))
+
+		got, err := h.Backend.ReadFile(h.Repository, "heal8s/a", EditPath)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(got).To(Equal(bytesReplace(Files()[EditPath], "256Mi", "384Mi")), "comments and layout survive: only the edit differs")
+		base, err := h.Backend.ReadFile(h.Repository, "main", EditPath)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(base).To(Equal(Files()[EditPath]), "the base branch is untouched")
+		msgs, files, err := h.Backend.BranchCommits(h.Repository, "main", "heal8s/a")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(msgs).To(Equal([]string{"heal8s: raise memory of shop/web to 384Mi"}))
+		g.Expect(files).To(Equal([]string{EditPath}))
+	})
+
+	t.Run("propose again returns the same pull request and changes nothing", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		first, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		second, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(second.Number).To(Equal(first.Number))
+		g.Expect(second.URL).To(Equal(first.URL))
+		expectOne(g, h, "heal8s/a")
+	})
+
+	t.Run("two proposals open two pull requests", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		a, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		p := NewProposal(h.Repository, "b")
+		p.Edit = ReplaceEdit("kind: Deployment", "kind: Deployment\n# b")
+		b, err := h.Provider.Propose(ctx, p)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(b.Number).NotTo(Equal(a.Number))
+		n, err := h.Backend.PullRequestCount(h.Repository)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(n).To(Equal(2))
+	})
+
+	t.Run("status follows merge, and propose after the merge returns the merged pull request", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		pr, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		st, err := h.Provider.Status(ctx, pr)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.State).To(Equal(gitprovider.StateOpen))
+
+		g.Expect(h.Backend.MergePR(h.Repository, pr.Number)).To(Succeed())
+		st, err = h.Provider.Status(ctx, pr)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.State).To(Equal(gitprovider.StateMerged))
+		g.Expect(st.MergedAt).NotTo(BeNil())
+		base, err := h.Backend.ReadFile(h.Repository, "main", EditPath)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(base).To(ContainSubstring("384Mi"))
+
+		again, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(again.Number).To(Equal(pr.Number))
+		g.Expect(again.State).To(Equal(gitprovider.StateMerged))
+		n, err := h.Backend.PullRequestCount(h.Repository)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(n).To(Equal(1))
+	})
+
+	t.Run("status follows close and reopen; propose after a veto returns the closed pull request", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		pr, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(h.Backend.ClosePR(h.Repository, pr.Number)).To(Succeed())
+		st, err := h.Provider.Status(ctx, pr)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.State).To(Equal(gitprovider.StateClosed))
+		g.Expect(st.ClosedAt).NotTo(BeNil())
+		g.Expect(st.MergedAt).To(BeNil())
+
+		again, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(again.Number).To(Equal(pr.Number))
+		g.Expect(again.State).To(Equal(gitprovider.StateClosed))
+
+		g.Expect(h.Backend.ReopenPR(h.Repository, pr.Number)).To(Succeed())
+		st, err = h.Provider.Status(ctx, pr)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.State).To(Equal(gitprovider.StateOpen))
+		g.Expect(st.ClosedAt).To(BeNil())
+		expectOne(g, h, "heal8s/a")
+	})
+
+	t.Run("an edit that changes nothing is ErrNoChange and leaves no branch", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		p := NewProposal(h.Repository, "a")
+		p.Edit = ReplaceEdit("not-there", "x")
+		_, err := h.Provider.Propose(ctx, p)
+		g.Expect(err).To(MatchError(gitprovider.ErrNoChange))
+		expectBranches(g, h, "main")
+	})
+
+	t.Run("an edit error is returned and leaves no branch", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		boom := errors.New("document not found")
+		p := NewProposal(h.Repository, "a")
+		p.Edit = func(context.Context, gitprovider.Repo) (string, []byte, error) { return "", nil, boom }
+		_, err := h.Provider.Propose(ctx, p)
+		g.Expect(err).To(MatchError(boom))
+		expectBranches(g, h, "main")
+	})
+
+	t.Run("the repo lists the tree and reports a missing file as ErrNotFound", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		p := NewProposal(h.Repository, "new-file")
+		var listed []string
+		var missingErr error
+		p.Edit = func(ctx context.Context, repo gitprovider.Repo) (string, []byte, error) {
+			var err error
+			if listed, err = repo.ListFiles(ctx); err != nil {
+				return "", nil, err
+			}
+			if _, err := repo.ListFiles(ctx); err != nil {
+				return "", nil, err
+			}
+			_, missingErr = repo.ReadFile(ctx, "apps/shop/new.yaml")
+			return "apps/shop/new.yaml", []byte("kind: ConfigMap\n"), nil
+		}
+		_, err := h.Provider.Propose(ctx, p)
+		g.Expect(err).NotTo(HaveOccurred())
+		want := make([]string, 0, len(Files()))
+		for f := range Files() {
+			want = append(want, f)
+		}
+		slices.Sort(want)
+		g.Expect(listed).To(Equal(want))
+		g.Expect(missingErr).To(MatchError(gitprovider.ErrNotFound))
+		_, files, err := h.Backend.BranchCommits(h.Repository, "main", "heal8s/new-file")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(files).To(Equal([]string{"apps/shop/new.yaml"}))
+	})
+
+	t.Run("an invalid proposal is refused", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		p := NewProposal(h.Repository, "a")
+		p.Edit = nil
+		_, err := h.Provider.Propose(ctx, p)
+		g.Expect(err).To(MatchError(gitprovider.ErrInvalidProposal))
+		p = NewProposal("no-slash", "a")
+		_, err = h.Provider.Propose(ctx, p)
+		g.Expect(err).To(MatchError(gitprovider.ErrInvalidProposal))
+	})
+
+	t.Run("status of a missing pull request is ErrNotFound", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		_, err := h.Provider.Status(ctx, gitprovider.PullRequest{Repository: h.Repository, Number: 99})
+		g.Expect(err).To(MatchError(gitprovider.ErrNotFound))
+	})
+}
+
+// ExpectOne asserts the end state every successful Propose must leave for branch: exactly one
+// heal8s branch besides main, exactly one commit on it touching only EditPath, one pull request.
+func ExpectOne(g Gomega, h Harness, branch string) { expectOne(g, h, branch) }
+
+func expectOne(g Gomega, h Harness, branch string) {
+	expectBranches(g, h, "main", branch)
+	msgs, files, err := h.Backend.BranchCommits(h.Repository, "main", branch)
+	g.ExpectWithOffset(2, err).NotTo(HaveOccurred())
+	g.ExpectWithOffset(2, msgs).To(HaveLen(1), "exactly one commit on %s", branch)
+	g.ExpectWithOffset(2, files).To(Equal([]string{EditPath}), "the diff touches only the edited file")
+	n, err := h.Backend.PullRequestCount(h.Repository)
+	g.ExpectWithOffset(2, err).NotTo(HaveOccurred())
+	g.ExpectWithOffset(2, n).To(Equal(1), "exactly one pull request")
+}
+
+func expectBranches(g Gomega, h Harness, want ...string) {
+	got, err := h.Backend.Branches(h.Repository)
+	g.ExpectWithOffset(2, err).NotTo(HaveOccurred())
+	g.ExpectWithOffset(2, got).To(ConsistOf(want), fmt.Sprintf("branches of %s", h.Repository))
+}
+
+func bytesReplace(s, old, new string) string {
+	return string(bytes.Replace([]byte(s), []byte(old), []byte(new), 1))
+}
