@@ -1,0 +1,171 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+
+package alertmanager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
+)
+
+// maxConflictRetries bounds the fresh-read-and-retry loop of one flushed status patch.
+const maxConflictRetries = 5
+
+// batcher collects repeat sightings so that a storm costs at most one status write per
+// Remediation (and per RemediationPolicy) per flush interval.
+//
+// Concurrency across replicas: each replica keeps only its own deltas. A flush reads the
+// Remediation (from the cache first), adds its delta to status.alertCount and patches with the
+// optimistic lock (the resourceVersion goes into the merge patch). On a conflict it rereads from
+// the API server and adds the delta again, so no replica's sightings are lost or counted twice;
+// a flush that fails for another reason keeps its delta for the next one.
+type batcher struct {
+	mu       sync.Mutex
+	rem      map[types.NamespacedName]*sighting
+	policies map[types.NamespacedName]time.Time
+}
+
+type sighting struct {
+	count    int32
+	lastSeen time.Time
+}
+
+func newBatcher() *batcher {
+	return &batcher{rem: map[types.NamespacedName]*sighting{}, policies: map[types.NamespacedName]time.Time{}}
+}
+
+// bump records n more sightings (0 only moves lastSeen) of a Remediation's alert at t.
+func (b *batcher) bump(key types.NamespacedName, t time.Time, n int32) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.rem[key]
+	if s == nil {
+		s = &sighting{}
+		b.rem[key] = s
+	}
+	s.count += n
+	if t.After(s.lastSeen) {
+		s.lastSeen = t
+	}
+}
+
+// matched records that a policy's rule matched an alert at t.
+func (b *batcher) matched(policy types.NamespacedName, t time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t.After(b.policies[policy]) {
+		b.policies[policy] = t
+	}
+}
+
+// pending reports how many Remediations and policies wait for a flush.
+func (b *batcher) pending() (remediations, policies int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.rem), len(b.policies)
+}
+
+func (b *batcher) take() (map[types.NamespacedName]*sighting, map[types.NamespacedName]time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	rem, pol := b.rem, b.policies
+	b.rem, b.policies = map[types.NamespacedName]*sighting{}, map[types.NamespacedName]time.Time{}
+	return rem, pol
+}
+
+// flush writes every pending sighting and match time. It returns the joined errors; what failed
+// stays pending.
+func (in *intake) flush(ctx context.Context) error {
+	rem, pol := in.batch.take()
+	var errs []error
+	for key, s := range rem {
+		if err := in.flushRemediation(ctx, key, s); err != nil {
+			errs = append(errs, err)
+			in.batch.bump(key, s.lastSeen, s.count)
+		}
+	}
+	for key, t := range pol {
+		if err := in.flushPolicy(ctx, key, t); err != nil {
+			errs = append(errs, err)
+			in.batch.matched(key, t)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (in *intake) flushRemediation(ctx context.Context, key types.NamespacedName, s *sighting) error {
+	var reader client.Reader = in.client
+	for range maxConflictRetries {
+		r := &v1beta1.Remediation{}
+		if err := reader.Get(ctx, key, r); err != nil {
+			if apierrors.IsNotFound(err) {
+				if reader == in.apiReader {
+					return nil // deleted: nothing left to count on
+				}
+				reader = in.apiReader
+				continue
+			}
+			return fmt.Errorf("reading Remediation %s: %w", key, err)
+		}
+		base := r.DeepCopy()
+		r.Status.AlertCount += s.count
+		if r.Status.LastSeen == nil || s.lastSeen.After(r.Status.LastSeen.Time) {
+			r.Status.LastSeen = &metav1.Time{Time: s.lastSeen}
+		}
+		err := in.client.Status().Patch(ctx, r, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+		switch {
+		case err == nil:
+			return nil
+		case apierrors.IsConflict(err):
+			reader = in.apiReader
+		case apierrors.IsNotFound(err):
+			return nil
+		default:
+			return fmt.Errorf("patching status of Remediation %s: %w", key, err)
+		}
+	}
+	return fmt.Errorf("patching status of Remediation %s: still conflicting after %d fresh reads", key, maxConflictRetries)
+}
+
+func (in *intake) flushPolicy(ctx context.Context, key types.NamespacedName, t time.Time) error {
+	p := &v1beta1.RemediationPolicy{}
+	if err := in.client.Get(ctx, key, p); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("reading RemediationPolicy %s: %w", key, err)
+	}
+	if p.Status.LastMatchTime != nil && !p.Status.LastMatchTime.Time.Before(t.Truncate(time.Second)) {
+		return nil
+	}
+	base := p.DeepCopy()
+	p.Status.LastMatchTime = &metav1.Time{Time: t}
+	if err := in.client.Status().Patch(ctx, p, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("patching lastMatchTime of RemediationPolicy %s: %w", key, err)
+	}
+	return nil
+}
