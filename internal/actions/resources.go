@@ -49,7 +49,7 @@ const (
 // VPAOOMBump returns what the Vertical Pod Autoscaler's recommender would propose after an OOM
 // kill, max(current*1.2, current+100Mi), so docs and tests can compare heal8s's default step.
 func VPAOOMBump(current resource.Quantity) resource.Quantity {
-	cur := current.Value()
+	cur := quantityBytes(current)
 	next := max(mulDivCeil(cur, 100+vpaOOMBumpPercent, 100), satAdd(cur, vpaOOMMinBump))
 	return bytesQuantity(next)
 }
@@ -245,7 +245,7 @@ func PlanIncreaseMemory(obj runtime.Object, container string, params *v1beta1.In
 	if params == nil {
 		params = &v1beta1.IncreaseMemoryAction{}
 	}
-	bytes := func(q resource.Quantity) int64 { return q.Value() }
+	bytes := quantityBytes
 	r := resourceRule{
 		resource:    corev1.ResourceMemory,
 		percent:     int64(valueOrDefault(params.Percent, v1beta1.DefaultMemoryPercent)),
@@ -265,7 +265,7 @@ func PlanIncreaseCPU(obj runtime.Object, container string, params *v1beta1.Incre
 	if params == nil {
 		params = &v1beta1.IncreaseCPUAction{}
 	}
-	millis := func(q resource.Quantity) int64 { return q.MilliValue() }
+	millis := quantityMillis
 	r := resourceRule{
 		resource: corev1.ResourceCPU,
 		percent:  int64(valueOrDefault(params.Percent, v1beta1.DefaultCPUPercent)),
@@ -276,6 +276,23 @@ func PlanIncreaseCPU(obj runtime.Object, container string, params *v1beta1.Incre
 		format:   func(m int64) resource.Quantity { return *resource.NewMilliQuantity(m, resource.DecimalSI) },
 	}
 	return planResource(obj, container, r)
+}
+
+// quantityBytes converts q to whole bytes (rounding up), saturating at math.MaxInt64 so that an
+// absurdly large quantity reads as "at the maximum" rather than wrapping around.
+func quantityBytes(q resource.Quantity) int64 {
+	if q.Cmp(*resource.NewQuantity(math.MaxInt64, resource.DecimalSI)) >= 0 {
+		return math.MaxInt64
+	}
+	return q.Value()
+}
+
+// quantityMillis converts q to millicores (rounding up), saturating at math.MaxInt64.
+func quantityMillis(q resource.Quantity) int64 {
+	if q.Cmp(*resource.NewMilliQuantity(math.MaxInt64, resource.DecimalSI)) >= 0 {
+		return math.MaxInt64
+	}
+	return q.MilliValue()
 }
 
 // bytesQuantity renders a byte count in the shorter of its binary-SI and decimal-SI canonical

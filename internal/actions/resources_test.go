@@ -199,6 +199,10 @@ func TestPlanIncreaseMemory(t *testing.T) {
 		params: &v1beta1.IncreaseMemoryAction{Max: qp("1Gi")},
 		err:    ErrAtMaximum,
 	}, {
+		name: "a limit too large for int64 is above the cap, not unset",
+		obj:  deployment(ctr("app", mem("12000000000000000M"), nil)),
+		err:  ErrAtMaximum,
+	}, {
 		name:      "container not found",
 		obj:       deployment(ctr("app", mem("512Mi"), nil)),
 		container: "worker",
@@ -340,6 +344,10 @@ func TestPlanIncreaseCPU(t *testing.T) {
 	}, {
 		name: "at the cap",
 		obj:  deployment(ctr("app", cpu("4"), nil)),
+		err:  ErrAtMaximum,
+	}, {
+		name: "a limit too large for int64 millicores",
+		obj:  deployment(ctr("app", cpu("10000000000000000"), nil)),
 		err:  ErrAtMaximum,
 	}, {
 		name: "DaemonSet with two containers and no name",
