@@ -38,8 +38,9 @@ limitations under the License.
 //     of a StatefulSet), within maxRevisions, whose image for the container differs from the
 //     current one; revisions labelled heal8s.io/stable=true are preferred (see ShouldMarkStable).
 //
-// Quantities are written in the shorter of their binary-SI and decimal-SI canonical forms
-// ("640Mi", "1Gi", "700M", "1500m"), which is also the form the API server stores them in.
+// Quantities are written readably: memory in binary SI when it is a whole number of Mi ("640Mi",
+// "1Gi"), otherwise in the shorter canonical form ("700M"); CPU in millicores or whole cores
+// ("1500m", "2"). These are the forms the API server stores them in.
 //
 // Before and After are keyed by readable field paths such as
 // spec.template.spec.containers[app].resources.limits.memory. A key in After that is missing from

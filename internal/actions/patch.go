@@ -63,26 +63,40 @@ func newPatchBuilder(obj any) (*patchBuilder, error) {
 
 // test guards the value at path in the object as read. The path must exist.
 func (b *patchBuilder) test(path []string) error {
-	ptr := pointer(path)
-	if b.tested[ptr] {
-		return nil
+	op, err := b.testOp(path)
+	if err != nil {
+		return err
 	}
+	b.addTest(op)
+	return nil
+}
+
+// testOp builds the test operation for the value at path in the object as read.
+func (b *patchBuilder) testOp(path []string) (operation, error) {
+	ptr := pointer(path)
 	v, ok := lookup(b.orig, path)
 	if !ok {
-		return fmt.Errorf("testing %s: the field does not exist", ptr)
+		return operation{}, fmt.Errorf("testing %s: the field does not exist", ptr)
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("testing %s: %w", ptr, err)
+		return operation{}, fmt.Errorf("testing %s: %w", ptr, err)
 	}
-	b.tested[ptr] = true
-	b.tests = append(b.tests, operation{Op: "test", Path: ptr, Value: raw})
-	return nil
+	return operation{Op: "test", Path: ptr, Value: raw}, nil
+}
+
+// addTest records a test operation once per path.
+func (b *patchBuilder) addTest(op operation) {
+	if !b.tested[op.Path] {
+		b.tested[op.Path] = true
+		b.tests = append(b.tests, op)
+	}
 }
 
 // set writes value at path. When the field exists it is tested and replaced; when it does not,
 // the nearest existing ancestor is tested (so a concurrent addition makes the patch fail rather
-// than be overwritten) and the missing part is added as one nested object.
+// than be overwritten) and the missing part is added as one nested object. A failed set leaves
+// the builder unchanged.
 func (b *patchBuilder) set(path []string, value any) error {
 	// The deepest prefix that exists in the object as read is what the test guards.
 	i := len(path)
@@ -91,7 +105,8 @@ func (b *patchBuilder) set(path []string, value any) error {
 			break
 		}
 	}
-	if err := b.test(path[:i]); err != nil {
+	guard, err := b.testOp(path[:i])
+	if err != nil {
 		return err
 	}
 	// The deepest prefix that exists once earlier writes are applied is where this one goes.
@@ -111,13 +126,14 @@ func (b *patchBuilder) set(path []string, value any) error {
 		op = "add"
 		at = path[:j+1]
 	}
-	if err := put(b.work, at, nested); err != nil {
-		return fmt.Errorf("writing %s: %w", pointer(at), err)
-	}
 	raw, err := json.Marshal(nested)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", pointer(at), err)
 	}
+	if err := put(b.work, at, nested); err != nil {
+		return fmt.Errorf("writing %s: %w", pointer(at), err)
+	}
+	b.addTest(guard)
 	b.writes = append(b.writes, operation{Op: op, Path: pointer(at), Value: raw})
 	return nil
 }

@@ -295,10 +295,14 @@ func quantityMillis(q resource.Quantity) int64 {
 	return q.MilliValue()
 }
 
-// bytesQuantity renders a byte count in the shorter of its binary-SI and decimal-SI canonical
-// forms, preferring binary on a tie, so 671088640 is "640Mi" and 700000000 is "700M".
+// bytesQuantity renders a byte count readably: binary-SI when it is a whole number of Mi
+// ("640Mi", "1Gi"), otherwise the shorter of its binary-SI and decimal-SI canonical forms
+// ("700M", "1536"). Either is also the form the API server stores it in.
 func bytesQuantity(v int64) resource.Quantity {
 	bin := resource.NewQuantity(v, resource.BinarySI)
+	if v%(1<<20) == 0 {
+		return *bin
+	}
 	dec := resource.NewQuantity(v, resource.DecimalSI)
 	if len(dec.String()) < len(bin.String()) {
 		return *dec

@@ -383,17 +383,19 @@ func TestPlanIncreaseCPU(t *testing.T) {
 
 func TestBytesQuantityIsReadable(t *testing.T) {
 	tests := map[int64]string{
-		640 << 20:  "640Mi",
-		1 << 30:    "1Gi",
-		1280 << 20: "1280Mi",
-		700e6:      "700M",
-		1100:       "1100",
-		1536:       "1536",
-		1 << 10:    "1Ki",
-		0:          "0",
-		1300e6:     "1300M",
-		5 << 40:    "5Ti",
-		1000:       "1k",
+		640 << 20:   "640Mi",
+		1 << 30:     "1Gi",
+		1280 << 20:  "1280Mi",
+		700e6:       "700M",
+		1100:        "1100",
+		1536:        "1536",
+		1 << 10:     "1Ki",
+		0:           "0",
+		1300e6:      "1300M",
+		5 << 40:     "5Ti",
+		1000:        "1k",
+		15625 << 20: "15625Mi", // decimal "16384M" would be shorter, but whole Mi stay binary
+		1000 << 20:  "1000Mi",
 	}
 	for in, want := range tests {
 		q := bytesQuantity(in)
