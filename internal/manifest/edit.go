@@ -38,6 +38,9 @@ type step struct {
 	key    *yaml.Node
 	index  int // sequence index, or -1
 	target *yaml.Node
+	// parentKey is the mapping key whose value is parent, nil when parent is a list item or
+	// the document.
+	parentKey *yaml.Node
 	// layout is the indentation seen on the way down, nearest first, for inserted lines.
 	layout layout
 }
@@ -55,6 +58,7 @@ func (e *editor) walk(tokens []string, forAdd bool) (step, error) {
 	n := e.doc.YNode()
 	flow := false
 	var lay layout
+	var parentKey *yaml.Node
 	for i, tok := range tokens {
 		if n.Kind == yaml.AliasNode {
 			return step{}, fmt.Errorf("%w: %s goes through an alias", ErrUnsupported, formatPointer(tokens[:i]))
@@ -63,7 +67,7 @@ func (e *editor) walk(tokens []string, forAdd bool) (step, error) {
 			flow = true
 		}
 		last := i == len(tokens)-1
-		s := step{parent: n, flow: flow, index: -1, layout: lay}
+		s := step{parent: n, flow: flow, index: -1, layout: lay, parentKey: parentKey}
 		switch n.Kind {
 		case yaml.MappingNode:
 			if tok == "<<" {
@@ -98,6 +102,7 @@ func (e *editor) walk(tokens []string, forAdd bool) (step, error) {
 			return step{}, fmt.Errorf("%w: %s is not in the manifest", ErrConflict, formatPointer(tokens[:i+1]))
 		}
 		lay = e.learn(lay, s)
+		parentKey = s.key
 		n = s.target
 	}
 	return step{}, fmt.Errorf("%w: empty path", ErrUnsupported)
@@ -377,6 +382,9 @@ func (e *editor) remove(s step) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(p.Content) == 1 || (p.Kind == yaml.MappingNode && len(p.Content) == 2) {
+		return e.removeLast(s, o)
+	}
 	if p.Kind == yaml.SequenceNode {
 		d, ok := e.f.dashBefore(o)
 		if !ok || !e.f.onlySpacesBefore(d) {
@@ -400,6 +408,47 @@ func (e *editor) remove(s step) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: removing the only key of a list item", ErrUnsupported)
+}
+
+// removeLast deletes the only entry of a block collection written under its key, leaving the
+// key with an empty flow collection ("limits: {}"), which is what the JSON result holds.
+func (e *editor) removeLast(s step, o int) ([]byte, error) {
+	if s.parentKey == nil {
+		return nil, fmt.Errorf("%w: removing the only entry of a list item or document", ErrUnsupported)
+	}
+	start := o
+	if s.parent.Kind == yaml.SequenceNode {
+		d, ok := e.f.dashBefore(o)
+		if !ok {
+			return nil, fmt.Errorf("%w: sequence item without a dash", ErrUnsupported)
+		}
+		start = d
+	}
+	if !e.f.onlySpacesBefore(start) {
+		return nil, fmt.Errorf("%w: entry shares its line", ErrUnsupported)
+	}
+	line := e.f.lineOf(start)
+	end := e.f.blockEnd(line, e.f.column0(start), s.parent.Kind == yaml.MappingNode)
+	colon, err := e.f.keyEnd(s.parentKey)
+	if err != nil {
+		return nil, err
+	}
+	for colon < len(e.f.content) && isSpace(e.f.content[colon]) {
+		colon++
+	}
+	if colon >= e.f.lineStarts[line] || e.f.content[colon] != ':' {
+		return nil, fmt.Errorf("%w: cannot find the colon after %q", ErrUnsupported, s.parentKey.Value)
+	}
+	empty := " {}"
+	if s.parent.Kind == yaml.SequenceNode {
+		empty = " []"
+	}
+	c := e.f.content
+	out := make([]byte, 0, len(c)+len(empty))
+	out = append(out, c[:colon+1]...)
+	out = append(out, empty...)
+	out = append(out, c[colon+1:e.f.lineStarts[line]]...)
+	return append(out, c[end:]...), nil
 }
 
 // removeFlow deletes an entry of a flow collection with its separating comma.

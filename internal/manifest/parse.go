@@ -328,6 +328,31 @@ func quotedEnd(c []byte, o int) (int, error) {
 	return 0, fmt.Errorf("%w: unterminated quoted scalar", ErrUnsupported)
 }
 
+// keyEnd returns the offset just past a block mapping key's text, where the ":" may follow.
+func (f *file) keyEnd(n *yaml.Node) (int, error) {
+	if n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		_, end, err := f.scalarSpan(n, false)
+		return end, err
+	}
+	o, err := f.nodeOffset(n)
+	if err != nil {
+		return 0, err
+	}
+	c := f.content
+	for end := o; end < len(c) && breakWidth(c, end) == 0; end++ {
+		if c[end] == ':' && (end+1 == len(c) || isSpace(c[end+1]) || breakWidth(c, end+1) > 0) {
+			for end > o && isSpace(c[end-1]) {
+				end--
+			}
+			if string(c[o:end]) != n.Value {
+				break
+			}
+			return end, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: key %q is not a simple key", ErrUnsupported, n.Value)
+}
+
 // scalarSpan returns the byte range of scalar n's text (after any tag or anchor) and checks it
 // reads back as n's value, so a scalar the scanner misjudges is refused, never mangled.
 func (f *file) scalarSpan(n *yaml.Node, flow bool) (int, int, error) {
