@@ -161,7 +161,8 @@ func planResource(obj runtime.Object, container string, r resourceRule) (Plan, e
 	}
 	ref.Container = c.Name
 
-	limitQ, hasLimit := c.Resources.Limits[r.resource]
+	limitQ, limitPresent := c.Resources.Limits[r.resource]
+	hasLimit := limitPresent
 	requestQ, hasRequest := c.Resources.Requests[r.resource]
 	limit, request := int64(0), int64(0)
 	if hasLimit {
@@ -177,11 +178,11 @@ func planResource(obj runtime.Object, container string, r resourceRule) (Plan, e
 	var basis string
 	switch {
 	case hasLimit:
-		base, basis = limit, fmt.Sprintf("the current limit of %s", limitQ.String())
+		base, basis = limit, fmt.Sprintf("based on the current limit of %s", limitQ.String())
 	case hasRequest:
-		base, basis = request, fmt.Sprintf("no %s limit is set, so the request of %s is the base", r.resource, requestQ.String())
+		base, basis = request, fmt.Sprintf("based on the request of %s, as no %s limit is set", requestQ.String(), r.resource)
 	default:
-		base, basis = r.floor, fmt.Sprintf("neither a %s limit nor a request is set, so the floor of %s is the base", r.resource, r.str(r.floor))
+		base, basis = r.floor, fmt.Sprintf("based on the floor of %s, as neither a %s limit nor a request is set", r.str(r.floor), r.resource)
 	}
 	if base >= r.max {
 		return Plan{}, fmt.Errorf("planning %s for container %q: %s is at or above the policy maximum of %s: %w",
@@ -203,7 +204,7 @@ func planResource(obj runtime.Object, container string, r resourceRule) (Plan, e
 	}
 	before, after := map[string]string{}, map[string]string{}
 	limitKey := readable + "limits." + string(r.resource)
-	if hasLimit {
+	if limitPresent {
 		before[limitKey] = limitQ.String()
 	}
 	after[limitKey] = r.str(newLimit)

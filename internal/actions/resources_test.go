@@ -125,7 +125,7 @@ func TestPlanIncreaseMemory(t *testing.T) {
 		obj:    deployment(ctr("app", nil, mem("300Mi"))),
 		before: map[string]string{appRequestMem: "300Mi"},
 		after:  map[string]string{appLimitMem: "384Mi", appRequestMem: "384Mi"},
-		reason: []string{`from unset to 384Mi`, `no memory limit is set, so the request of 300Mi is the base`},
+		reason: []string{`from unset to 384Mi`, `based on the request of 300Mi, as no memory limit is set`},
 		paths: []string{
 			"test /spec/template/spec/containers/0/name",
 			"test /spec/template/spec/containers/0/resources",
@@ -138,11 +138,21 @@ func TestPlanIncreaseMemory(t *testing.T) {
 		obj:    deployment(ctr("app", nil, nil)),
 		before: map[string]string{},
 		after:  map[string]string{appLimitMem: "320Mi"},
-		reason: []string{`the floor of 256Mi is the base`},
+		reason: []string{`based on the floor of 256Mi, as neither a memory limit nor a request is set`},
 		paths: []string{
 			"test /spec/template/spec/containers/0/name",
 			"test /spec/template/spec/containers/0/resources",
 			"add /spec/template/spec/containers/0/resources/limits",
+		},
+	}, {
+		name:   "a zero limit counts as unset but is replaced, not added",
+		obj:    deployment(ctr("app", mem("0"), nil)),
+		before: map[string]string{appLimitMem: "0"},
+		after:  map[string]string{appLimitMem: "320Mi"},
+		paths: []string{
+			"test /spec/template/spec/containers/0/name",
+			"test /spec/template/spec/containers/0/resources/limits/memory",
+			"replace /spec/template/spec/containers/0/resources/limits/memory",
 		},
 	}, {
 		name:   "limit without request leaves requests alone",
@@ -340,7 +350,7 @@ func TestPlanIncreaseCPU(t *testing.T) {
 		obj:    statefulSet(ctr("app", nil, nil)),
 		before: map[string]string{},
 		after:  map[string]string{appLimitCPU: "125m"},
-		reason: []string{`the floor of 100m is the base`},
+		reason: []string{`based on the floor of 100m`},
 	}, {
 		name: "at the cap",
 		obj:  deployment(ctr("app", cpu("4"), nil)),
