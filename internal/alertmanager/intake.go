@@ -180,6 +180,9 @@ func (in *intake) firing(ctx context.Context, a *Alert) (outcome, routing.SkipRe
 		case apierrors.IsAlreadyExists(err):
 			in.batch.bump(key, now, 1)
 			return outcome{existing: 1}, "", nil
+		case apierrors.IsNotFound(err):
+			// The namespace is gone (or going): there is nothing left to remediate.
+			return outcome{}, routing.SkipTargetNotFound, nil
 		case apierrors.IsInvalid(err):
 			ctrl.LoggerFrom(ctx).Error(err, "Remediation refused as invalid", "Remediation", key)
 			return outcome{}, SkipInvalid, nil

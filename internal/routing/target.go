@@ -19,6 +19,9 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 )
@@ -79,6 +82,22 @@ func (t Target) NeedsOwner() bool { return t.Kind == "" && t.Pod != "" }
 // An override may fix the kind, name another label for the target's name (a nameLabel without
 // a kind names a pod, as cAdvisor's old pod_name label does), and name the container label.
 func ExtractTarget(alertLabels map[string]string, o *v1beta1.TargetOverride) (Target, error) {
+	t, err := extractTarget(alertLabels, o)
+	if err != nil {
+		return Target{}, err
+	}
+	if errs := validation.IsDNS1123Label(t.Namespace); len(errs) > 0 {
+		return Target{}, fmt.Errorf("%w: namespace %q: %s", ErrNoNamespace, t.Namespace, strings.Join(errs, "; "))
+	}
+	for _, name := range []string{t.Name, t.Pod} {
+		if errs := validation.IsDNS1123Subdomain(name); name != "" && len(errs) > 0 {
+			return Target{}, fmt.Errorf("%w: name %q: %s", ErrNoTarget, name, strings.Join(errs, "; "))
+		}
+	}
+	return t, nil
+}
+
+func extractTarget(alertLabels map[string]string, o *v1beta1.TargetOverride) (Target, error) {
 	t := Target{Namespace: alertLabels[LabelNamespace], Container: alertLabels[LabelContainer]}
 	if t.Namespace == "" {
 		return Target{}, ErrNoNamespace

@@ -100,6 +100,9 @@ func TestExtractTarget(t *testing.T) {
 			override: &v1beta1.TargetOverride{Kind: v1beta1.TargetKindHorizontalPodAutoscaler}, wantErr: ErrNoTarget},
 		{name: "override name label missing", labels: ksmOOMKilled,
 			override: &v1beta1.TargetOverride{NameLabel: "app"}, wantErr: ErrNoTarget},
+		{name: "namespace not a name", labels: map[string]string{"namespace": "../kube-system", "pod": "p"}, wantErr: ErrNoNamespace},
+		{name: "pod not a name", labels: map[string]string{"namespace": "shop", "pod": "a/b"}, wantErr: ErrNoTarget},
+		{name: "workload not a name", labels: map[string]string{"namespace": "shop", "deployment": "API"}, wantErr: ErrNoTarget},
 		{name: "no namespace", labels: map[string]string{"pod": "p"}, wantErr: ErrNoNamespace},
 		{name: "namespace only", labels: map[string]string{"namespace": "shop"}, wantErr: ErrNoTarget},
 	}
