@@ -22,6 +22,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -45,6 +46,8 @@ type ProviderFactory func(policy *v1beta1.RemediationPolicy, secret map[string][
 type RemediationReconciler struct {
 	// Client reads through the manager's cache and writes.
 	client.Client
+	// Scheme names the kinds of typed targets (for the manifest lookup of a GitOps proposal).
+	Scheme *runtime.Scheme
 	// APIReader reads around the cache: the target right before a Direct patch (a stale cache
 	// must never cause a second apply), Secrets (so they are not cached cluster-wide) and VPAs.
 	APIReader client.Reader
@@ -85,7 +88,9 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.Get(ctx, req.NamespacedName, rem); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	log := ctrl.LoggerFrom(ctx).WithValues("Remediation", klog.KObj(rem), "phase", remediation.Current(rem.Status.Phase))
+	t := rem.Spec.Target
+	log := ctrl.LoggerFrom(ctx).WithValues("phase", remediation.Current(rem.Status.Phase), "action", rem.Spec.Action.Type(),
+		string(t.Kind), klog.KRef(t.Namespace, t.Name))
 	ctx = ctrl.LoggerInto(ctx, log)
 	if rem.Status.Phase.IsTerminal() {
 		return ctrl.Result{}, nil
@@ -166,6 +171,9 @@ func (r *RemediationReconciler) newScope(ctx context.Context, rem *v1beta1.Remed
 func (r *RemediationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
+	}
+	if r.Scheme == nil {
+		r.Scheme = mgr.GetScheme()
 	}
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()

@@ -36,6 +36,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/actions"
@@ -351,7 +352,11 @@ func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *reme
 	if err != nil {
 		return err
 	}
-	pr, err := prov.Propose(ctx, r.proposal(s, target))
+	gvk, err := r.targetGVK(target)
+	if err != nil {
+		return err
+	}
+	pr, err := prov.Propose(ctx, r.proposal(s, target, gvk))
 	if err != nil {
 		if f := proposeFailure(err); f != nil {
 			obs.Failure = f
@@ -381,9 +386,8 @@ func proposeFailure(err error) *remediation.Outcome {
 
 // proposal builds the pull request: the branch is heal8s/<remediation-name>, so proposing again
 // after a restart finds the same pull request.
-func (r *RemediationReconciler) proposal(s *scope, target client.Object) gitprovider.Proposal {
+func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk schema.GroupVersionKind) gitprovider.Proposal {
 	rem, plan, git := s.rem, s.rem.Status.Plan, s.policy.Spec.Git
-	gvk, _ := apiutilGVK(target, rem.Spec.Target)
 	obj := manifest.Object{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: target.GetNamespace(),
 		Name: target.GetName(), Annotations: target.GetAnnotations()}
 	action := string(s.action.Type())
@@ -498,18 +502,11 @@ func (r *RemediationReconciler) readTarget(ctx context.Context, c client.Reader,
 	return obj, nil
 }
 
-// apiutilGVK names a typed target's group, version and kind without a scheme lookup.
-func apiutilGVK(obj client.Object, t v1beta1.TargetRef) (schema.GroupVersionKind, error) {
-	switch obj.(type) {
-	case *appsv1.Deployment:
-		return appsv1.SchemeGroupVersion.WithKind("Deployment"), nil
-	case *appsv1.StatefulSet:
-		return appsv1.SchemeGroupVersion.WithKind("StatefulSet"), nil
-	case *appsv1.DaemonSet:
-		return appsv1.SchemeGroupVersion.WithKind("DaemonSet"), nil
-	case *autoscalingv2.HorizontalPodAutoscaler:
-		return autoscalingv2.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler"), nil
+// targetGVK names a typed target's group, version and kind.
+func (r *RemediationReconciler) targetGVK(obj client.Object) (schema.GroupVersionKind, error) {
+	gvk, err := apiutil.GVKForObject(obj, r.Scheme)
+	if err != nil {
+		return schema.GroupVersionKind{}, fmt.Errorf("naming the kind of %s: %w", client.ObjectKeyFromObject(obj), err)
 	}
-	gv, err := schema.ParseGroupVersion(t.APIVersion)
-	return gv.WithKind(string(t.Kind)), err
+	return gvk, nil
 }

@@ -131,7 +131,12 @@ func Transition(rem *v1beta1.Remediation, set Settings, obs Observations) Decisi
 	if poll <= 0 {
 		poll = DefaultPollInterval
 	}
-	stay := Decision{Next: phase, Reason: WaitingReason, Message: fmt.Sprintf("Waiting in %s", phase), RequeueAfter: poll, Attempts: attempts}
+	// Staying keeps the reason of the last transition, so a waiting phase does not rewrite its
+	// status (and cost a write) on every look.
+	stay := Decision{Next: phase, Reason: rem.Status.Reason, Message: rem.Status.Message, RequeueAfter: poll, Attempts: attempts}
+	if rem.Status.Phase == "" || stay.Reason == "" {
+		stay.Reason, stay.Message = WaitingReason, fmt.Sprintf("Waiting in %s", phase)
+	}
 	move := func(next v1beta1.Phase, reason, msg string) Decision {
 		return Decision{Next: next, Reason: reason, Message: msg, RequeueAfter: requeueFor(next, poll), Attempts: 0}
 	}

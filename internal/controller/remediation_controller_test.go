@@ -1,0 +1,828 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/actions"
+	"github.com/heal8s/heal8s/internal/defaults"
+	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/metrics"
+	"github.com/heal8s/heal8s/internal/remediation"
+)
+
+// shiftClock is the real clock moved by an offset, so specs can jump past a cooldown while the
+// manager's requeues still run in real time.
+type shiftClock struct{ offset atomic.Int64 }
+
+func (c *shiftClock) Now() time.Time                  { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *shiftClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+func (c *shiftClock) Advance(d time.Duration)         { c.offset.Add(int64(d)) }
+
+// writeCounter wraps the reconciler's client and counts its writes per namespace, so specs can
+// measure API writes per remediation and prove a plan is applied once. before, when set, runs
+// ahead of a Patch to a Deployment (to race a concurrent edit against heal8s).
+type writeCounter struct {
+	client.Client
+	mu      sync.Mutex
+	writes  map[string]int
+	targets map[string]int
+	before  func(obj client.Object)
+}
+
+func (w *writeCounter) count(obj client.Object, target bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes[obj.GetNamespace()]++
+	if target {
+		w.targets[obj.GetNamespace()]++
+	}
+}
+
+func (w *writeCounter) Writes(ns string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writes[ns]
+}
+
+func (w *writeCounter) TargetWrites(ns string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.targets[ns]
+}
+
+func (w *writeCounter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+	w.mu.Lock()
+	hook := w.before
+	w.mu.Unlock()
+	if hook != nil {
+		hook(obj)
+	}
+	w.count(obj, true)
+	return w.Client.Patch(ctx, obj, patch, opts...)
+}
+
+func (w *writeCounter) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	w.count(obj, true)
+	return w.Client.Update(ctx, obj, opts...)
+}
+
+func (w *writeCounter) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	w.count(obj, false)
+	return w.Client.Create(ctx, obj, opts...)
+}
+
+func (w *writeCounter) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
+	w.count(obj, true)
+	return w.Client.Delete(ctx, obj, opts...)
+}
+
+func (w *writeCounter) Status() client.SubResourceWriter {
+	return &statusCounter{SubResourceWriter: w.Client.Status(), w: w}
+}
+
+type statusCounter struct {
+	client.SubResourceWriter
+	w *writeCounter
+}
+
+func (s *statusCounter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	s.w.count(obj, false)
+	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+}
+
+func (s *statusCounter) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	s.w.count(obj, false)
+	return s.SubResourceWriter.Update(ctx, obj, opts...)
+}
+
+// memRepo is a Git repository held in memory: path -> content at the base branch.
+type memRepo map[string][]byte
+
+func (m memRepo) ListFiles(context.Context) ([]string, error) {
+	out := make([]string, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (m memRepo) ReadFile(_ context.Context, p string) ([]byte, error) {
+	if c, ok := m[p]; ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("%s: %w", p, gitprovider.ErrNotFound)
+}
+
+// memProvider is an in-memory Git provider: Propose runs the Edit against memRepo and keeps one
+// pull request per branch; specs merge or close it.
+type memProvider struct {
+	mu       sync.Mutex
+	repo     memRepo
+	prs      map[string]*gitprovider.PullRequest
+	files    map[string][]byte // branch -> edited content
+	proposes int
+}
+
+var _ gitprovider.Provider = (*memProvider)(nil)
+
+func (p *memProvider) Propose(ctx context.Context, pr gitprovider.Proposal) (gitprovider.PullRequest, error) {
+	if err := pr.Validate(); err != nil {
+		return gitprovider.PullRequest{}, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.proposes++
+	if got, ok := p.prs[pr.Branch]; ok {
+		return *got, nil
+	}
+	_, content, err := pr.Edit(ctx, p.repo)
+	if err != nil {
+		return gitprovider.PullRequest{}, err
+	}
+	n := len(p.prs) + 1
+	out := &gitprovider.PullRequest{Repository: pr.Repository, Number: n, URL: fmt.Sprintf("https://git.example/%s/pull/%d", pr.Repository, n),
+		Branch: pr.Branch, State: gitprovider.StateOpen, Labels: pr.Labels}
+	p.prs[pr.Branch] = out
+	p.files[pr.Branch] = content
+	return *out, nil
+}
+
+func (p *memProvider) Status(_ context.Context, pr gitprovider.PullRequest) (gitprovider.PullRequest, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	got, ok := p.prs[pr.Branch]
+	if !ok {
+		return gitprovider.PullRequest{}, fmt.Errorf("pull request %s: %w", pr.Branch, gitprovider.ErrNotFound)
+	}
+	return *got, nil
+}
+
+func (p *memProvider) set(branch string, state gitprovider.State) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.prs[branch].State = state
+}
+
+func (p *memProvider) edited(branch string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return string(p.files[branch])
+}
+
+const operatorNamespace = "heal8s-system"
+
+var _ = Describe("Remediation controller", Ordered, func() {
+	var (
+		stopManager context.CancelFunc
+		stopped     chan struct{}
+		writes      *writeCounter
+		clk         = &shiftClock{}
+		provider    = &memProvider{repo: memRepo{}, prs: map[string]*gitprovider.PullRequest{}, files: map[string][]byte{}}
+		rec         = metrics.NewRecorder(prometheus.NewRegistry())
+		ns          string
+	)
+
+	startManager := func() {
+		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+			Scheme:                 scheme,
+			Metrics:                metricsserver.Options{BindAddress: "0"},
+			HealthProbeBindAddress: "0",
+			Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		})
+		Expect(err).NotTo(HaveOccurred())
+		writes = &writeCounter{Client: mgr.GetClient(), writes: map[string]int{}, targets: map[string]int{}}
+		Expect((&RemediationReconciler{
+			Client:            writes,
+			Metrics:           rec,
+			Clock:             clk,
+			OperatorNamespace: operatorNamespace,
+			PollInterval:      100 * time.Millisecond,
+			Providers: func(p *v1beta1.RemediationPolicy, secret map[string][]byte) (gitprovider.Provider, error) {
+				if string(secret["token"]) != "t0ken" {
+					return nil, fmt.Errorf("no token in the Secret")
+				}
+				return provider, nil
+			},
+		}).SetupWithManager(mgr)).To(Succeed())
+		mctx, cancel := context.WithCancel(ctx)
+		stopManager, stopped = cancel, make(chan struct{})
+		go func() {
+			defer GinkgoRecover()
+			defer close(stopped)
+			Expect(mgr.Start(mctx)).To(Succeed())
+		}()
+	}
+	restart := func(between func()) {
+		stopManager()
+		Eventually(stopped).WithTimeout(20 * time.Second).Should(BeClosed())
+		if between != nil {
+			between()
+		}
+		startManager()
+	}
+
+	BeforeAll(func() {
+		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "git"},
+			Data: map[string][]byte{"token": []byte("t0ken")}})).To(Succeed())
+		startManager()
+	})
+	AfterAll(func() {
+		stopManager()
+		Eventually(stopped).WithTimeout(20 * time.Second).Should(BeClosed())
+	})
+	BeforeEach(func() {
+		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "rem-"}}
+		Expect(k8sClient.Create(ctx, n)).To(Succeed())
+		ns = n.Name
+	})
+
+	// Fixtures.
+	deployment := func(name string, mut func(*appsv1.Deployment)) *appsv1.Deployment {
+		labels := map[string]string{"app": name}
+		d := &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{actions.RevisionAnnotation: "2"}},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: ptr.To[int32](2),
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{
+						Name: "app", Image: "example.test/app:v2",
+						Resources: corev1.ResourceRequirements{
+							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi"), corev1.ResourceCPU: resource.MustParse("500m")},
+							Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi"), corev1.ResourceCPU: resource.MustParse("250m")},
+						},
+					}}},
+				},
+			},
+		}
+		if mut != nil {
+			mut(d)
+		}
+		Expect(k8sClient.Create(ctx, d)).To(Succeed())
+		return d
+	}
+	policy := func(strategy v1beta1.Strategy, mut func(*v1beta1.RemediationPolicySpec)) *v1beta1.RemediationPolicy {
+		p := &v1beta1.RemediationPolicy{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "policy"},
+			Spec: v1beta1.RemediationPolicySpec{
+				Strategy: strategy,
+				Rules: []v1beta1.Rule{{Name: "oom", Matchers: []string{`alertname="KubePodOOMKilled"`},
+					Action: v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}}},
+			},
+		}
+		if strategy == v1beta1.StrategyGitOps {
+			p.Spec.Git = &v1beta1.GitSpec{Repository: "acme/deploy", SecretRef: corev1.LocalObjectReference{Name: "git"}}
+		}
+		if mut != nil {
+			mut(&p.Spec)
+		}
+		Expect(k8sClient.Create(ctx, p)).To(Succeed())
+		return p
+	}
+	newRemediation := func(name string, action v1beta1.Action, strategy v1beta1.Strategy, target string) *v1beta1.Remediation {
+		defaults.Action(&action)
+		return &v1beta1.Remediation{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1beta1.LabelAction: string(action.Type())}},
+			Spec: v1beta1.RemediationSpec{
+				PolicyRef: v1beta1.PolicyReference{Namespace: ns, Name: "policy"},
+				Rule:      "oom",
+				Alert:     v1beta1.AlertInfo{Name: "KubePodOOMKilled", Fingerprint: "fp-" + name},
+				Target:    v1beta1.TargetRef{APIVersion: "apps/v1", Kind: v1beta1.TargetKindDeployment, Name: target, Namespace: ns, Container: "app"},
+				Action:    action,
+				Strategy:  strategy,
+			},
+		}
+	}
+	memory := v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}
+
+	get := func(name string) *v1beta1.Remediation {
+		r := &v1beta1.Remediation{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, r)).To(Succeed())
+		return r
+	}
+	phaseOf := func(name string) func() v1beta1.Phase {
+		return func() v1beta1.Phase { return get(name).Status.Phase }
+	}
+	waitPhase := func(name string, phase v1beta1.Phase) *v1beta1.Remediation {
+		Eventually(phaseOf(name)).WithTimeout(20*time.Second).WithPolling(50*time.Millisecond).Should(Equal(phase),
+			func() string { return fmt.Sprintf("%+v", get(name).Status) })
+		return get(name)
+	}
+	// rollOut plays the Deployment controller, which envtest lacks: the new spec is observed
+	// and every replica is updated and available.
+	rollOut := func(name string) {
+		Eventually(func() error {
+			d := &appsv1.Deployment{}
+			if err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, d); err != nil {
+				return err
+			}
+			n := ptr.Deref(d.Spec.Replicas, 1)
+			d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
+			return k8sClient.Status().Update(ctx, d)
+		}).Should(Succeed())
+	}
+	// setStatus plays the receiver (or a crashed manager) writing a Remediation's status.
+	setStatus := func(name string, mut func(*v1beta1.RemediationStatus)) {
+		Eventually(func() error {
+			r := get(name)
+			mut(&r.Status)
+			return k8sClient.Status().Update(ctx, r)
+		}).Should(Succeed())
+	}
+	// poke wakes a Remediation whose requeue lies in real time after a clock jump.
+	poke := func(name string) {
+		r := get(name)
+		patch := client.MergeFrom(r.DeepCopy())
+		r.Annotations = map[string]string{"test.heal8s.io/poke": clk.Now().String()}
+		Expect(k8sClient.Patch(ctx, r, patch)).To(Succeed())
+	}
+	resolveAlert := func(name string) {
+		setStatus(name, func(st *v1beta1.RemediationStatus) { st.AlertResolvedAt = ptr.To(metav1.NewTime(clk.Now().Add(time.Second))) })
+	}
+	heal := func(name, target string) *v1beta1.Remediation {
+		waitPhase(name, v1beta1.PhaseVerifying)
+		rollOut(target)
+		resolveAlert(name)
+		return waitPhase(name, v1beta1.PhaseSucceeded)
+	}
+	liveDeployment := func(name string) *appsv1.Deployment {
+		d := &appsv1.Deployment{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, d)).To(Succeed())
+		return d
+	}
+	container := func(d *appsv1.Deployment) corev1.Container { return d.Spec.Template.Spec.Containers[0] }
+	memLimit := func(name string) string {
+		q := container(liveDeployment(name)).Resources.Limits[corev1.ResourceMemory]
+		return q.String()
+	}
+	history := func(r *v1beta1.Remediation) []string {
+		var out []string
+		for _, h := range r.Status.History {
+			out = append(out, string(h.Phase)+"/"+h.Reason)
+		}
+		return out
+	}
+	// planFor runs the planner the way the reconciler does, for specs that seed a status.
+	planFor := func(target string, action v1beta1.Action) v1beta1.Plan {
+		defaults.Action(&action)
+		p, err := actions.PlanFor(action, actions.Inputs{Object: liveDeployment(target), Container: "app"})
+		Expect(err).NotTo(HaveOccurred())
+		return p.API()
+	}
+	warningEvent := func(reason string) func() []string {
+		return func() []string {
+			var list eventsv1.EventList
+			Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			var out []string
+			for _, e := range list.Items {
+				if e.Type == corev1.EventTypeWarning && e.Reason == reason {
+					out = append(out, e.Note)
+				}
+			}
+			return out
+		}
+	}
+
+	Context("Direct, one per action", func() {
+		It("IncreaseMemory: raises the limit and request as planned, in 5 writes", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDirect, nil)
+			before := testutil.ToFloat64(rec.RemediationsSucceeded.WithLabelValues("IncreaseMemory", ns))
+			Expect(k8sClient.Create(ctx, newRemediation("oom-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			r := heal("oom-1", "web")
+
+			c := container(liveDeployment("web"))
+			Expect(c.Resources.Limits.Memory().String()).To(Equal("320Mi"))
+			Expect(c.Resources.Requests.Memory().String()).To(Equal("192Mi"))
+			Expect(r.Status.Plan).NotTo(BeNil())
+			Expect(r.Status.Plan.After).To(ContainElements("320Mi", "192Mi"))
+			Expect(history(r)).To(Equal([]string{"Planning/GuardsPassed", "Proposed/Planned", "Verifying/Applied", "Succeeded/AlertResolved"}))
+			Expect(r.Status.StartedAt).NotTo(BeNil())
+			Expect(r.Status.CompletedAt).NotTo(BeNil())
+			Expect(r.Status.ObservedGeneration).To(Equal(r.Generation))
+			for _, c := range r.Status.Conditions {
+				Expect(c.ObservedGeneration).To(Equal(r.Generation))
+			}
+			Expect(r.Status.Conditions).To(ContainElement(And(
+				HaveField("Type", v1beta1.ConditionSucceeded), HaveField("Status", metav1.ConditionTrue), HaveField("Reason", remediation.AlertResolvedReason))))
+			Expect(testutil.ToFloat64(rec.RemediationsSucceeded.WithLabelValues("IncreaseMemory", ns)) - before).To(Equal(1.0))
+			Expect(writes.TargetWrites(ns)).To(Equal(1))
+			Consistently(func() int { return writes.Writes(ns) }).WithTimeout(500 * time.Millisecond).Should(Equal(5))
+			GinkgoWriter.Printf("API writes from Pending to Succeeded (IncreaseMemory, Direct): %d\n", writes.Writes(ns))
+		})
+
+		It("IncreaseCPU: raises the CPU limit as planned", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDirect, nil)
+			Expect(k8sClient.Create(ctx, newRemediation("cpu-1", v1beta1.Action{IncreaseCPU: &v1beta1.IncreaseCPUAction{}}, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			r := heal("cpu-1", "web")
+			c := container(liveDeployment("web"))
+			Expect(c.Resources.Limits.Cpu().MilliValue()).To(Equal(int64(625)))
+			Expect(r.Status.Plan.After).To(ContainElement(c.Resources.Limits.Cpu().String()))
+			Expect(c.Resources.Limits.Memory().String()).To(Equal("256Mi"), "memory untouched")
+		})
+
+		It("ScaleUp: raises the replicas of a Deployment without an HPA", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDirect, nil)
+			Expect(k8sClient.Create(ctx, newRemediation("scale-1", v1beta1.Action{ScaleUp: &v1beta1.ScaleUpAction{}}, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			heal("scale-1", "web")
+			Expect(*liveDeployment("web").Spec.Replicas).To(Equal(int32(3)))
+		})
+
+		It("RollbackImage: puts back the image of the newest earlier ReplicaSet", func() {
+			d := deployment("web", nil)
+			for rev, image := range map[string]string{"1": "example.test/app:v1", "2": "example.test/app:v2"} {
+				rs := &appsv1.ReplicaSet{
+					ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web-" + rev, Labels: map[string]string{"app": "web"},
+						Annotations:     map[string]string{actions.RevisionAnnotation: rev},
+						OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
+					Spec: appsv1.ReplicaSetSpec{Selector: d.Spec.Selector, Template: *d.Spec.Template.DeepCopy()},
+				}
+				rs.Spec.Template.Spec.Containers[0].Image = image
+				Expect(k8sClient.Create(ctx, rs)).To(Succeed())
+			}
+			policy(v1beta1.StrategyDirect, nil)
+			Expect(k8sClient.Create(ctx, newRemediation("rollback-1", v1beta1.Action{RollbackImage: &v1beta1.RollbackImageAction{}}, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			heal("rollback-1", "web")
+			Expect(container(liveDeployment("web")).Image).To(Equal("example.test/app:v1"))
+		})
+
+		It("IncreaseMemory at the policy's maximum ends Skipped AtMaximum with a Warning Event", func() {
+			deployment("web", func(d *appsv1.Deployment) {
+				d.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory] = resource.MustParse("2Gi")
+			})
+			policy(v1beta1.StrategyDirect, nil)
+			Expect(k8sClient.Create(ctx, newRemediation("max-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			r := waitPhase("max-1", v1beta1.PhaseSkipped)
+			Expect(r.Status.Reason).To(Equal(remediation.AtMaximumReason))
+			Expect(memLimit("web")).To(Equal("2Gi"))
+			Eventually(warningEvent(remediation.AtMaximumReason)).Should(HaveLen(1))
+		})
+	})
+
+	It("re-plans, never clobbers, when the target changes between plan and apply", func() {
+		deployment("web", nil)
+		policy(v1beta1.StrategyDirect, nil)
+		var once sync.Once
+		writes.mu.Lock()
+		writes.before = func(obj client.Object) {
+			if _, ok := obj.(*appsv1.Deployment); !ok || obj.GetNamespace() != ns {
+				return
+			}
+			once.Do(func() {
+				// A person raises the limit to 300Mi after heal8s read 256Mi and before its patch.
+				d := liveDeployment("web")
+				d.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory] = resource.MustParse("300Mi")
+				Expect(k8sClient.Update(ctx, d)).To(Succeed())
+			})
+		}
+		writes.mu.Unlock()
+		DeferCleanup(func() { writes.mu.Lock(); writes.before = nil; writes.mu.Unlock() })
+
+		Expect(k8sClient.Create(ctx, newRemediation("race-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+		r := heal("race-1", "web")
+		Expect(history(r)).To(ContainElements("Planning/TargetChanged", "Verifying/Applied"))
+		// 300Mi * 1.25 = 375Mi, rounded up to 384Mi: planned from the person's value, not 256Mi.
+		Expect(memLimit("web")).To(Equal("384Mi"))
+		Expect(r.Status.Plan.Before).To(ContainElement("300Mi"))
+	})
+
+	It("DryRun records the plan and changes nothing", func() {
+		d := deployment("web", nil)
+		policy(v1beta1.StrategyDryRun, nil)
+		Expect(k8sClient.Create(ctx, newRemediation("dry-1", memory, v1beta1.StrategyDryRun, "web"))).To(Succeed())
+		r := waitPhase("dry-1", v1beta1.PhaseSucceeded)
+		Expect(r.Status.Reason).To(Equal(remediation.DryRunReason))
+		Expect(r.Status.Plan.After).To(ContainElement("320Mi"))
+		Expect(liveDeployment("web").Generation).To(Equal(d.Generation))
+		Expect(writes.TargetWrites(ns)).To(BeZero())
+	})
+
+	It("fails AlertRefired with a Warning Event when the alert fires again inside the window", func() {
+		deployment("web", nil)
+		policy(v1beta1.StrategyDirect, nil)
+		Expect(k8sClient.Create(ctx, newRemediation("refire-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+		waitPhase("refire-1", v1beta1.PhaseVerifying)
+		rollOut("web")
+		setStatus("refire-1", func(st *v1beta1.RemediationStatus) {
+			st.LastSeen = ptr.To(metav1.NewTime(clk.Now().Add(2 * time.Second)))
+			st.AlertCount++
+		})
+		r := waitPhase("refire-1", v1beta1.PhaseFailed)
+		Expect(r.Status.Reason).To(Equal(remediation.AlertRefiredReason))
+		Eventually(warningEvent(remediation.AlertRefiredReason)).Should(HaveLen(1))
+	})
+
+	Context("GitOps with an in-memory provider", func() {
+		manifestYAML := func(limit string) string {
+			return `# the web app
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: ` + ns + `
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+        - name: app
+          image: example.test/app:v2
+          resources:
+            limits:
+              memory: ` + limit + ` # raised by hand once
+              cpu: 500m
+            requests:
+              memory: 128Mi
+              cpu: 250m
+`
+		}
+
+		It("opens a pull request, and after the merge goes live waits for it and verifies", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyGitOps, nil)
+			provider.mu.Lock()
+			provider.repo["apps/"+ns+"/web.yaml"] = []byte(manifestYAML("256Mi"))
+			provider.mu.Unlock()
+			Expect(k8sClient.Create(ctx, newRemediation("git-1", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
+			r := waitPhase("git-1", v1beta1.PhaseAwaitingMerge)
+			Expect(r.Status.PullRequest).NotTo(BeNil())
+			Expect(r.Status.PullRequest.Branch).To(Equal("heal8s/git-1"))
+			Expect(provider.edited("heal8s/git-1")).To(ContainSubstring("memory: 320Mi # raised by hand once"))
+			Consistently(phaseOf("git-1")).WithTimeout(500 * time.Millisecond).Should(Equal(v1beta1.PhaseAwaitingMerge))
+
+			provider.set("heal8s/git-1", gitprovider.StateMerged)
+			waitPhase("git-1", v1beta1.PhaseApplying)
+			Consistently(phaseOf("git-1")).WithTimeout(500 * time.Millisecond).Should(Equal(v1beta1.PhaseApplying))
+			// Flux syncs the merged manifest.
+			d := liveDeployment("web")
+			d.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory] = resource.MustParse("320Mi")
+			d.Spec.Template.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory] = resource.MustParse("192Mi")
+			Expect(k8sClient.Update(ctx, d)).To(Succeed())
+			r = heal("git-1", "web")
+			Expect(history(r)).To(Equal([]string{"Planning/GuardsPassed", "Proposed/Planned", "AwaitingMerge/PullRequestOpened",
+				"Applying/Merged", "Verifying/ChangeLive", "Succeeded/AlertResolved"}))
+			Expect(r.Status.PullRequest.State).To(Equal(v1beta1.PullRequestMerged))
+			Expect(writes.TargetWrites(ns)).To(BeZero(), "GitOps never patches the live object")
+		})
+
+		It("ends Failed Rejected when the pull request is closed without merging", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyGitOps, nil)
+			provider.mu.Lock()
+			provider.repo["apps/"+ns+"/web.yaml"] = []byte(manifestYAML("256Mi"))
+			provider.mu.Unlock()
+			Expect(k8sClient.Create(ctx, newRemediation("git-2", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
+			waitPhase("git-2", v1beta1.PhaseAwaitingMerge)
+			provider.set("heal8s/git-2", gitprovider.StateClosed)
+			r := waitPhase("git-2", v1beta1.PhaseFailed)
+			Expect(r.Status.Reason).To(Equal(remediation.RejectedReason))
+			Eventually(warningEvent(remediation.RejectedReason)).Should(HaveLen(1))
+
+			By("vetoing the same action on the same target afterwards")
+			Expect(k8sClient.Create(ctx, newRemediation("git-3", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
+			r = waitPhase("git-3", v1beta1.PhaseSkipped)
+			Expect(r.Status.Reason).To(Equal(remediation.VetoedReason))
+			Expect(r.Status.Message).To(ContainSubstring("git-2"))
+		})
+
+		It("fails ManifestNotFound when no document declares the target", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyGitOps, nil)
+			Expect(k8sClient.Create(ctx, newRemediation("git-4", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
+			r := waitPhase("git-4", v1beta1.PhaseFailed)
+			Expect(r.Status.Reason).To(Equal(ManifestNotFoundReason))
+		})
+	})
+
+	Context("guards", func() {
+		It("skips everything of a suspended policy", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDirect, func(s *v1beta1.RemediationPolicySpec) { s.Safety.Suspend = true })
+			Expect(k8sClient.Create(ctx, newRemediation("susp-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			Expect(waitPhase("susp-1", v1beta1.PhaseSkipped).Status.Reason).To(Equal(remediation.PolicySuspendedReason))
+		})
+
+		It("skips a second remediation of the same action and target as InProgress, naming the first", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDirect, nil)
+			Expect(k8sClient.Create(ctx, newRemediation("first", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			waitPhase("first", v1beta1.PhaseVerifying)
+			Expect(k8sClient.Create(ctx, newRemediation("second", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			r := waitPhase("second", v1beta1.PhaseSkipped)
+			Expect(r.Status.Reason).To(Equal(remediation.InProgressReason))
+			Expect(r.Status.Message).To(ContainSubstring("first"))
+			Expect(writes.TargetWrites(ns)).To(Equal(1))
+		})
+
+		It("skips a missing target", func() {
+			policy(v1beta1.StrategyDirect, nil)
+			Expect(k8sClient.Create(ctx, newRemediation("gone-1", memory, v1beta1.StrategyDirect, "nothere"))).To(Succeed())
+			Expect(waitPhase("gone-1", v1beta1.PhaseSkipped).Status.Reason).To(Equal(remediation.TargetNotFoundReason))
+		})
+
+		It("holds a remediation in cooldown and lets it go at the allowed time", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDirect, func(s *v1beta1.RemediationPolicySpec) {
+				s.Safety.Cooldown = &metav1.Duration{Duration: time.Hour}
+			})
+			Expect(k8sClient.Create(ctx, newRemediation("cool-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			heal("cool-1", "web")
+			Expect(k8sClient.Create(ctx, newRemediation("cool-2", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			Eventually(func() string { return get("cool-2").Status.Reason }).Should(Equal(remediation.CooldownReason))
+			Consistently(phaseOf("cool-2")).WithTimeout(500 * time.Millisecond).Should(Equal(v1beta1.PhasePending))
+			Expect(get("cool-2").Status.Message).To(ContainSubstring("waiting until"))
+			clk.Advance(time.Hour)
+			DeferCleanup(func() { clk.Advance(-time.Hour) })
+			poke("cool-2")
+			heal("cool-2", "web")
+			Expect(memLimit("web")).To(Equal("448Mi"))
+		})
+
+		It("holds a remediation past maxConcurrent of its policy", func() {
+			deployment("web", nil)
+			deployment("api", nil)
+			policy(v1beta1.StrategyDirect, func(s *v1beta1.RemediationPolicySpec) { s.Safety.MaxConcurrent = ptr.To[int32](1) })
+			Expect(k8sClient.Create(ctx, newRemediation("conc-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			waitPhase("conc-1", v1beta1.PhaseVerifying)
+			Expect(k8sClient.Create(ctx, newRemediation("conc-2", memory, v1beta1.StrategyDirect, "api"))).To(Succeed())
+			Eventually(func() string { return get("conc-2").Status.Reason }).Should(Equal(remediation.MaxConcurrentReason))
+			Consistently(phaseOf("conc-2")).WithTimeout(500 * time.Millisecond).Should(Equal(v1beta1.PhasePending))
+			rollOut("web")
+			resolveAlert("conc-1")
+			waitPhase("conc-1", v1beta1.PhaseSucceeded)
+			heal("conc-2", "api")
+		})
+
+		It("holds a remediation past maxPerHour of its policy", func() {
+			deployment("web", nil)
+			deployment("api", nil)
+			policy(v1beta1.StrategyDirect, func(s *v1beta1.RemediationPolicySpec) { s.Safety.MaxPerHour = ptr.To[int32](1) })
+			Expect(k8sClient.Create(ctx, newRemediation("rate-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			heal("rate-1", "web")
+			Expect(k8sClient.Create(ctx, newRemediation("rate-2", memory, v1beta1.StrategyDirect, "api"))).To(Succeed())
+			Eventually(func() string { return get("rate-2").Status.Reason }).Should(Equal(remediation.MaxPerHourReason))
+			Consistently(phaseOf("rate-2")).WithTimeout(500 * time.Millisecond).Should(Equal(v1beta1.PhasePending))
+			clk.Advance(time.Hour)
+			DeferCleanup(func() { clk.Advance(-time.Hour) })
+			poke("rate-2")
+			heal("rate-2", "api")
+		})
+
+		It("stops at the budget per target with a Warning Event saying a leak is likely", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDirect, func(s *v1beta1.RemediationPolicySpec) {
+				s.Safety.MaxPerTarget = ptr.To[int32](2)
+				s.Safety.Cooldown = &metav1.Duration{Duration: time.Second}
+			})
+			for _, name := range []string{"budget-1", "budget-2"} {
+				Expect(k8sClient.Create(ctx, newRemediation(name, memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+				heal(name, "web")
+			}
+			time.Sleep(time.Second)
+			Expect(k8sClient.Create(ctx, newRemediation("budget-3", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			r := waitPhase("budget-3", v1beta1.PhaseSkipped)
+			Expect(r.Status.Reason).To(Equal(remediation.BudgetExhaustedReason))
+			Eventually(warningEvent(remediation.BudgetExhaustedReason)).Should(ConsistOf(ContainSubstring("a leak or a deeper fault is likely")))
+			Expect(writes.TargetWrites(ns)).To(Equal(2), "two bumps, not three")
+		})
+	})
+
+	Context("restart safety", func() {
+		// seed stops the manager, creates a Remediation whose status says a previous manager
+		// stopped in phase, and starts a new manager.
+		seed := func(name string, strategy v1beta1.Strategy, st v1beta1.RemediationStatus, beforeStart func()) {
+			restart(func() {
+				Expect(k8sClient.Create(ctx, newRemediation(name, memory, strategy, "web"))).To(Succeed())
+				if st.Phase != "" {
+					setStatus(name, func(s *v1beta1.RemediationStatus) { *s = st })
+				}
+				if beforeStart != nil {
+					beforeStart()
+				}
+			})
+		}
+		entered := func(phases ...v1beta1.Phase) []v1beta1.PhaseTransition {
+			var h []v1beta1.PhaseTransition
+			for _, p := range phases {
+				h = append(h, v1beta1.PhaseTransition{Phase: p, Reason: "Seeded", Time: metav1.NewTime(clk.Now().Add(-time.Second))})
+			}
+			return h
+		}
+		started := ptr.To(metav1.NewTime(time.Now().Add(-time.Minute)))
+
+		DescribeTable("a new manager resumes where the old one stopped and applies the plan once",
+			func(phase v1beta1.Phase, applied bool) {
+				deployment("web", nil)
+				policy(v1beta1.StrategyDirect, nil)
+				st := v1beta1.RemediationStatus{Phase: phase}
+				if phase != v1beta1.PhasePending {
+					st.StartedAt = started
+					st.History = entered(v1beta1.PhasePlanning)
+				}
+				plan := planFor("web", memory)
+				if phase == v1beta1.PhaseProposed || phase == v1beta1.PhaseVerifying {
+					st.Plan = &plan
+					st.History = append(st.History, entered(phase)...)
+				}
+				seed("restart-1", v1beta1.StrategyDirect, st, func() {
+					if applied {
+						// The old manager's patch went out; its status write did not.
+						Expect(k8sClient.Patch(ctx, liveDeployment("web"), client.RawPatch(types.JSONPatchType, []byte(plan.Patch)))).To(Succeed())
+					}
+				})
+				r := heal("restart-1", "web")
+				Expect(memLimit("web")).To(Equal("320Mi"), "bumped exactly once")
+				want := 1
+				if applied {
+					want = 0
+				}
+				Expect(writes.TargetWrites(ns)).To(Equal(want))
+				if phase == v1beta1.PhaseProposed && applied {
+					Expect(history(r)).To(ContainElement("Verifying/AlreadyApplied"))
+				}
+			},
+			Entry("Pending", v1beta1.PhasePending, false),
+			Entry("Planning", v1beta1.PhasePlanning, false),
+			Entry("Proposed, before the patch", v1beta1.PhaseProposed, false),
+			Entry("Proposed, after the patch but before the status write", v1beta1.PhaseProposed, true),
+			Entry("Verifying", v1beta1.PhaseVerifying, true),
+		)
+
+		It("a new manager resumes GitOps in AwaitingMerge and Applying without proposing a second pull request", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyGitOps, nil)
+			provider.mu.Lock()
+			provider.repo["apps/"+ns+"/web.yaml"] = []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: " + ns +
+				"\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          resources:\n            limits:\n              memory: 256Mi\n            requests:\n              memory: 128Mi\n")
+			provider.mu.Unlock()
+			Expect(k8sClient.Create(ctx, newRemediation("gitr-1", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
+			waitPhase("gitr-1", v1beta1.PhaseAwaitingMerge)
+			provider.mu.Lock()
+			proposes := provider.proposes
+			provider.mu.Unlock()
+
+			restart(nil)
+			Consistently(phaseOf("gitr-1")).WithTimeout(500 * time.Millisecond).Should(Equal(v1beta1.PhaseAwaitingMerge))
+			provider.set("heal8s/gitr-1", gitprovider.StateMerged)
+			waitPhase("gitr-1", v1beta1.PhaseApplying)
+
+			restart(func() {
+				d := liveDeployment("web")
+				d.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory] = resource.MustParse("320Mi")
+				d.Spec.Template.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory] = resource.MustParse("192Mi")
+				Expect(k8sClient.Update(ctx, d)).To(Succeed())
+			})
+			heal("gitr-1", "web")
+			provider.mu.Lock()
+			defer provider.mu.Unlock()
+			Expect(provider.proposes).To(Equal(proposes), "no second Propose after AwaitingMerge")
+			Expect(provider.prs).To(HaveKey("heal8s/gitr-1"))
+			Expect(writes.TargetWrites(ns)).To(BeZero())
+		})
+	})
+})
+
+// The counting client stands in for the manager's client.
+var _ client.Client = (*writeCounter)(nil)
