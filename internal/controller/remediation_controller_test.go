@@ -377,7 +377,9 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		Expect(k8sClient.Patch(ctx, r, patch)).To(Succeed())
 	}
 	resolveAlert := func(name string) {
-		setStatus(name, func(st *v1beta1.RemediationStatus) { st.AlertResolvedAt = ptr.To(metav1.NewTime(clk.Now().Add(time.Second))) })
+		setStatus(name, func(st *v1beta1.RemediationStatus) {
+			st.AlertResolvedAt = ptr.To(metav1.NewTime(clk.Now().Add(time.Second)))
+		})
 	}
 	heal := func(name, target string) *v1beta1.Remediation {
 		waitPhase(name, v1beta1.PhaseVerifying)
