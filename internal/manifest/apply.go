@@ -146,7 +146,7 @@ func Apply(content []byte, loc Location, patch []byte) ([]byte, error) {
 			}
 		}
 		e := editor{f: f, doc: f.docs[loc.Index]}
-		out, err = e.apply(op)
+		out, op, err = e.apply(op)
 		if err != nil {
 			return nil, fmt.Errorf("operation %d (%s %s): %w", i, op.Op, op.Path, err)
 		}

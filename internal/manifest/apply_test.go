@@ -110,8 +110,19 @@ spec:
 			want:  ErrConflict,
 		},
 		{
-			name:  "add under a missing parent",
-			patch: `[{"op":"add","path":"/spec/template/spec/containers/0/resources/requests/memory","value":"1Gi"}]`,
+			name:  "add under a scalar",
+			patch: `[{"op":"add","path":"/spec/replicas/max","value":5}]`,
+			want:  ErrConflict,
+		},
+		{
+			name:  "test of a missing field with a value",
+			patch: `[{"op":"test","path":"/spec/template/spec/containers/0/resources/requests","value":{"cpu":"1"}}]`,
+			want:  ErrConflict,
+			msg:   `/spec/template/spec/containers/0/resources/requests is not in the manifest, the live object had {"cpu":"1"}`,
+		},
+		{
+			name:  "manifest sets a value the live object lacks",
+			patch: `[{"op":"test","path":"/spec/template/spec/containers/0/resources","value":{"requests":{"cpu":"1"}}}]`,
 			want:  ErrConflict,
 		},
 		{

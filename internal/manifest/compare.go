@@ -75,3 +75,57 @@ func scalarText(v any) (string, bool) {
 	}
 	return "", false
 }
+
+// manifestMatches reports whether the manifest's value agrees with the live object's: the
+// manifest may leave out what the API server defaults or serialises empty (a live field the
+// manifest lacks is accepted, and a manifest null matches a live empty object or list), but
+// every value it does write must equal the live one.
+func manifestMatches(live, manifest any, quantities bool) bool {
+	switch m := manifest.(type) {
+	case nil:
+		return isEmptyValue(live)
+	case map[string]any:
+		l, ok := live.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, mv := range m {
+			lv, ok := l[k]
+			if !ok {
+				if !isEmptyValue(mv) {
+					return false
+				}
+				continue
+			}
+			if !manifestMatches(lv, mv, quantities) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		l, ok := live.([]any)
+		if !ok || len(l) != len(m) {
+			return false
+		}
+		for i := range m {
+			if !manifestMatches(l[i], m[i], quantities) {
+				return false
+			}
+		}
+		return true
+	}
+	return looseEqual(live, manifest, quantities)
+}
+
+// isEmptyValue reports whether a decoded JSON value is null, {} or [].
+func isEmptyValue(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(t) == 0
+	case []any:
+		return len(t) == 0
+	}
+	return false
+}

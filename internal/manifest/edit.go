@@ -19,6 +19,7 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -93,12 +94,18 @@ func (e *editor) walk(tokens []string, forAdd bool) (step, error) {
 				s.target = n.Content[idx]
 			}
 		default:
+			if i > 0 && isNull(n) {
+				return step{}, &missingError{tokens: tokens, at: i - 1, null: true}
+			}
 			return step{}, fmt.Errorf("%w: %s is a scalar in the manifest, not a map or list", ErrConflict, formatPointer(tokens[:i]))
 		}
 		if last {
 			return s, nil
 		}
 		if s.target == nil {
+			if n.Kind == yaml.MappingNode {
+				return step{}, &missingError{tokens: tokens, at: i}
+			}
 			return step{}, fmt.Errorf("%w: %s is not in the manifest", ErrConflict, formatPointer(tokens[:i+1]))
 		}
 		lay = e.learn(lay, s)
@@ -106,6 +113,55 @@ func (e *editor) walk(tokens []string, forAdd bool) (step, error) {
 		n = s.target
 	}
 	return step{}, fmt.Errorf("%w: empty path", ErrUnsupported)
+}
+
+// missingError says that a path goes through a mapping key the manifest does not have (or
+// has with an empty value): the live object holds an empty object there that the author left
+// out, which an add may create and a test of an empty value accepts.
+type missingError struct {
+	tokens []string
+	at     int  // tokens[at] is the missing key
+	null   bool // the key is present with a null value
+}
+
+func (m *missingError) Error() string {
+	return fmt.Sprintf("%s: %s is not in the manifest", ErrConflict, formatPointer(m.tokens[:m.at+1]))
+}
+
+func (m *missingError) Unwrap() error { return ErrConflict }
+
+// isEmpty reports whether a patch value is null, {} or [].
+func isEmpty(n *yaml.Node) bool {
+	return isNull(n) || ((n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && len(n.Content) == 0)
+}
+
+// isNull reports whether n is an empty or null scalar ("key:" or "key: null").
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// resolveAdd turns an add whose path goes through keys the manifest lacks into an add (or, over
+// a null value, a replace) of the smallest enclosing object, as the API server's empty structs
+// are often not written in Git: add /resources/limits {memory} on a container without
+// resources becomes add /resources {limits: {memory}}.
+func (e *editor) resolveAdd(op operation) (operation, error) {
+	_, err := e.walk(op.tokens, true)
+	var m *missingError
+	if !errors.As(err, &m) {
+		return op, nil
+	}
+	v := op.value
+	for k := len(op.tokens) - 1; k > m.at; k-- {
+		v = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
+			{Kind: yaml.ScalarNode, Tag: "!!str", Value: op.tokens[k]}, v,
+		}}
+	}
+	op.tokens, op.value = op.tokens[:m.at+1], v
+	op.Path = formatPointer(op.tokens)
+	if m.null {
+		op.Op = "replace"
+	}
+	return op, nil
 }
 
 // learn updates l with how s.target is indented relative to its key, when it is a block
@@ -133,11 +189,23 @@ func (e *editor) learn(l layout, s step) layout {
 	return l
 }
 
-// apply runs op and returns the new file content.
-func (e *editor) apply(op operation) ([]byte, error) {
+// apply runs op and returns the new file content and the operation as it was carried out.
+func (e *editor) apply(op operation) ([]byte, operation, error) {
 	if op.Op == "test" {
-		return e.f.content, e.test(op)
+		return e.f.content, op, e.test(op)
 	}
+	if op.Op == "add" {
+		var err error
+		if op, err = e.resolveAdd(op); err != nil {
+			return nil, op, err
+		}
+	}
+	out, err := e.change(op)
+	return out, op, err
+}
+
+// change runs an add, replace or remove.
+func (e *editor) change(op operation) ([]byte, error) {
 	s, err := e.walk(op.tokens, op.Op == "add")
 	if err != nil {
 		return nil, err
@@ -169,18 +237,24 @@ func (e *editor) test(op operation) error {
 		found = e.doc.YNode()
 	} else {
 		s, err := e.walk(op.tokens, false)
-		if err != nil {
+		var m *missingError
+		switch {
+		case errors.As(err, &m) || (err == nil && s.target == nil && s.parent.Kind == yaml.MappingNode):
+			if isEmpty(op.value) {
+				return nil // the live object's empty value, left out of the manifest
+			}
+			return fmt.Errorf("%w: %s is not in the manifest, the live object had %s", ErrConflict, op.Path, nodeJSON(op.value))
+		case err != nil:
 			return err
-		}
-		if s.target == nil {
-			return fmt.Errorf("%w: %s is not in the manifest (expected %s)", ErrConflict, op.Path, nodeJSON(op.value))
+		case s.target == nil:
+			return fmt.Errorf("%w: %s is not in the manifest, the live object had %s", ErrConflict, op.Path, nodeJSON(op.value))
 		}
 		found = s.target
 	}
 	want, got := nodeJSON(op.value), nodeJSON(found)
 	wv, err1 := decodeJSON([]byte(want))
 	gv, err2 := decodeJSON([]byte(got))
-	if err1 != nil || err2 != nil || !looseEqual(wv, gv, isQuantityPath(op.tokens)) {
+	if err1 != nil || err2 != nil || !manifestMatches(wv, gv, isQuantityPath(op.tokens)) {
 		return fmt.Errorf("%w: at %s the manifest has %s, the live object had %s", ErrConflict, op.Path, got, want)
 	}
 	return nil
