@@ -172,10 +172,9 @@ func (e *editor) renderBlock(n *yaml.Node, indent int, near layout) (string, err
 		b.WriteString(strings.TrimSuffix(line, "\n"))
 		b.WriteString("\n")
 	}
-	return strings.ReplaceAll(b.String(), "\n", e.eolOrLF()), nil
+	return strings.ReplaceAll(b.String(), "\n", e.f.eol), nil
 }
 
-func (e *editor) eolOrLF() string { return e.f.eol }
 
 // layoutOf learns the document's indentation step (a nested mapping's offset from its parent
 // key) and whether sequences under a key are indentless ("compact"), so inserted lines look
