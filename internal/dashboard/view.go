@@ -1,0 +1,458 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package dashboard
+
+import (
+	"cmp"
+	"encoding/json"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
+)
+
+// allPhases lists the phases in the order the state machine walks them, for the filter and the
+// summary.
+var allPhases = []v1beta1.Phase{
+	v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseProposed, v1beta1.PhaseAwaitingMerge,
+	v1beta1.PhaseApplying, v1beta1.PhaseVerifying, v1beta1.PhaseSucceeded, v1beta1.PhaseFailed,
+	v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded,
+}
+
+// allActions lists the action types for the filter.
+var allActions = []v1beta1.ActionType{
+	v1beta1.ActionIncreaseMemory, v1beta1.ActionIncreaseCPU, v1beta1.ActionScaleUp, v1beta1.ActionRollbackImage,
+}
+
+// phaseOf is the phase shown: a Remediation the engine has not reached yet is Pending.
+func phaseOf(r *v1beta1.Remediation) v1beta1.Phase {
+	if r.Status.Phase == "" {
+		return v1beta1.PhasePending
+	}
+	return r.Status.Phase
+}
+
+// phaseClass is the CSS class that colours a phase. Unknown values get a neutral class rather
+// than a class name built from untrusted text.
+func phaseClass(p v1beta1.Phase) string {
+	if slices.Contains(allPhases, p) {
+		return "phase-" + strings.ToLower(string(p))
+	}
+	return "phase-unknown"
+}
+
+// actionOf prefers the label the receiver sets and falls back to the spec's union member.
+func actionOf(r *v1beta1.Remediation) string {
+	if a := r.Labels[v1beta1.LabelAction]; a != "" {
+		return a
+	}
+	return string(r.Spec.Action.Type())
+}
+
+func age(t time.Time, now time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return duration.HumanDuration(now.Sub(t))
+}
+
+func detailURL(namespace, name string) string {
+	return "/remediations/" + url.PathEscape(namespace) + "/" + url.PathEscape(name)
+}
+
+// filter is the list page's query: empty fields match everything.
+type filter struct {
+	Namespace, Phase, Action string
+}
+
+func filterFrom(q url.Values) filter {
+	return filter{
+		Namespace: strings.TrimSpace(q.Get("namespace")),
+		Phase:     strings.TrimSpace(q.Get("phase")),
+		Action:    strings.TrimSpace(q.Get("action")),
+	}
+}
+
+func (f filter) matches(r *v1beta1.Remediation) bool {
+	return (f.Namespace == "" || r.Namespace == f.Namespace) &&
+		(f.Phase == "" || string(phaseOf(r)) == f.Phase) &&
+		(f.Action == "" || actionOf(r) == f.Action)
+}
+
+// query renders the filter with one field replaced, for the summary's links.
+func (f filter) with(phase string) string {
+	q := url.Values{}
+	if f.Namespace != "" {
+		q.Set("namespace", f.Namespace)
+	}
+	if phase != "" {
+		q.Set("phase", phase)
+	}
+	if f.Action != "" {
+		q.Set("action", f.Action)
+	}
+	if len(q) == 0 {
+		return "/"
+	}
+	return "/?" + q.Encode()
+}
+
+// row is one Remediation as the list shows it.
+type row struct {
+	Namespace, Name, DetailURL string
+	Phase, PhaseClass          string
+	Action, Target, Policy     string
+	Rule, Alert, Summary       string
+	Age, Reason, Message       string
+	PRURL, PRState             string
+	PRNumber                   int32
+	AlertCount                 int32
+}
+
+func rowFor(r *v1beta1.Remediation, now time.Time) row {
+	p := phaseOf(r)
+	out := row{
+		Namespace:  r.Namespace,
+		Name:       r.Name,
+		DetailURL:  detailURL(r.Namespace, r.Name),
+		Phase:      string(p),
+		PhaseClass: phaseClass(p),
+		Action:     actionOf(r),
+		Target:     targetString(r.Spec.Target),
+		Policy:     r.Spec.PolicyRef.Namespace + "/" + r.Spec.PolicyRef.Name,
+		Rule:       r.Spec.Rule,
+		Alert:      r.Spec.Alert.Name,
+		Summary:    r.Spec.Alert.Annotations["summary"],
+		Age:        age(r.CreationTimestamp.Time, now),
+		Reason:     r.Status.Reason,
+		Message:    r.Status.Message,
+		AlertCount: r.Status.AlertCount,
+	}
+	if pr := r.Status.PullRequest; pr != nil {
+		out.PRURL, out.PRNumber, out.PRState = pr.URL, pr.Number, string(pr.State)
+	}
+	return out
+}
+
+func targetString(t v1beta1.TargetRef) string {
+	s := string(t.Kind) + "/" + t.Name
+	if t.Container != "" {
+		s += " (" + t.Container + ")"
+	}
+	return s
+}
+
+// phaseCount is one cell of the at-a-glance summary.
+type phaseCount struct {
+	Phase, Class, URL string
+	Count             int
+}
+
+// listView is the list page.
+type listView struct {
+	Filter     filter
+	Rows       []row
+	Total      int
+	Summary    []phaseCount
+	Namespaces []string
+	Phases     []v1beta1.Phase
+	Actions    []v1beta1.ActionType
+}
+
+// buildList filters and sorts: the unfinished first (they need attention), then newest first.
+func buildList(items []v1beta1.Remediation, f filter, now time.Time) listView {
+	v := listView{Filter: f, Phases: allPhases, Actions: allActions}
+	counts := map[v1beta1.Phase]int{}
+	nsSet := map[string]struct{}{}
+	var sel []*v1beta1.Remediation
+	for i := range items {
+		r := &items[i]
+		nsSet[r.Namespace] = struct{}{}
+		if f.Namespace != "" && r.Namespace != f.Namespace {
+			continue
+		}
+		counts[phaseOf(r)]++
+		if f.matches(r) {
+			sel = append(sel, r)
+		}
+	}
+	for _, p := range allPhases {
+		if counts[p] > 0 {
+			v.Summary = append(v.Summary, phaseCount{Phase: string(p), Class: phaseClass(p), URL: f.with(string(p)), Count: counts[p]})
+		}
+	}
+	for ns := range nsSet {
+		v.Namespaces = append(v.Namespaces, ns)
+	}
+	if f.Namespace != "" && !slices.Contains(v.Namespaces, f.Namespace) {
+		v.Namespaces = append(v.Namespaces, f.Namespace)
+	}
+	slices.Sort(v.Namespaces)
+	slices.SortStableFunc(sel, func(a, b *v1beta1.Remediation) int {
+		if ta, tb := phaseOf(a).IsTerminal(), phaseOf(b).IsTerminal(); ta != tb {
+			if ta {
+				return 1
+			}
+			return -1
+		}
+		if c := b.CreationTimestamp.Compare(a.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	for _, r := range sel {
+		v.Rows = append(v.Rows, rowFor(r, now))
+	}
+	v.Total = len(sel)
+	return v
+}
+
+// kv is one key/value pair, for labels, annotations and plan fields in a stable order.
+type kv struct{ Key, Value string }
+
+func sortedKV(m map[string]string) []kv {
+	out := make([]kv, 0, len(m))
+	for k, v := range m {
+		out = append(out, kv{k, v})
+	}
+	slices.SortFunc(out, func(a, b kv) int { return cmp.Compare(a.Key, b.Key) })
+	return out
+}
+
+// planField is one field the plan reads and writes.
+type planField struct{ Field, Before, After string }
+
+// step is one entry of the timeline.
+type step struct {
+	Phase, Class, Reason, Time, Age string
+}
+
+// eventRow is one Kubernetes Event about a Remediation.
+type eventRow struct {
+	Type, Reason, Note, Time, Age string
+	Count                         int32
+	Warning                       bool
+}
+
+// detailView is a Remediation's page.
+type detailView struct {
+	Row                       row
+	Strategy, Fingerprint     string
+	ActionSpec                string
+	Labels, Annotations       []kv
+	StartsAt, GeneratorURL    string
+	Plan                      []planField
+	PlanReason, Patch         string
+	HasPlan                   bool
+	Timeline                  []step
+	Events                    []eventRow
+	Attempts                  int32
+	LastSeen, ResolvedAt      string
+	StartedAt, CompletedAt    string
+	SupersededBy, SupersedURL string
+	PRBranch                  string
+}
+
+func stamp(t *metav1.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func buildDetail(r *v1beta1.Remediation, evs []eventsv1.Event, now time.Time) detailView {
+	v := detailView{
+		Row:          rowFor(r, now),
+		Strategy:     string(r.Spec.Strategy),
+		Fingerprint:  r.Spec.Alert.Fingerprint,
+		Labels:       sortedKV(r.Spec.Alert.Labels),
+		Annotations:  sortedKV(r.Spec.Alert.Annotations),
+		StartsAt:     stamp(r.Spec.Alert.StartsAt),
+		GeneratorURL: r.Spec.Alert.GeneratorURL,
+		Attempts:     r.Status.Attempts,
+		LastSeen:     stamp(r.Status.LastSeen),
+		ResolvedAt:   stamp(r.Status.AlertResolvedAt),
+		StartedAt:    stamp(r.Status.StartedAt),
+		CompletedAt:  stamp(r.Status.CompletedAt),
+		SupersededBy: r.Status.SupersededBy,
+	}
+	if v.SupersededBy != "" {
+		v.SupersedURL = detailURL(r.Namespace, v.SupersededBy)
+	}
+	if b, err := json.Marshal(r.Spec.Action); err == nil {
+		v.ActionSpec = string(b)
+	}
+	if pr := r.Status.PullRequest; pr != nil {
+		v.PRBranch = pr.Branch
+	}
+	if p := r.Status.Plan; p != nil {
+		v.HasPlan = true
+		v.PlanReason, v.Patch = p.Reason, p.Patch
+		fields := map[string]struct{}{}
+		for k := range p.Before {
+			fields[k] = struct{}{}
+		}
+		for k := range p.After {
+			fields[k] = struct{}{}
+		}
+		for _, f := range slices.Sorted(maps.Keys(fields)) {
+			v.Plan = append(v.Plan, planField{Field: f, Before: p.Before[f], After: p.After[f]})
+		}
+	}
+	for _, h := range r.Status.History {
+		v.Timeline = append(v.Timeline, step{
+			Phase: string(h.Phase), Class: phaseClass(h.Phase), Reason: h.Reason,
+			Time: h.Time.UTC().Format(time.RFC3339), Age: age(h.Time.Time, now),
+		})
+	}
+	slices.SortStableFunc(evs, func(a, b eventsv1.Event) int { return eventTime(b).Compare(eventTime(a)) })
+	for _, e := range evs {
+		t := eventTime(e)
+		er := eventRow{Type: e.Type, Reason: e.Reason, Note: e.Note, Age: age(t, now), Warning: e.Type == "Warning", Count: 1}
+		if !t.IsZero() {
+			er.Time = t.UTC().Format(time.RFC3339)
+		}
+		if e.Series != nil {
+			er.Count = e.Series.Count
+		} else if e.DeprecatedCount > 0 {
+			er.Count = e.DeprecatedCount
+		}
+		v.Events = append(v.Events, er)
+	}
+	return v
+}
+
+// eventTime is when an Event last happened, whichever API wrote it.
+func eventTime(e eventsv1.Event) time.Time {
+	switch {
+	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
+		return e.Series.LastObservedTime.Time
+	case !e.DeprecatedLastTimestamp.IsZero():
+		return e.DeprecatedLastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	case !e.DeprecatedFirstTimestamp.IsZero():
+		return e.DeprecatedFirstTimestamp.Time
+	}
+	return e.CreationTimestamp.Time
+}
+
+// about reports whether e is about r.
+func about(e *eventsv1.Event, r *v1beta1.Remediation) bool {
+	o := e.Regarding
+	if o.UID != "" && r.UID != "" {
+		return o.UID == r.UID
+	}
+	return o.Kind == "Remediation" && o.Name == r.Name && o.Namespace == r.Namespace
+}
+
+// policyRow is one RemediationPolicy as the policies page shows it.
+type policyRow struct {
+	Namespace, Name      string
+	Ready, ReadyClass    string
+	Reason, Message      string
+	Strategy             string
+	Rules, CompiledRules int
+	Suspended, Stale     bool
+	LastMatch, Age       string
+	Active, Total        int
+	RemediationsURL      string
+	ClusterWide          bool
+}
+
+func buildPolicies(pols []v1beta1.RemediationPolicy, rems []v1beta1.Remediation, now time.Time) []policyRow {
+	type counts struct{ active, total int }
+	byPolicy := map[string]counts{}
+	for i := range rems {
+		r := &rems[i]
+		k := r.Spec.PolicyRef.Namespace + "/" + r.Spec.PolicyRef.Name
+		c := byPolicy[k]
+		c.total++
+		if !phaseOf(r).IsTerminal() {
+			c.active++
+		}
+		byPolicy[k] = c
+	}
+	out := make([]policyRow, 0, len(pols))
+	for i := range pols {
+		p := &pols[i]
+		c := byPolicy[p.Namespace+"/"+p.Name]
+		pr := policyRow{
+			Namespace:     p.Namespace,
+			Name:          p.Name,
+			Ready:         "Unknown",
+			ReadyClass:    "ready-unknown",
+			Strategy:      string(p.Spec.Strategy),
+			Rules:         len(p.Spec.Rules),
+			CompiledRules: int(p.Status.CompiledRules),
+			Suspended:     p.Spec.Safety.Suspend,
+			Stale:         p.Status.ObservedGeneration < p.Generation,
+			LastMatch:     age(timeOrZero(p.Status.LastMatchTime), now),
+			Age:           age(p.CreationTimestamp.Time, now),
+			Active:        c.active,
+			Total:         c.total,
+			ClusterWide:   p.Spec.NamespaceSelector != nil,
+		}
+		if c := meta.FindStatusCondition(p.Status.Conditions, v1beta1.ConditionReady); c != nil {
+			pr.Ready, pr.Reason, pr.Message = string(c.Status), c.Reason, c.Message
+			switch c.Status {
+			case metav1.ConditionTrue:
+				pr.ReadyClass = "ready-true"
+			case metav1.ConditionFalse:
+				pr.ReadyClass = "ready-false"
+			case metav1.ConditionUnknown:
+			}
+		}
+		out = append(out, pr)
+	}
+	slices.SortFunc(out, func(a, b policyRow) int {
+		return cmp.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	return out
+}
+
+func timeOrZero(t *metav1.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.Time
+}
+
+// activityRow is one feed entry as shown.
+type activityRow struct {
+	Activity
+	Class, DetailURL, Time, Age string
+}
+
+func buildFeed(as []Activity, now time.Time) []activityRow {
+	out := make([]activityRow, 0, len(as))
+	for _, a := range as {
+		out = append(out, activityRow{
+			Activity: a, Class: phaseClass(a.Phase), DetailURL: detailURL(a.Namespace, a.Name),
+			Time: a.Time.UTC().Format(time.RFC3339), Age: age(a.Time, now),
+		})
+	}
+	return out
+}
