@@ -175,7 +175,6 @@ func (e *editor) renderBlock(n *yaml.Node, indent int, near layout) (string, err
 	return strings.ReplaceAll(b.String(), "\n", e.f.eol), nil
 }
 
-
 // layoutOf learns the document's indentation step (a nested mapping's offset from its parent
 // key) and whether sequences under a key are indentless ("compact"), so inserted lines look
 // like their neighbours. It answers 2 and false when the document does not say.
