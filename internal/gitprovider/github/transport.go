@@ -67,6 +67,9 @@ type retryPolicy struct {
 	jitter      func(time.Duration) time.Duration
 }
 
+// maxAttempts is a safety net under the time budget, for a server whose answers cost no time.
+const maxAttempts = 20
+
 type budgetKey struct{}
 
 // withBudget marks the start of one operation (a Propose, a Status, a poll) so that every HTTP
@@ -142,6 +145,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			_ = resp.Body.Close()
 		}
 
+		if attempt >= maxAttempts {
+			return nil, fmt.Errorf("%w: %s (%s %s, %d attempts)", gitprovider.ErrGaveUp, reason, req.Method, req.URL.Path, attempt)
+		}
 		wait := delay
 		if w, _ := t.blocked(); w > wait {
 			wait = w
@@ -188,7 +194,7 @@ func (t *retryTransport) observe(resp *http.Response) {
 func (t *retryTransport) classify(resp *http.Response, attempt int) (bool, time.Duration, string) {
 	code := resp.StatusCode
 	if ra := resp.Header.Get("Retry-After"); ra != "" && (code == http.StatusForbidden || code == http.StatusTooManyRequests || code >= 500) {
-		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
+		if secs, err := strconv.Atoi(ra); err == nil && secs > 0 {
 			d := time.Duration(secs) * time.Second
 			reason := fmt.Sprintf("HTTP %d with Retry-After %ds", code, secs)
 			t.blockUntil(t.clock.Now().Add(d), reason)
@@ -197,9 +203,18 @@ func (t *retryTransport) classify(resp *http.Response, attempt int) (bool, time.
 	}
 	switch {
 	case (code == http.StatusForbidden || code == http.StatusTooManyRequests) && resp.Header.Get("X-RateLimit-Remaining") == "0":
-		_, reason := t.blocked()
-		return true, 0, reason
-	case code == http.StatusTooManyRequests:
+		if wait, reason := t.blocked(); wait > 0 {
+			return true, 0, reason
+		}
+		// A reset in the past or missing: the clocks disagree; back off rather than spin.
+		return true, t.backoff(attempt), fmt.Sprintf("HTTP %d, rate limit exhausted without a future reset", code)
+	case code == http.StatusForbidden || code == http.StatusTooManyRequests:
+		if resp.Header.Get("Retry-After") != "" {
+			return true, t.backoff(attempt), fmt.Sprintf("HTTP %d with Retry-After %s", code, resp.Header.Get("Retry-After"))
+		}
+		if code == http.StatusForbidden {
+			return false, 0, ""
+		}
 		return true, t.backoff(attempt), "HTTP 429 without Retry-After"
 	case code >= 500 && code != http.StatusNotImplemented:
 		return true, t.backoff(attempt), fmt.Sprintf("HTTP %d from GitHub", code)
