@@ -143,7 +143,7 @@ demo: build setup-envtest ## Run heal8s on a local control plane with the sample
 # make docker-build IMG=<img> BASE_IMAGE=docker.io/library/golang:1.26
 .PHONY: docker-build
 docker-build: ## Build docker image with the manager.
-	$(CONTAINER_TOOL) build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) -t ${IMG} .
+	$(CONTAINER_TOOL) build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) --build-arg VERSION=$(VERSION) -t ${IMG} .
 
 .PHONY: docker-push
 docker-push: ## Push docker image with the manager.
@@ -162,7 +162,7 @@ docker-buildx: ## Build and push docker image for the manager for cross-platform
 	sed -e '1 s/\(^FROM\)/FROM --platform=\$$\{BUILDPLATFORM\}/; t' -e ' 1,// s//FROM --platform=\$$\{BUILDPLATFORM\}/' Dockerfile > Dockerfile.cross
 	- $(CONTAINER_TOOL) buildx create --name heal8s-builder
 	$(CONTAINER_TOOL) buildx use heal8s-builder
-	- $(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) --tag ${IMG} -f Dockerfile.cross .
+	- $(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) --build-arg VERSION=$(VERSION) --tag ${IMG} -f Dockerfile.cross .
 	- $(CONTAINER_TOOL) buildx rm heal8s-builder
 	rm Dockerfile.cross
 
@@ -211,6 +211,7 @@ KUSTOMIZE ?= $(LOCALBIN)/kustomize
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 ENVTEST ?= $(LOCALBIN)/setup-envtest
 GOLANGCI_LINT = $(LOCALBIN)/golangci-lint
+HELM ?= $(LOCALBIN)/helm
 
 ## Tool Versions
 KUSTOMIZE_VERSION ?= v5.8.1
@@ -229,10 +230,16 @@ ENVTEST_ETCD_VERSION ?= 3.7.3
 ENVTEST_DIR ?= $(HOME)/.local/share/kubebuilder-envtest
 
 GOLANGCI_LINT_VERSION ?= v2.13.1
+HELM_VERSION ?= v3.22.0
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Download kustomize locally if necessary.
 $(KUSTOMIZE): $(LOCALBIN)
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+.PHONY: helm
+helm: $(HELM) ## Build helm locally if necessary (about 1.5 min the first time).
+$(HELM): $(LOCALBIN)
+	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Download controller-gen locally if necessary.
@@ -246,6 +253,19 @@ setup-envtest: envtest ## Provide the envtest binaries: download, or build them 
 		echo "       See hack/setup-envtest.sh; the tests need kube-apiserver and etcd."; \
 		exit 1; \
 	}
+
+.PHONY: setup-envtest-full
+setup-envtest-full: envtest ## The envtest binaries plus kube-controller-manager (real ReplicaSets and rollouts for demo and e2e).
+	@EXTRA_BINARIES=kube-controller-manager "$(CURDIR)/hack/setup-envtest.sh" "$(ENVTEST)" "$(ENVTEST_DIR)" $(ENVTEST_K8S_VERSION) $(ENVTEST_ETCD_VERSION) >/dev/null || { \
+		echo "Error: could not provide the envtest binaries with kube-controller-manager; see hack/setup-envtest.sh."; exit 1; }
+
+ALERTMANAGER ?= $(LOCALBIN)/alertmanager
+# ALERTMANAGER_VERSION: newer tags lack their UI assets in the module and do not build.
+ALERTMANAGER_VERSION ?= v0.28.1
+.PHONY: alertmanager
+alertmanager: $(ALERTMANAGER) ## Build Alertmanager from its Go module (demo and e2e send real alerts through it).
+$(ALERTMANAGER): $(LOCALBIN)
+	$(call go-install-tool,$(ALERTMANAGER),github.com/prometheus/alertmanager/cmd/alertmanager,$(ALERTMANAGER_VERSION))
 
 .PHONY: envtest
 envtest: $(ENVTEST) ## Download setup-envtest locally if necessary.
