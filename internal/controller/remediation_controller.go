@@ -63,6 +63,9 @@ type RemediationReconciler struct {
 	OperatorNamespace string
 	// PollInterval is how often waiting phases look again; zero means remediation.DefaultPollInterval.
 	PollInterval time.Duration
+	// PullRequestPollInterval is how often an open pull request's state is read from the Git
+	// provider; zero means remediation.DefaultPullRequestPollInterval.
+	PullRequestPollInterval time.Duration
 	// MaxAttempts bounds re-plans after the target changed under heal8s; zero means
 	// remediation.DefaultMaxAttempts.
 	MaxAttempts int32
@@ -162,6 +165,8 @@ func (r *RemediationReconciler) newScope(ctx context.Context, rem *v1beta1.Remed
 		VerifyWindow: verify.Window.Duration,
 		MaxAttempts:  r.MaxAttempts,
 		PollInterval: r.PollInterval,
+
+		PullRequestPollInterval: r.PullRequestPollInterval,
 	}
 	return s, nil
 }

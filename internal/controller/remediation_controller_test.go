@@ -29,10 +29,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -209,6 +214,37 @@ func (p *memProvider) edited(branch string) string {
 
 const operatorNamespace = "heal8s-system"
 
+// installVPACRD installs a schemaless autoscaling.k8s.io/v1 VerticalPodAutoscaler CRD, enough
+// for the ManagedByVPA guard, and waits until it is served.
+func installVPACRD() {
+	s := runtime.NewScheme()
+	Expect(apiextensionsv1.AddToScheme(s)).To(Succeed())
+	c, err := client.New(cfg, client.Options{Scheme: s})
+	Expect(err).NotTo(HaveOccurred())
+	crd := &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "verticalpodautoscalers.autoscaling.k8s.io",
+			// *.k8s.io groups need this; the real VPA CRD carries the same.
+			Annotations: map[string]string{"api-approved.kubernetes.io": "https://github.com/kubernetes/kubernetes/pull/63797"}},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: "autoscaling.k8s.io",
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "verticalpodautoscalers", Singular: "verticalpodautoscaler",
+				Kind: "VerticalPodAutoscaler", ListKind: "VerticalPodAutoscalerList"},
+			Scope: apiextensionsv1.NamespaceScoped,
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+					Type: "object", XPreserveUnknownFields: ptr.To(true)}}}},
+		},
+	}
+	if err := c.Create(ctx, crd); err != nil && !apierrors.IsAlreadyExists(err) {
+		Expect(err).NotTo(HaveOccurred())
+	}
+	Eventually(func() error {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(vpaListGVK)
+		return c.List(ctx, list)
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+}
+
 var _ = Describe("Remediation controller", Ordered, func() {
 	var (
 		stopManager context.CancelFunc
@@ -235,6 +271,8 @@ var _ = Describe("Remediation controller", Ordered, func() {
 			Clock:             clk,
 			OperatorNamespace: operatorNamespace,
 			PollInterval:      100 * time.Millisecond,
+
+			PullRequestPollInterval: 150 * time.Millisecond,
 			Providers: func(p *v1beta1.RemediationPolicy, secret map[string][]byte) (gitprovider.Provider, error) {
 				if string(secret["token"]) != "t0ken" {
 					return nil, fmt.Errorf("no token in the Secret")
@@ -490,6 +528,24 @@ var _ = Describe("Remediation controller", Ordered, func() {
 			Expect(container(liveDeployment("web")).Image).To(Equal("example.test/app:v1"))
 		})
 
+		It("ScaleUp: raises the maxReplicas of the HPA that controls the Deployment, never its replicas", func() {
+			deployment("web", nil)
+			Expect(k8sClient.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+				Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+					ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+					MinReplicas:    ptr.To[int32](1), MaxReplicas: 4,
+				},
+			})).To(Succeed())
+			policy(v1beta1.StrategyDirect, nil)
+			Expect(k8sClient.Create(ctx, newRemediation("hpa-1", v1beta1.Action{ScaleUp: &v1beta1.ScaleUpAction{}}, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			heal("hpa-1", "web")
+			hpa := &autoscalingv2.HorizontalPodAutoscaler{}
+			Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "web"}, hpa)).To(Succeed())
+			Expect(hpa.Spec.MaxReplicas).To(Equal(int32(6)))
+			Expect(*liveDeployment("web").Spec.Replicas).To(Equal(int32(2)))
+		})
+
 		It("IncreaseMemory at the policy's maximum ends Skipped AtMaximum with a Warning Event", func() {
 			deployment("web", func(d *appsv1.Deployment) {
 				d.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory] = resource.MustParse("2Gi")
@@ -662,6 +718,31 @@ spec:
 			policy(v1beta1.StrategyDirect, nil)
 			Expect(k8sClient.Create(ctx, newRemediation("gone-1", memory, v1beta1.StrategyDirect, "nothere"))).To(Succeed())
 			Expect(waitPhase("gone-1", v1beta1.PhaseSkipped).Status.Reason).To(Equal(remediation.TargetNotFoundReason))
+		})
+
+		It("skips resource actions on a workload a VPA in Auto mode manages, once the VPA CRD exists", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDirect, nil)
+			installVPACRD()
+			// A new manager, so its REST mapper learns the new API group.
+			restart(nil)
+			vpa := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+				"metadata": map[string]any{"name": "web", "namespace": ns},
+				"spec": map[string]any{
+					"targetRef":    map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+					"updatePolicy": map[string]any{"updateMode": "Auto"},
+				},
+			}}
+			Expect(k8sClient.Create(ctx, vpa)).To(Succeed())
+			Expect(k8sClient.Create(ctx, newRemediation("vpa-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			r := waitPhase("vpa-1", v1beta1.PhaseSkipped)
+			Expect(r.Status.Reason).To(Equal(remediation.ManagedByVPAReason))
+			Expect(r.Status.Message).To(ContainSubstring("VerticalPodAutoscaler web"))
+
+			By("leaving ScaleUp alone")
+			Expect(k8sClient.Create(ctx, newRemediation("vpa-2", v1beta1.Action{ScaleUp: &v1beta1.ScaleUpAction{}}, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			heal("vpa-2", "web")
 		})
 
 		It("holds a remediation in cooldown and lets it go at the allowed time", func() {

@@ -448,6 +448,12 @@ func (r *RemediationReconciler) observePullRequest(ctx context.Context, s *scope
 	}
 	pr, err := prov.Status(ctx, gitprovider.PullRequest{Repository: s.policy.Spec.Git.Repository, Number: int(cur.Number),
 		URL: cur.URL, Branch: cur.Branch, State: gitprovider.State(cur.State)})
+	if errors.Is(err, gitprovider.ErrGaveUp) {
+		// Rate limited or the provider is failing: keep waiting at the slow poll, not the
+		// controller's fast error backoff.
+		ctrl.LoggerFrom(ctx).Info("Git provider unavailable, will ask again", "pullRequest", cur.URL, "error", err.Error())
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("reading the state of pull request %s: %w", cur.URL, err)
 	}

@@ -186,6 +186,17 @@ func TestTransitionPendingNotYetRequeuesAtAllowedTime(t *testing.T) {
 	g.Expect(d.RequeueAfter).To(Equal(5 * time.Minute))
 }
 
+func TestTransitionAwaitingMergePollsThePullRequestSlowly(t *testing.T) {
+	g := NewWithT(t)
+	rem := remIn(v1beta1.PhaseAwaitingMerge, v1beta1.StrategyGitOps)
+	d := Transition(rem, set, observations()["pr open"])
+	g.Expect(d.Next).To(Equal(v1beta1.PhaseAwaitingMerge))
+	g.Expect(d.RequeueAfter).To(Equal(DefaultPullRequestPollInterval))
+	s := set
+	s.PullRequestPollInterval = 5 * time.Minute
+	g.Expect(Transition(rem, s, observations()["nothing"]).RequeueAfter).To(Equal(5 * time.Minute))
+}
+
 func TestTransitionConflictRetriesAreBounded(t *testing.T) {
 	g := NewWithT(t)
 	rem := remIn(v1beta1.PhaseProposed, v1beta1.StrategyDirect)
