@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Package manifests tests the artefacts heal8s ships: the kustomize deployment (config/default),
 // the Helm chart (charts/heal8s), the OLM bundle (bundle/), the Prometheus rule files and the
 // image's build command. Each rendering is applied with a server-side dry run to one envtest API
@@ -245,4 +244,3 @@ func byKind(objs []*unstructured.Unstructured, kind string) []*unstructured.Unst
 	}
 	return out
 }
-
