@@ -25,7 +25,12 @@ import (
 	"time"
 
 	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/gitprovider/github"
 )
+
+// The fake is a server, not a Provider: Server.Provider hands out the real GitHub provider
+// pointed at it, so every test of the fake is a test of the production code.
+var _ gitprovider.Provider = (*github.Provider)(nil)
 
 // NewRepo creates repository "owner/name" whose main branch has one commit holding files.
 func (s *Server) NewRepo(fullName string, files map[string]string) error {

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -42,6 +43,9 @@ type Options struct {
 	Clock github.Clock
 	// RateLimit is the primary limit per hour; zero means 5000.
 	RateLimit int
+	// Addr, when set (e.g. "127.0.0.1:9099"), is where the server listens instead of a random
+	// port, so a demo can print a stable URL.
+	Addr string
 }
 
 // Call is one request the server received, for asserting on what the client did.
@@ -96,7 +100,7 @@ type faults struct {
 }
 
 // New starts a fake GitHub; Close it when done.
-func New(opts Options) *Server {
+func New(opts Options) (*Server, error) {
 	s := &Server{
 		clock: opts.Clock, token: opts.Token, repos: map[string]*repo{},
 		apps: map[int64]*rsa.PublicKey{}, instOf: map[int64]int64{}, issued: map[string]time.Time{},
@@ -113,8 +117,17 @@ func New(opts Options) *Server {
 	}
 	s.remaining = s.limit
 	s.reset = s.clock.Now().Add(time.Hour)
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	return s
+	if opts.Addr == "" {
+		s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+		return s, nil
+	}
+	l, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", opts.Addr, err)
+	}
+	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}}
+	s.srv.Start()
+	return s, nil
 }
 
 // URL is the API root to give go-github, with a trailing slash.

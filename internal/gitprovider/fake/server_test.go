@@ -37,7 +37,10 @@ const repo = "acme/deploy"
 
 func start(t *testing.T) (*fake.Server, *gh.Client) {
 	t.Helper()
-	srv := fake.New(fake.Options{Clock: fake.NewClock(time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))})
+	srv, err := fake.New(fake.Options{Clock: fake.NewClock(time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(srv.Close)
 	if err := srv.NewRepo(repo, map[string]string{"a.yaml": "a: 1\n", "dir/b.yaml": "b: 1\n"}); err != nil {
 		t.Fatal(err)

@@ -23,8 +23,10 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	gh "github.com/google/go-github/v88/github"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/heal8s/heal8s/internal/gitprovider"
 )
@@ -43,6 +45,7 @@ type Poller struct {
 
 	mu    sync.Mutex
 	cache map[string]pollEntry
+	seen  map[string]gitprovider.State // "owner/name#number" -> last state reported
 }
 
 type pollEntry struct {
@@ -55,7 +58,7 @@ func (p *Provider) NewPoller(prefix string) *Poller {
 	if prefix == "" {
 		prefix = DefaultBranchPrefix
 	}
-	return &Poller{p: p, prefix: prefix, cache: map[string]pollEntry{}}
+	return &Poller{p: p, prefix: prefix, cache: map[string]pollEntry{}, seen: map[string]gitprovider.State{}}
 }
 
 // ListPullRequests returns the heal8s pull requests of repository ("owner/name") with their
@@ -105,4 +108,57 @@ func (pl *Poller) ListPullRequests(ctx context.Context, repository string) (prs 
 
 func clonePRs(in []gitprovider.PullRequest) []gitprovider.PullRequest {
 	return append([]gitprovider.PullRequest{}, in...)
+}
+
+// PollOnce lists each repository once and calls callback for every heal8s pull request seen for
+// the first time or whose state changed since the last poll, the same callback the webhook
+// handler takes. A failing repository or callback does not stop the others; the errors are
+// joined, and a pull request whose callback failed is reported again next time.
+func (pl *Poller) PollOnce(ctx context.Context, repositories []string, callback PullRequestCallback) error {
+	var errs []error
+	for _, repo := range repositories {
+		prs, notModified, err := pl.ListPullRequests(ctx, repo)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if notModified {
+			continue
+		}
+		for _, pr := range prs {
+			key := fmt.Sprintf("%s#%d", pr.Repository, pr.Number)
+			pl.mu.Lock()
+			prev, ok := pl.seen[key]
+			pl.mu.Unlock()
+			if ok && prev == pr.State {
+				continue
+			}
+			if err := callback(ctx, pr); err != nil {
+				errs = append(errs, fmt.Errorf("reporting %s: %w", key, err))
+				// Forget the ETag so the next poll lists again and retries this report.
+				pl.mu.Lock()
+				delete(pl.cache, repo)
+				pl.mu.Unlock()
+				continue
+			}
+			pl.mu.Lock()
+			pl.seen[key] = pr.State
+			pl.mu.Unlock()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run polls every interval until ctx ends. repositories is asked each round, so policies added
+// or removed take effect without a restart. Errors are logged and the loop goes on.
+func (pl *Poller) Run(ctx context.Context, interval time.Duration, repositories func() []string, callback PullRequestCallback) error {
+	log := ctrl.LoggerFrom(ctx)
+	for {
+		if err := pl.PollOnce(ctx, repositories(), callback); err != nil {
+			log.Error(err, "Polling pull requests failed")
+		}
+		if err := pl.p.clock.Sleep(ctx, interval); err != nil {
+			return nil
+		}
+	}
 }

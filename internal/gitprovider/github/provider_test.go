@@ -51,7 +51,10 @@ type env struct {
 func newEnv(t *testing.T, adjust ...func(*github.Options)) env {
 	t.Helper()
 	clock := fake.NewClock(t0)
-	srv := fake.New(fake.Options{Clock: clock})
+	srv, err := fake.New(fake.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(srv.Close)
 	if err := srv.NewRepo(repoName, providertest.Files()); err != nil {
 		t.Fatal(err)
@@ -81,7 +84,10 @@ func TestContractWithGitHubAppOnEnterpriseURL(t *testing.T) {
 	}
 	providertest.Run(t, func(t *testing.T) providertest.Harness {
 		// The wall clock: ghinstallation judges the token's expiry by it.
-		srv := fake.New(fake.Options{})
+		srv, err := fake.New(fake.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Cleanup(srv.Close)
 		if err := srv.NewRepo(repoName, providertest.Files()); err != nil {
 			t.Fatal(err)
@@ -322,7 +328,8 @@ func TestServerErrorsBackOffThenSucceed(t *testing.T) {
 func TestDefaultJitterStaysWithinBounds(t *testing.T) {
 	g := NewWithT(t)
 	clock := fake.NewClock(t0)
-	srv := fake.New(fake.Options{Clock: clock})
+	srv, err := fake.New(fake.Options{Clock: clock})
+	g.Expect(err).NotTo(HaveOccurred())
 	defer srv.Close()
 	g.Expect(srv.NewRepo(repoName, providertest.Files())).To(Succeed())
 	p, err := srv.Provider()
@@ -382,7 +389,8 @@ func TestGiveUp(t *testing.T) {
 
 func TestContextCancellationStopsWaiting(t *testing.T) {
 	g := NewWithT(t)
-	srv := fake.New(fake.Options{})
+	srv, err := fake.New(fake.Options{})
+	g.Expect(err).NotTo(HaveOccurred())
 	defer srv.Close()
 	g.Expect(srv.NewRepo(repoName, providertest.Files())).To(Succeed())
 	p, err := srv.Provider()
@@ -508,4 +516,79 @@ func TestPollerNotModifiedCostsNoRateLimit(t *testing.T) {
 		g.Expect(c.Status).NotTo(Equal(http.StatusForbidden))
 	}
 	g.Expect(e.clock.Now()).To(Equal(t0), "a 304 spends no budget, so nothing waits for the reset")
+}
+
+func TestPollOnceReportsChangesOnly(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	ctx := context.Background()
+	a, err := e.p.Propose(ctx, providertest.NewProposal(repoName, "a"))
+	g.Expect(err).NotTo(HaveOccurred())
+
+	var got []gitprovider.PullRequest
+	fail := false
+	cb := func(_ context.Context, pr gitprovider.PullRequest) error {
+		if fail {
+			return fmt.Errorf("status patch conflict")
+		}
+		got = append(got, pr)
+		return nil
+	}
+	pl := e.p.NewPoller("")
+	g.Expect(pl.PollOnce(ctx, []string{repoName}, cb)).To(Succeed())
+	g.Expect(got).To(HaveLen(1), "first sight is reported")
+	g.Expect(pl.PollOnce(ctx, []string{repoName}, cb)).To(Succeed())
+	g.Expect(got).To(HaveLen(1), "nothing changed (304): nothing reported")
+
+	g.Expect(e.srv.ClosePR(repoName, a.Number)).To(Succeed())
+	fail = true
+	g.Expect(pl.PollOnce(ctx, []string{repoName}, cb)).To(MatchError(ContainSubstring("status patch conflict")))
+	fail = false
+	g.Expect(pl.PollOnce(ctx, []string{repoName}, cb)).To(Succeed())
+	g.Expect(got).To(HaveLen(2), "a failed report is retried on the next poll")
+	g.Expect(got[1].State).To(Equal(gitprovider.StateClosed))
+
+	g.Expect(pl.PollOnce(ctx, []string{repoName, "acme/missing"}, cb)).To(MatchError(gitprovider.ErrNotFound))
+}
+
+func TestPollerRunsUntilCancelled(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := e.p.Propose(ctx, providertest.NewProposal(repoName, "a"))
+	g.Expect(err).NotTo(HaveOccurred())
+	rounds := 0
+	repos := func() []string {
+		rounds++
+		if rounds == 3 {
+			cancel()
+		}
+		return []string{repoName}
+	}
+	e.srv.ResetCalls()
+	g.Expect(e.p.NewPoller("").Run(ctx, time.Minute, repos, func(context.Context, gitprovider.PullRequest) error { return nil })).To(Succeed())
+	g.Expect(rounds).To(Equal(3))
+	lists := 0
+	for _, c := range e.srv.Calls() {
+		if c.Method == http.MethodGet && strings.HasSuffix(c.Path, "/pulls") {
+			lists++
+		}
+	}
+	g.Expect(lists).To(BeNumerically("<=", 3), "one list call per repository per interval")
+	g.Expect(e.clock.Sleeps()).To(ContainElement(time.Minute))
+}
+
+func TestFakeListensOnAFixedAddress(t *testing.T) {
+	g := NewWithT(t)
+	srv, err := fake.New(fake.Options{Addr: "127.0.0.1:0"})
+	g.Expect(err).NotTo(HaveOccurred())
+	defer srv.Close()
+	g.Expect(srv.NewRepo(repoName, providertest.Files())).To(Succeed())
+	p, err := srv.Provider()
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = p.Propose(context.Background(), providertest.NewProposal(repoName, "a"))
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = fake.New(fake.Options{Addr: "256.0.0.1:1"})
+	g.Expect(err).To(HaveOccurred())
 }

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v88/github"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -154,4 +155,20 @@ func (h *WebhookHandler) validSignature(header string, body []byte) bool {
 	mac := hmac.New(sha256.New, h.secret)
 	mac.Write(body)
 	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// NewWebhookServer serves the handler at WebhookPath on its own listener, with the timeouts and
+// header cap a public endpoint needs.
+func NewWebhookServer(addr string, h *WebhookHandler) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle(WebhookPath, h)
+	return &http.Server{
+		Addr:              addr,
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }

@@ -195,3 +195,17 @@ func FuzzWebhookPayload(f *testing.F) {
 		}
 	})
 }
+
+func TestWebhookServerRoutesOnlyTheWebhookPath(t *testing.T) {
+	g := NewWithT(t)
+	h, err := github.NewWebhookHandler([]byte(webhookSecret), (&recorder{}).callback)
+	g.Expect(err).NotTo(HaveOccurred())
+	s := github.NewWebhookServer(":0", h)
+	g.Expect(s.ReadHeaderTimeout).To(BeNumerically(">", 0))
+	g.Expect(s.MaxHeaderBytes).To(BeNumerically(">", 0))
+	for path, want := range map[string]int{github.WebhookPath: http.StatusUnauthorized, "/other": http.StatusNotFound} {
+		w := httptest.NewRecorder()
+		s.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodPost, path, strings.NewReader("{}")))
+		g.Expect(w.Code).To(Equal(want), path)
+	}
+}
