@@ -130,7 +130,8 @@ type scope struct {
 	rem *v1beta1.Remediation
 	// policy is the RemediationPolicy with defaults filled in, or nil when it is gone.
 	policy *v1beta1.RemediationPolicy
-	// action is the remediation's action with defaults filled in.
+	// action is the action with its bounds: the policy rule's, or the Remediation's own (with
+	// defaults) once the policy is gone.
 	action   v1beta1.Action
 	settings remediation.Settings
 	now      time.Time
@@ -140,8 +141,9 @@ type scope struct {
 // is bounded exactly like one with it.
 func (r *RemediationReconciler) newScope(ctx context.Context, rem *v1beta1.Remediation) (*scope, error) {
 	s := &scope{rem: rem, now: r.Clock.Now()}
+	// Defaults fill the in-memory copy only; the status patch never carries the spec.
+	defaults.Remediation(rem)
 	rem.Spec.Action.DeepCopyInto(&s.action)
-	defaults.Action(&s.action)
 
 	ref := rem.Spec.PolicyRef
 	p := &v1beta1.RemediationPolicy{}
@@ -152,6 +154,11 @@ func (r *RemediationReconciler) newScope(ctx context.Context, rem *v1beta1.Remed
 		return nil, fmt.Errorf("reading RemediationPolicy %s/%s: %w", ref.Namespace, ref.Name, err)
 	default:
 		defaults.Policy(p)
+		// The bounds are the policy's rule's, as it is now; the MatchesPolicy guard has made
+		// sure it is the same action.
+		if rule := remediation.RuleOf(p, rem.Spec.Rule); rule != nil && rule.Action.Type() == s.action.Type() {
+			s.action = *rule.Action.DeepCopy()
+		}
 	}
 	s.policy = p
 

@@ -344,8 +344,12 @@ var _ = Describe("Remediation controller", Ordered, func() {
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "policy"},
 			Spec: v1beta1.RemediationPolicySpec{
 				Strategy: strategy,
-				Rules: []v1beta1.Rule{{Name: "oom", Matchers: []string{`alertname="KubePodOOMKilled"`},
-					Action: v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}}},
+				Rules: []v1beta1.Rule{
+					{Name: "oom", Matchers: []string{`alertname="KubePodOOMKilled"`}, Action: v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}},
+					{Name: "cpu", Matchers: []string{`alertname="CPUThrottlingHigh"`}, Action: v1beta1.Action{IncreaseCPU: &v1beta1.IncreaseCPUAction{}}},
+					{Name: "scale", Matchers: []string{`alertname="HighLatency"`}, Action: v1beta1.Action{ScaleUp: &v1beta1.ScaleUpAction{}}},
+					{Name: "rollback", Matchers: []string{`alertname="KubePodCrashLooping"`}, Action: v1beta1.Action{RollbackImage: &v1beta1.RollbackImageAction{}}},
+				},
 			},
 		}
 		if strategy == v1beta1.StrategyGitOps {
@@ -359,11 +363,13 @@ var _ = Describe("Remediation controller", Ordered, func() {
 	}
 	newRemediation := func(name string, action v1beta1.Action, strategy v1beta1.Strategy, target string) *v1beta1.Remediation {
 		defaults.Action(&action)
+		rule := map[v1beta1.ActionType]string{v1beta1.ActionIncreaseMemory: "oom", v1beta1.ActionIncreaseCPU: "cpu",
+			v1beta1.ActionScaleUp: "scale", v1beta1.ActionRollbackImage: "rollback"}[action.Type()]
 		return &v1beta1.Remediation{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1beta1.LabelAction: string(action.Type())}},
 			Spec: v1beta1.RemediationSpec{
 				PolicyRef: v1beta1.PolicyReference{Namespace: ns, Name: "policy"},
-				Rule:      "oom",
+				Rule:      rule,
 				Alert:     v1beta1.AlertInfo{Name: "KubePodOOMKilled", Fingerprint: "fp-" + name},
 				Target:    v1beta1.TargetRef{APIVersion: "apps/v1", Kind: v1beta1.TargetKindDeployment, Name: target, Namespace: ns, Container: "app"},
 				Action:    action,
@@ -712,6 +718,25 @@ spec:
 			Expect(r.Status.Reason).To(Equal(remediation.InProgressReason))
 			Expect(r.Status.Message).To(ContainSubstring("first"))
 			Expect(writes.TargetWrites(ns)).To(Equal(1))
+		})
+
+		It("plans within the policy rule's bounds, whatever the Remediation's spec says", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDirect, func(s *v1beta1.RemediationPolicySpec) {
+				s.Rules[0].Action.IncreaseMemory.Max = ptr.To(resource.MustParse("300Mi"))
+			})
+			greedy := v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{Percent: ptr.To[int32](500), Max: ptr.To(resource.MustParse("8Gi"))}}
+			Expect(k8sClient.Create(ctx, newRemediation("bounds-1", greedy, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			heal("bounds-1", "web")
+			Expect(memLimit("web")).To(Equal("300Mi"))
+		})
+
+		It("skips a Remediation that asks for a stronger strategy than its policy's", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDryRun, nil)
+			Expect(k8sClient.Create(ctx, newRemediation("sneaky-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+			Expect(waitPhase("sneaky-1", v1beta1.PhaseSkipped).Status.Reason).To(Equal(remediation.PolicyMismatchReason))
+			Expect(writes.TargetWrites(ns)).To(BeZero())
 		})
 
 		It("skips a missing target", func() {

@@ -90,6 +90,9 @@ type Input struct {
 	VPAs []VPA
 	// Now is the reconciler's clock reading.
 	Now time.Time
+	// OperatorNamespace is where cluster-wide policies live; a policy elsewhere acts only on
+	// Remediations in its own namespace.
+	OperatorNamespace string
 	// RecheckInterval is when a guard that cannot know the time it will allow looks again
 	// (maxConcurrent); zero means DefaultPollInterval.
 	RecheckInterval time.Duration
@@ -99,7 +102,7 @@ type Input struct {
 // that will be skipped is not held in Pending by a "not yet" first.
 func DefaultGuards() []Guard {
 	return []Guard{
-		PolicyExists, PolicyNotSuspended, TargetExists, OneAtATime, NotVetoed, WithinBudget,
+		PolicyExists, InScope, MatchesPolicy, PolicyNotSuspended, TargetExists, OneAtATime, NotVetoed, WithinBudget,
 		NotManagedByVPA, CooledDown, WithinHourlyRate, WithinConcurrency,
 	}
 }
@@ -122,6 +125,54 @@ func PolicyExists(in Input) (Verdict, string, string, time.Time) {
 		return Never, PolicyNotFoundReason, fmt.Sprintf("RemediationPolicy %s/%s does not exist", ref.Namespace, ref.Name), time.Time{}
 	}
 	return Allow, "", "", time.Time{}
+}
+
+// InScope keeps heal8s within the namespaces a policy covers: the target must be in the
+// Remediation's namespace, and the policy in that namespace too unless it is a cluster-wide
+// policy in the operator's namespace. Without it, anyone allowed to create a Remediation could
+// have heal8s change workloads elsewhere.
+func InScope(in Input) (Verdict, string, string, time.Time) {
+	r := in.Remediation
+	if t := r.Spec.Target.Namespace; t != r.Namespace {
+		return Never, TargetOutOfScopeReason, fmt.Sprintf("The target's namespace %q is not the Remediation's namespace %q", t, r.Namespace), time.Time{}
+	}
+	if p := r.Spec.PolicyRef.Namespace; p != r.Namespace && (in.OperatorNamespace == "" || p != in.OperatorNamespace) {
+		return Never, TargetOutOfScopeReason, fmt.Sprintf("RemediationPolicy %s/%s acts only on its own namespace, not %q",
+			p, r.Spec.PolicyRef.Name, r.Namespace), time.Time{}
+	}
+	return Allow, "", "", time.Time{}
+}
+
+// MatchesPolicy checks the Remediation against its policy as it is now: the rule still exists
+// with the same action, and the strategy is the policy's. The bounds applied are the rule's, so
+// a Remediation written by hand cannot ask for more than the policy allows.
+func MatchesPolicy(in Input) (Verdict, string, string, time.Time) {
+	if in.Policy == nil {
+		return Allow, "", "", time.Time{}
+	}
+	r := in.Remediation
+	rule := RuleOf(in.Policy, r.Spec.Rule)
+	switch {
+	case rule == nil:
+		return Never, PolicyMismatchReason, fmt.Sprintf("RemediationPolicy %s has no rule %q", in.Policy.Name, r.Spec.Rule), time.Time{}
+	case rule.Action.Type() != r.Spec.Action.Type():
+		return Never, PolicyMismatchReason, fmt.Sprintf("Rule %q of RemediationPolicy %s allows %s, not %s",
+			rule.Name, in.Policy.Name, rule.Action.Type(), r.Spec.Action.Type()), time.Time{}
+	case in.Policy.Spec.Strategy != "" && in.Policy.Spec.Strategy != r.Spec.Strategy:
+		return Never, PolicyMismatchReason, fmt.Sprintf("RemediationPolicy %s uses strategy %s, not %s",
+			in.Policy.Name, in.Policy.Spec.Strategy, r.Spec.Strategy), time.Time{}
+	}
+	return Allow, "", "", time.Time{}
+}
+
+// RuleOf returns the policy's rule of that name, or nil.
+func RuleOf(p *v1beta1.RemediationPolicy, name string) *v1beta1.Rule {
+	for i := range p.Spec.Rules {
+		if p.Spec.Rules[i].Name == name {
+			return &p.Spec.Rules[i]
+		}
+	}
+	return nil
 }
 
 // PolicyNotSuspended skips remediations of a suspended policy rather than queueing them, so that

@@ -35,6 +35,7 @@ func rem(name string, action v1beta1.ActionType, created time.Duration) v1beta1.
 	r.Spec.PolicyRef = v1beta1.PolicyReference{Namespace: "shop", Name: "p"}
 	r.Spec.Target = v1beta1.TargetRef{APIVersion: "apps/v1", Kind: v1beta1.TargetKindDeployment, Name: "web", Namespace: "shop", Container: "app"}
 	r.Spec.Strategy = v1beta1.StrategyDirect
+	r.Spec.Rule = "oom"
 	switch action {
 	case v1beta1.ActionIncreaseMemory:
 		r.Spec.Action.IncreaseMemory = &v1beta1.IncreaseMemoryAction{}
@@ -67,6 +68,11 @@ func running(r v1beta1.Remediation, phase v1beta1.Phase, start time.Duration) v1
 func policy(mut func(*v1beta1.SafetySpec)) *v1beta1.RemediationPolicy {
 	p := &v1beta1.RemediationPolicy{}
 	p.Name, p.Namespace = "p", "shop"
+	p.Spec.Strategy = v1beta1.StrategyDirect
+	p.Spec.Rules = []v1beta1.Rule{
+		{Name: "oom", Action: v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}},
+		{Name: "scale", Action: v1beta1.Action{ScaleUp: &v1beta1.ScaleUpAction{}}},
+	}
 	if mut != nil {
 		mut(&p.Spec.Safety)
 	}
@@ -91,6 +97,20 @@ func TestGuards(t *testing.T) {
 	}{
 		{name: "nothing in the way", policy: policy(nil), verdict: Allow},
 		{name: "policy gone", verdict: Never, reason: PolicyNotFoundReason},
+		{name: "target in another namespace", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) { r.Spec.Target.Namespace = "bank" })),
+			policy: policy(nil), verdict: Never, reason: TargetOutOfScopeReason},
+		{name: "policy in another namespace", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) { r.Spec.PolicyRef.Namespace = "bank" })),
+			policy: policy(nil), verdict: Never, reason: TargetOutOfScopeReason},
+		{name: "cluster-wide policy in the operator's namespace", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) { r.Spec.PolicyRef.Namespace = "heal8s-system" })),
+			policy: policy(nil), verdict: Allow},
+		{name: "rule gone", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) { r.Spec.Rule = "gone" })),
+			policy: policy(nil), verdict: Never, reason: PolicyMismatchReason, message: `no rule "gone"`},
+		{name: "rule allows another action", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) { r.Spec.Rule = "scale" })),
+			policy: policy(nil), verdict: Never, reason: PolicyMismatchReason, message: "allows ScaleUp, not IncreaseMemory"},
+		{name: "strategy stronger than the policy's", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) { r.Spec.Strategy = v1beta1.StrategyDirect })),
+			policy: policy(nil), verdict: Allow},
+		{name: "strategy other than the policy's", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) { r.Spec.Strategy = v1beta1.StrategyGitOps })),
+			policy: policy(nil), verdict: Never, reason: PolicyMismatchReason, message: "uses strategy Direct, not GitOps"},
 		{name: "policy suspended", policy: policy(func(s *v1beta1.SafetySpec) { s.Suspend = true }), verdict: Never, reason: PolicySuspendedReason},
 		{name: "target gone", policy: policy(nil), missing: true, verdict: Never, reason: TargetNotFoundReason},
 		{name: "an older open one of the same action", policy: policy(nil),
@@ -143,7 +163,7 @@ func TestGuards(t *testing.T) {
 		{name: "VPA off for the container, on for the rest", policy: policy(nil),
 			vpas: []VPA{{Name: "web", TargetKind: "Deployment", TargetName: "web",
 				Containers: []VPAContainerPolicy{{ContainerName: "*"}, {ContainerName: "app", Mode: "Off"}}}}, verdict: Allow},
-		{name: "VPA does not concern ScaleUp", self: ptr.To(rem("self", v1beta1.ActionScaleUp, 0)), policy: policy(nil),
+		{name: "VPA does not concern ScaleUp", self: ptr.To(mutRem(rem("self", v1beta1.ActionScaleUp, 0), func(r *v1beta1.Remediation) { r.Spec.Rule = "scale" })), policy: policy(nil),
 			vpas: []VPA{{Name: "web", TargetKind: "Deployment", TargetName: "web"}}, verdict: Allow},
 		{name: "cooldown not over", policy: policy(nil),
 			others:  []v1beta1.Remediation{ended(rem("old", mem, -h), v1beta1.PhaseSucceeded, AlertResolvedReason, -h, -10*time.Minute)},
@@ -181,7 +201,7 @@ func TestGuards(t *testing.T) {
 			if tt.self != nil {
 				s = *tt.self
 			}
-			in := Input{Remediation: &s, Policy: tt.policy, TargetExists: !tt.missing, Now: t0,
+			in := Input{Remediation: &s, Policy: tt.policy, OperatorNamespace: "heal8s-system", TargetExists: !tt.missing, Now: t0,
 				Others: append([]v1beta1.Remediation{s}, tt.others...), VPAs: tt.vpas, RecheckInterval: 20 * time.Second}
 			res := RunGuards(DefaultGuards(), in)
 			g.Expect(res.Verdict).To(Equal(tt.verdict), res.Message)
@@ -195,6 +215,12 @@ func TestGuards(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mutRem(r v1beta1.Remediation, mut func(*v1beta1.Remediation)) v1beta1.Remediation {
+	r = *r.DeepCopy()
+	mut(&r)
+	return r
 }
 
 func otherTarget(r v1beta1.Remediation, name string) v1beta1.Remediation {

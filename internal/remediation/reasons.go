@@ -71,6 +71,13 @@ const (
 	PolicyNotFoundReason = "PolicyNotFound"
 	// PolicySuspendedReason means the policy is suspended and starts no remediation.
 	PolicySuspendedReason = "PolicySuspended"
+	// TargetOutOfScopeReason means the target is not in the Remediation's own namespace, or the
+	// policy lives in another namespace than the Remediation and is not the operator's: acting
+	// would let whoever wrote the Remediation change a workload the policy does not cover.
+	TargetOutOfScopeReason = "TargetOutOfScope"
+	// PolicyMismatchReason means the Remediation asks for more than its policy allows now: its
+	// rule is gone, or names another action or strategy.
+	PolicyMismatchReason = "PolicyMismatch"
 	// TargetNotFoundReason means the target workload does not exist.
 	TargetNotFoundReason = "TargetNotFound"
 	// InProgressReason means another remediation of the same action on the same target is
