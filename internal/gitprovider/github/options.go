@@ -73,9 +73,10 @@ type Options struct {
 	BaseBackoff, MaxBackoff time.Duration
 	// Jitter randomises a backoff; nil means a uniform value between half and all of it.
 	Jitter func(time.Duration) time.Duration
-	// Timeout bounds one HTTP request; zero means DefaultTimeout.
+	// Timeout bounds the wait for each attempt's response headers; zero means DefaultTimeout.
+	// It applies when Transport is nil.
 	Timeout time.Duration
-	// Transport is the underlying HTTP transport; nil means http.DefaultTransport.
+	// Transport is the underlying HTTP transport; nil means a clone of http.DefaultTransport.
 	Transport http.RoundTripper
 }
 
@@ -138,7 +139,15 @@ func New(opts Options) (*Provider, error) {
 		opts.Timeout = DefaultTimeout
 	}
 	if opts.Transport == nil {
-		opts.Transport = http.DefaultTransport
+		// The timeout bounds each attempt, not the whole call: an http.Client timeout would sit
+		// above the retry transport and cut a legitimate rate-limit wait short.
+		base, ok := http.DefaultTransport.(*http.Transport)
+		if !ok {
+			return nil, errors.New("configuring GitHub client: http.DefaultTransport is not an *http.Transport")
+		}
+		tr := base.Clone()
+		tr.ResponseHeaderTimeout = opts.Timeout
+		opts.Transport = tr
 	}
 	baseURL := opts.BaseURL
 	if baseURL == "" {
@@ -165,14 +174,14 @@ func New(opts Options) (*Provider, error) {
 	case opts.Token != "" && opts.AppID != 0:
 		return nil, fmt.Errorf("configuring GitHub client: both a token and an App identity are set; use one")
 	case opts.Token != "":
-		clientOpts = append(clientOpts, gh.WithHTTPClient(&http.Client{Transport: rt, Timeout: opts.Timeout}), gh.WithAuthToken(opts.Token))
+		clientOpts = append(clientOpts, gh.WithHTTPClient(&http.Client{Transport: rt}), gh.WithAuthToken(opts.Token))
 	case opts.AppID != 0:
 		itr, err := ghinstallation.New(rt, opts.AppID, opts.InstallationID, opts.PrivateKey)
 		if err != nil {
 			return nil, fmt.Errorf("configuring GitHub App %d installation %d: %w", opts.AppID, opts.InstallationID, err)
 		}
 		itr.BaseURL = strings.TrimSuffix(baseURL, "/")
-		clientOpts = append(clientOpts, gh.WithHTTPClient(&http.Client{Transport: itr, Timeout: opts.Timeout}))
+		clientOpts = append(clientOpts, gh.WithHTTPClient(&http.Client{Transport: itr}))
 	default:
 		return nil, fmt.Errorf("configuring GitHub client: %w", ErrMissingCredentials)
 	}

@@ -118,3 +118,25 @@ func repeat(s scripted, n int) []scripted {
 	}
 	return out
 }
+
+// TestSlowServerTimesOutPerAttempt: a latency above the per-attempt timeout fails each attempt,
+// the GET is retried, and the budget ends it with ErrGaveUp carrying the timeout as the reason.
+func TestSlowServerTimesOutPerAttempt(t *testing.T) {
+	g := NewWithT(t)
+	clock := fake.NewClock(t0)
+	srv, err := fake.New(fake.Options{Clock: clock})
+	g.Expect(err).NotTo(HaveOccurred())
+	defer srv.Close()
+	g.Expect(srv.NewRepo("o/r", map[string]string{"a": "b"})).To(Succeed())
+	srv.SetLatency(300 * time.Millisecond)
+	p, err := srv.Provider(func(o *github.Options) {
+		o.Timeout = 30 * time.Millisecond
+		o.MaxWait = 3 * time.Second
+		o.Jitter = func(d time.Duration) time.Duration { return d }
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = p.Status(context.Background(), gitprovider.PullRequest{Repository: "o/r", Number: 1})
+	g.Expect(err).To(MatchError(gitprovider.ErrGaveUp))
+	g.Expect(err.Error()).To(ContainSubstring("timeout awaiting response headers"))
+	g.Expect(p.Calls()).To(BeEquivalentTo(3), "attempts at 0s, 1s and 3s; a 4s wait would pass the 3s budget")
+}
