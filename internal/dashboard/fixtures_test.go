@@ -17,6 +17,7 @@ limitations under the License.
 package dashboard
 
 import (
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,8 +25,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 )
@@ -83,12 +84,19 @@ func remediation(ns, name string, action v1beta1.ActionType, created time.Time) 
 	return r
 }
 
+// enteredBecause gives each phase the reason the engine usually enters it with.
+var enteredBecause = map[v1beta1.Phase]string{
+	v1beta1.PhasePending: "Waiting", v1beta1.PhasePlanning: "GuardsPassed", v1beta1.PhaseProposed: "Planned",
+	v1beta1.PhaseAwaitingMerge: "PullRequestOpened", v1beta1.PhaseApplying: "Merged", v1beta1.PhaseVerifying: "ChangeLive",
+	v1beta1.PhaseSucceeded: "VerifyWindowPassed", v1beta1.PhaseFailed: "Rejected", v1beta1.PhaseSkipped: "Cooldown",
+}
+
 // withPhase walks r through phases, one minute apart from start, recording history as the
 // engine does, and sets the last transition's reason and message.
 func withPhase(r *v1beta1.Remediation, start time.Time, reason, message string, phases ...v1beta1.Phase) *v1beta1.Remediation {
 	for i, p := range phases {
 		r.Status.History = append(r.Status.History, v1beta1.PhaseTransition{
-			Phase: p, Reason: string(p) + "Reason", Time: metav1.NewTime(start.Add(time.Duration(i) * time.Minute)),
+			Phase: p, Reason: enteredBecause[p], Time: metav1.NewTime(start.Add(time.Duration(i) * time.Minute)),
 		})
 	}
 	if n := len(phases); n > 0 {
@@ -101,13 +109,13 @@ func withPhase(r *v1beta1.Remediation, start time.Time, reason, message string, 
 
 func event(r *v1beta1.Remediation, typ, reason, note string, at time.Time) *eventsv1.Event {
 	return &eventsv1.Event{
-		ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: r.Name + "." + reason},
+		ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: r.Name + "." + strings.ToLower(reason)},
 		EventTime:  metav1.NewMicroTime(at),
 		Regarding: corev1.ObjectReference{
 			APIVersion: v1beta1.GroupVersion.String(), Kind: "Remediation",
 			Namespace: r.Namespace, Name: r.Name, UID: r.UID,
 		},
-		Reason:    reason, Note: note, Type: typ, Action: "Transition",
+		Reason: reason, Note: note, Type: typ, Action: "Transition",
 		ReportingController: "heal8s.io/remediation", ReportingInstance: "heal8s-0",
 	}
 }
@@ -131,17 +139,19 @@ func scene(now time.Time) (rems []*v1beta1.Remediation, pols []*v1beta1.Remediat
 	}
 	awaiting.Status.AlertCount = 3
 	verifying := withPhase(remediation("prod", "cpu-worker", v1beta1.ActionIncreaseCPU, now.Add(-20*time.Minute)),
-		now.Add(-19*time.Minute), "Applied", "waiting 10m for the alert to stay resolved",
+		now.Add(-19*time.Minute), "ChangeLive", "320m is live; waiting 10m for the alert to stay resolved",
 		v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseProposed, v1beta1.PhaseApplying, v1beta1.PhaseVerifying)
+	verifying.Spec.Alert.Name = "CPUThrottlingHigh"
+	verifying.Spec.Alert.Annotations["summary"] = xssAnnotation
 	succeeded := withPhase(remediation("staging", "oom-cache", v1beta1.ActionIncreaseMemory, now.Add(-3*time.Hour)),
-		now.Add(-3*time.Hour), "AlertResolved", "the alert stayed resolved for 10m",
+		now.Add(-3*time.Hour), "VerifyWindowPassed", "the alert stayed resolved for 10m",
 		v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseProposed, v1beta1.PhaseVerifying, v1beta1.PhaseSucceeded)
 	failed := withPhase(remediation("staging", "scale-web", v1beta1.ActionScaleUp, now.Add(-2*time.Hour)),
 		now.Add(-2*time.Hour), "Rejected", "pull request #7 was closed without merging",
 		v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseProposed, v1beta1.PhaseAwaitingMerge, v1beta1.PhaseFailed)
 	failed.Status.PullRequest = &v1beta1.PullRequestStatus{URL: "https://github.com/acme/deploy/pull/7", Number: 7, State: v1beta1.PullRequestClosed}
 	skipped := withPhase(remediation("prod", "rollback-api", v1beta1.ActionRollbackImage, now.Add(-time.Hour)),
-		now.Add(-time.Hour), "CooldownActive", "IncreaseMemory on Deployment/api ran 5m ago; cooldown is 1h",
+		now.Add(-time.Hour), "Cooldown", "IncreaseMemory on Deployment/api ran 5m ago; cooldown is 1h",
 		v1beta1.PhasePending, v1beta1.PhaseSkipped)
 	rems = []*v1beta1.Remediation{awaiting, verifying, succeeded, failed, skipped}
 

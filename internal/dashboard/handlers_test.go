@@ -103,7 +103,7 @@ func TestPages(t *testing.T) {
 			`class="phase phase-awaitingmerge"`, `class="phase phase-failed"`, `class="phase phase-succeeded"`,
 			`class="phase phase-skipped"`, `class="phase phase-verifying"`,
 			`href="https://github.com/acme/deploy/pull/42"`, `href="/remediations/prod/oom-api"`,
-			"CooldownActive", "IncreaseMemory on Deployment/api ran 5m ago; cooldown is 1h",
+			"Cooldown", "IncreaseMemory on Deployment/api ran 5m ago; cooldown is 1h",
 			"Deployment/web-oom-api (app)", "prod/default", "30m", "5 shown",
 			`<b>1</b> Failed`, `href="/?phase=Failed"`, "Recent activity",
 		},
@@ -136,7 +136,7 @@ func TestPages(t *testing.T) {
 			`id="phase">AwaitingMerge`, "PullRequestOpened", "waiting for a reviewer",
 			`<td class="before">256Mi</td>`, `<td class="after">320Mi</td>`, "256Mi &#43;25% = 320Mi, rounded to 64Mi",
 			"containers[app].resources.limits.memory", `{&#34;op&#34;:&#34;test&#34;`,
-			"PendingReason", "PlanningReason", "2026-11-28T02:31:00Z",
+			"Waiting", "GuardsPassed", "2026-11-28T02:31:00Z",
 			"opened https://github.com/acme/deploy/pull/42", "memory 256Mi -&gt; 320Mi &lt;b&gt;bold?&lt;/b&gt;",
 			"&lt;script&gt;window.heal8sPwned=1&lt;/script&gt;&lt;img src=x onerror=&#34;window.heal8sPwned=2&#34;&gt;",
 			`href="https://github.com/acme/deploy/pull/42"`, "heal8s/oom-api", "GitOps", `{&#34;increaseMemory&#34;:{&#34;percent&#34;:25}}`,
@@ -158,7 +158,7 @@ func TestPages(t *testing.T) {
 		},
 	}, {
 		name: "activity feed newest first", path: "/activity", status: 200,
-		want: []string{`<ol class="feed">`, "prod/cpu-worker", "CooldownActive"},
+		want: []string{`<ol class="feed">`, "prod/cpu-worker", "Cooldown"},
 	}, {
 		name: "stylesheet is embedded", path: "/static/dashboard.css", status: 200, contentType: "text/css",
 		want: []string{".phase-failed"},

@@ -125,7 +125,8 @@ type row struct {
 	Phase, PhaseClass          string
 	Action, Target, Policy     string
 	Rule, Alert, Summary       string
-	Age, Reason, Message       string
+	Age, InPhase               string
+	Reason, Message            string
 	PRURL, PRState             string
 	PRNumber                   int32
 	AlertCount                 int32
@@ -146,6 +147,7 @@ func rowFor(r *v1beta1.Remediation, now time.Time) row {
 		Alert:      r.Spec.Alert.Name,
 		Summary:    r.Spec.Alert.Annotations["summary"],
 		Age:        age(r.CreationTimestamp.Time, now),
+		InPhase:    age(enteredAt(r), now),
 		Reason:     r.Status.Reason,
 		Message:    r.Status.Message,
 		AlertCount: r.Status.AlertCount,
@@ -154,6 +156,14 @@ func rowFor(r *v1beta1.Remediation, now time.Time) row {
 		out.PRURL, out.PRNumber, out.PRState = pr.URL, pr.Number, string(pr.State)
 	}
 	return out
+}
+
+// enteredAt is when the Remediation entered its current phase, as far as its history tells.
+func enteredAt(r *v1beta1.Remediation) time.Time {
+	if n := len(r.Status.History); n > 0 && r.Status.History[n-1].Phase == phaseOf(r) {
+		return r.Status.History[n-1].Time.Time
+	}
+	return r.CreationTimestamp.Time
 }
 
 func targetString(t v1beta1.TargetRef) string {

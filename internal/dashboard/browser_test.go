@@ -1,0 +1,244 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/test/utils"
+)
+
+// ScreenshotEnv names a file the browser test also writes its screenshot to; docs/dashboard.md
+// shows docs/images/dashboard.png, refreshed with
+// HEAL8S_DASHBOARD_SCREENSHOT=$PWD/docs/images/dashboard.png go test ./internal/dashboard -run TestBrowser.
+const screenshotEnv = "HEAL8S_DASHBOARD_SCREENSHOT"
+
+// chromiumPath finds Debian's chromium. A missing browser fails the test: .ci/run installs it.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatalf("chromium not found on PATH: install it (apt-get install chromium; .ci/run does) to run the dashboard's browser test")
+	return ""
+}
+
+// TestBrowser loads the dashboard served by a manager against an envtest control plane in headless
+// chromium and checks what a person on call sees.
+func TestBrowser(t *testing.T) {
+	g := NewWithT(t)
+	chromium := chromiumPath(t)
+	assets, err := utils.EnvtestAssets()
+	g.Expect(err).NotTo(HaveOccurred())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	ctx = ctrl.LoggerInto(ctx, zap.New(zap.WriteTo(testWriter{t}), zap.UseDevMode(true)))
+
+	scheme := testScheme()
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
+		Scheme:                scheme,
+	}
+	cfg, err := env.Start()
+	g.Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = env.Stop() }()
+	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	// The incident board: Remediations in five phases, their Events, a Ready and a broken policy.
+	now := time.Now().Truncate(time.Second)
+	rems, pols := scene(now)
+	for _, ns := range []string{"prod", "staging"} {
+		g.Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	}
+	for _, r := range rems {
+		createWithStatus(ctx, g, k8s, r, func(o *v1beta1.Remediation) any { return &o.Status })
+	}
+	for _, p := range pols {
+		createWithStatus(ctx, g, k8s, p, func(o *v1beta1.RemediationPolicy) any { return &o.Status })
+	}
+	g.Expect(k8s.Create(ctx, event(rems[0], "Normal", "PullRequestOpened", "opened pull request #42", now.Add(-26*time.Minute)))).To(Succeed())
+	g.Expect(k8s.Create(ctx, event(rems[3], "Warning", "Rejected", "pull request #7 was closed without merging", now.Add(-time.Hour)))).To(Succeed())
+
+	// The manager serves the dashboard from its cache, as cmd/main.go wires it.
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	dash, err := New(Options{BindAddress: "127.0.0.1:0", Reader: mgr.GetCache(), Informers: mgr.GetCache(), Debounce: 50 * time.Millisecond})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(mgr.Add(dash)).To(Succeed())
+	mgrCtx, stopMgr := context.WithCancel(ctx)
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(mgrCtx) }()
+	defer func() { stopMgr(); <-mgrDone }()
+	addr, err := dash.Addr(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	base := "http://" + addr.String()
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1500, 820),
+	)
+	defer cancelAlloc()
+	tab, cancelTab := chromedp.NewContext(allocCtx)
+	defer cancelTab()
+
+	row := func(name string) string { return fmt.Sprintf(`#remediations tr[data-name=%q]`, name) }
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		g.Expect(chromedp.Do(tab, steps...)).To(Succeed(), what)
+	}
+	eval := func(js string) any {
+		t.Helper()
+		v, err := chromedp.Run(tab, chromedp.Evaluate[any](js))
+		g.Expect(err).NotTo(HaveOccurred(), js)
+		return v
+	}
+	waitFor := func(what, js string) {
+		t.Helper()
+		_, err := chromedp.Run(tab, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
+		g.Expect(err).NotTo(HaveOccurred(), what)
+	}
+
+	// Every remediation is a row, with its phase in its colour, and the live stream connects.
+	do("open the list", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(row("prod/oom-api"))))
+	waitFor("the live stream connects", `document.getElementById("live-status").textContent === "live"`)
+	g.Expect(eval(`document.querySelectorAll("#remediations tbody tr[data-name]").length`)).To(BeNumerically("==", 5))
+	colour := func(name string) any {
+		return eval(fmt.Sprintf(`getComputedStyle(document.querySelector(%q)).backgroundColor`, row(name)+" .phase"))
+	}
+	g.Expect(colour("staging/scale-web")).To(Equal("rgb(207, 34, 46)"), "Failed is red")
+	g.Expect(colour("staging/oom-cache")).To(Equal("rgb(26, 127, 55)"), "Succeeded is green")
+	g.Expect(colour("prod/oom-api")).To(Equal("rgb(154, 103, 0)"), "AwaitingMerge is amber")
+	g.Expect(colour("prod/cpu-worker")).To(Equal("rgb(9, 105, 218)"), "Verifying is blue")
+	g.Expect(eval(fmt.Sprintf(`document.querySelector(%q).href`, row("prod/oom-api")+" a.pr"))).To(Equal("https://github.com/acme/deploy/pull/42"))
+	g.Expect(eval(fmt.Sprintf(`document.querySelector(%q).textContent`, row("prod/rollback-api")+" td.why"))).To(ContainSubstring("cooldown is 1h"))
+	// The hostile summary on cpu-worker's alert is text on the page, and never ran.
+	g.Expect(eval(fmt.Sprintf(`document.querySelector(%q).textContent`, row("prod/cpu-worker")+" .annotation"))).To(Equal(xssAnnotation))
+	g.Expect(eval(`typeof window.heal8sPwned`)).To(Equal("undefined"))
+
+	// A phase change reaches the open page without a reload: the marker survives.
+	eval(`window.heal8sNoReload = true`)
+	worker := &v1beta1.Remediation{}
+	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(rems[1]), worker)).To(Succeed())
+	patchBase := worker.DeepCopy()
+	worker.Status.Phase, worker.Status.Reason, worker.Status.Message = v1beta1.PhaseSucceeded, "VerifyWindowPassed", "the alert stayed resolved for 10m"
+	worker.Status.History = append(worker.Status.History, v1beta1.PhaseTransition{Phase: v1beta1.PhaseSucceeded, Reason: "VerifyWindowPassed", Time: metav1.Now()})
+	changed := time.Now()
+	g.Expect(k8s.Status().Patch(ctx, worker, client.MergeFrom(patchBase))).To(Succeed())
+	waitFor("the update arrives", fmt.Sprintf(`document.querySelector(%q)?.dataset.phase === "Succeeded"`, row("prod/cpu-worker")))
+	t.Logf("Phase change reached the page in %s", time.Since(changed).Round(time.Millisecond))
+	g.Expect(eval(`window.heal8sNoReload === true`)).To(BeTrue(), "the page was not reloaded")
+	g.Expect(colour("prod/cpu-worker")).To(Equal("rgb(26, 127, 55)"))
+	g.Expect(eval(`document.querySelector(".feed li").textContent`)).To(And(ContainSubstring("prod/cpu-worker"), ContainSubstring("Succeeded")))
+
+	shot, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	g.Expect(err).NotTo(HaveOccurred())
+	img, err := png.Decode(bytes.NewReader(shot))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(img.Bounds().Dx()).To(Equal(1500))
+	g.Expect(os.WriteFile(filepath.Join(t.TempDir(), "dashboard.png"), shot, 0o600)).To(Succeed())
+	if dst := os.Getenv(screenshotEnv); dst != "" {
+		g.Expect(os.WriteFile(dst, shot, 0o644)).To(Succeed()) //nolint:gosec // a docs image
+		t.Logf("Screenshot written to %s", dst)
+	}
+
+	// The phase filter, used as a person would.
+	do("choose Failed", chromedp.SetValue(chromedp.CSS("#f-phase"), "Failed"))
+	_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#f-apply"))))
+	g.Expect(err).NotTo(HaveOccurred(), "submit the filter")
+	g.Expect(eval(`location.search`)).To(Equal("?namespace=&phase=Failed&action="))
+	g.Expect(eval(`[...document.querySelectorAll("#remediations tbody tr[data-name]")].map(r => r.dataset.name).join()`)).To(Equal("staging/scale-web"))
+
+	// The detail page: plan, timeline, events, and the hostile annotation as text.
+	do("open the list", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(row("prod/oom-api"))))
+	_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(row("prod/oom-api")+" a.detail"))))
+	g.Expect(err).NotTo(HaveOccurred(), "open a remediation")
+	g.Expect(eval(`location.pathname`)).To(Equal("/remediations/prod/oom-api"))
+	g.Expect(eval(`document.querySelector("#plan td.before").textContent + " -> " + document.querySelector("#plan td.after").textContent`)).To(Equal("256Mi -> 320Mi"))
+	g.Expect(eval(`[...document.querySelectorAll("#timeline li .phase")].map(e => e.textContent).join()`)).To(Equal("Pending,Planning,Proposed,AwaitingMerge"))
+	g.Expect(eval(`document.querySelector("#events").textContent`)).To(ContainSubstring("opened pull request #42"))
+	g.Expect(eval(`document.querySelector("#events").textContent`)).NotTo(ContainSubstring("closed without merging"))
+	g.Expect(eval(`[...document.querySelectorAll("#annotations td")].map(e => e.textContent).join("|")`)).To(ContainSubstring(xssAnnotation))
+	g.Expect(eval(`typeof window.heal8sPwned`)).To(Equal("undefined"))
+
+	// The policies: Ready, and the compile error of the broken one.
+	do("open the policies", chromedp.Navigate(base+"/policies"), chromedp.WaitVisible(chromedp.CSS("#policies")))
+	g.Expect(eval(`document.querySelector('tr[data-name="staging/broken"]').textContent`)).To(And(
+		ContainSubstring("False"), ContainSubstring("CompileFailed"), ContainSubstring(`matcher alertname=~"(": missing closing )`)))
+	g.Expect(eval(`getComputedStyle(document.querySelector('tr[data-name="prod/default"] .ready')).backgroundColor`)).To(Equal("rgb(26, 127, 55)"))
+	t.Logf("Browser test done in %s", time.Since(now).Round(time.Millisecond))
+}
+
+// createWithStatus creates obj and then writes the status it was built with, as the engine would.
+func createWithStatus[T client.Object](ctx context.Context, g Gomega, k8s client.Client, obj T, status func(T) any) {
+	want := obj.DeepCopyObject().(T)
+	g.Expect(k8s.Create(ctx, obj)).To(Succeed())
+	base := obj.DeepCopyObject().(T)
+	copyStatus(g, status(want), status(obj))
+	g.Expect(k8s.Status().Patch(ctx, obj, client.MergeFrom(base))).To(Succeed())
+}
+
+func copyStatus(g Gomega, from, to any) {
+	switch f := from.(type) {
+	case *v1beta1.RemediationStatus:
+		*to.(*v1beta1.RemediationStatus) = *f
+	case *v1beta1.RemediationPolicyStatus:
+		*to.(*v1beta1.RemediationPolicyStatus) = *f
+	default:
+		g.Expect(f).To(BeNil(), "unexpected status type")
+	}
+}
+
+// testWriter sends the manager's logs to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
