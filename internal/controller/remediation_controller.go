@@ -147,7 +147,14 @@ func (r *RemediationReconciler) newScope(ctx context.Context, rem *v1beta1.Remed
 
 	ref := rem.Spec.PolicyRef
 	p := &v1beta1.RemediationPolicy{}
-	switch err := r.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, p); {
+	key := client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}
+	err := r.Get(ctx, key, p)
+	if apierrors.IsNotFound(err) {
+		// The cache may not have seen a policy created a moment ago; ask the API server before
+		// skipping for good.
+		err = r.APIReader.Get(ctx, key, p)
+	}
+	switch {
 	case apierrors.IsNotFound(err):
 		p = nil
 	case err != nil:

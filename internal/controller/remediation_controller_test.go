@@ -552,6 +552,47 @@ var _ = Describe("Remediation controller", Ordered, func() {
 			Expect(*liveDeployment("web").Spec.Replicas).To(Equal(int32(2)))
 		})
 
+		It("RollbackImage: puts back the image of the newest earlier ControllerRevision of a StatefulSet", func() {
+			labels := map[string]string{"app": "db"}
+			sts := &appsv1.StatefulSet{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"},
+				Spec: appsv1.StatefulSetSpec{
+					Replicas: ptr.To[int32](1), ServiceName: "db", Selector: &metav1.LabelSelector{MatchLabels: labels},
+					Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+						Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.test/db:v2"}}}},
+				},
+			}
+			Expect(k8sClient.Create(ctx, sts)).To(Succeed())
+			for rev, image := range map[int64]string{1: "example.test/db:v1", 2: "example.test/db:v2"} {
+				cr := &appsv1.ControllerRevision{
+					ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("db-%d", rev), Labels: labels,
+						OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(sts, appsv1.SchemeGroupVersion.WithKind("StatefulSet"))}},
+					Revision: rev,
+					Data:     runtime.RawExtension{Raw: []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"` + image + `"}]}}}}`)},
+				}
+				Expect(k8sClient.Create(ctx, cr)).To(Succeed())
+			}
+			policy(v1beta1.StrategyDirect, nil)
+			r := newRemediation("sts-rollback-1", v1beta1.Action{RollbackImage: &v1beta1.RollbackImageAction{}}, v1beta1.StrategyDirect, "db")
+			r.Spec.Target.Kind = v1beta1.TargetKindStatefulSet
+			Expect(k8sClient.Create(ctx, r)).To(Succeed())
+			waitPhase("sts-rollback-1", v1beta1.PhaseVerifying)
+			Eventually(func() error {
+				live := &appsv1.StatefulSet{}
+				if err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "db"}, live); err != nil {
+					return err
+				}
+				live.Status = appsv1.StatefulSetStatus{ObservedGeneration: live.Generation, Replicas: 1, UpdatedReplicas: 1,
+					ReadyReplicas: 1, AvailableReplicas: 1, CurrentReplicas: 1}
+				return k8sClient.Status().Update(ctx, live)
+			}).Should(Succeed())
+			resolveAlert("sts-rollback-1")
+			waitPhase("sts-rollback-1", v1beta1.PhaseSucceeded)
+			live := &appsv1.StatefulSet{}
+			Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "db"}, live)).To(Succeed())
+			Expect(live.Spec.Template.Spec.Containers[0].Image).To(Equal("example.test/db:v1"))
+		})
+
 		It("IncreaseMemory at the policy's maximum ends Skipped AtMaximum with a Warning Event", func() {
 			deployment("web", func(d *appsv1.Deployment) {
 				d.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory] = resource.MustParse("2Gi")

@@ -500,7 +500,14 @@ func (r *RemediationReconciler) readTarget(ctx context.Context, c client.Reader,
 	default:
 		return nil, apierrors.NewNotFound(schema.GroupResource{Resource: string(t.Kind)}, t.Name)
 	}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: t.Name}, obj); err != nil {
+	key := client.ObjectKey{Namespace: t.Namespace, Name: t.Name}
+	err := c.Get(ctx, key, obj)
+	if apierrors.IsNotFound(err) && c != r.APIReader {
+		// A missing target ends a remediation, so a cache that has not yet seen it is not
+		// trusted: the API server confirms.
+		err = r.APIReader.Get(ctx, key, obj)
+	}
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, err
 		}
