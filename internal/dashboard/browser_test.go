@@ -32,8 +32,11 @@ import (
 	"github.com/chromedp/chromedp"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -43,10 +46,10 @@ import (
 	"github.com/heal8s/heal8s/test/utils"
 )
 
-// ScreenshotEnv names a file the browser test also writes its screenshot to; docs/dashboard.md
-// shows docs/images/dashboard.png, refreshed with
-// HEAL8S_DASHBOARD_SCREENSHOT=$PWD/docs/images/dashboard.png go test ./internal/dashboard -run TestBrowser.
-const screenshotEnv = "HEAL8S_DASHBOARD_SCREENSHOT"
+// screenshotEnv names a directory the browser test also writes its screenshots to
+// (dashboard.png, dashboard-detail.png); docs/dashboard.md shows them from docs/images, refreshed with
+// HEAL8S_DASHBOARD_SCREENSHOTS=$PWD/docs/images go test ./internal/dashboard -run TestBrowser.
+const screenshotEnv = "HEAL8S_DASHBOARD_SCREENSHOTS"
 
 // chromiumPath finds Debian's chromium. A missing browser fails the test: .ci/run installs it.
 func chromiumPath(t *testing.T) string {
@@ -99,10 +102,18 @@ func TestBrowser(t *testing.T) {
 	}
 	g.Expect(k8s.Create(ctx, event(rems[0], "Normal", "PullRequestOpened", "opened pull request #42", now.Add(-26*time.Minute)))).To(Succeed())
 	g.Expect(k8s.Create(ctx, event(rems[3], "Warning", "Rejected", "pull request #7 was closed without merging", now.Add(-time.Hour)))).To(Succeed())
+	// An Event about something else with the same name stays out of the cache and off the page.
+	other := event(rems[0], "Warning", "BackOff", "about a pod of the same name", now)
+	other.Regarding = corev1.ObjectReference{APIVersion: "v1", Kind: "Pod", Namespace: "prod", Name: rems[0].Name}
+	g.Expect(k8s.Create(ctx, other)).To(Succeed())
 
 	// The manager serves the dashboard from its cache, as cmd/main.go wires it.
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		// What docs/dashboard.md advises: the cache holds only the Events about Remediations.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&eventsv1.Event{}: {Field: fields.OneTermEqualSelector("regarding.kind", "Remediation")},
+		}},
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	dash, err := New(Options{BindAddress: "127.0.0.1:0", Reader: mgr.GetCache(), Informers: mgr.GetCache(), Debounce: 50 * time.Millisecond})
@@ -177,16 +188,7 @@ func TestBrowser(t *testing.T) {
 	g.Expect(colour("prod/cpu-worker")).To(Equal("rgb(26, 127, 55)"))
 	g.Expect(eval(`document.querySelector(".feed li").textContent`)).To(And(ContainSubstring("prod/cpu-worker"), ContainSubstring("Succeeded")))
 
-	shot, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
-	g.Expect(err).NotTo(HaveOccurred())
-	img, err := png.Decode(bytes.NewReader(shot))
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(img.Bounds().Dx()).To(Equal(1500))
-	g.Expect(os.WriteFile(filepath.Join(t.TempDir(), "dashboard.png"), shot, 0o600)).To(Succeed())
-	if dst := os.Getenv(screenshotEnv); dst != "" {
-		g.Expect(os.WriteFile(dst, shot, 0o644)).To(Succeed()) //nolint:gosec // a docs image
-		t.Logf("Screenshot written to %s", dst)
-	}
+	screenshot(t, g, tab, "dashboard.png")
 
 	// The phase filter, used as a person would.
 	do("choose Failed", chromedp.SetValue(chromedp.CSS("#f-phase"), "Failed"))
@@ -200,12 +202,16 @@ func TestBrowser(t *testing.T) {
 	_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(row("prod/oom-api")+" a.detail"))))
 	g.Expect(err).NotTo(HaveOccurred(), "open a remediation")
 	g.Expect(eval(`location.pathname`)).To(Equal("/remediations/prod/oom-api"))
+	var cached eventsv1.EventList
+	g.Expect(mgr.GetCache().List(ctx, &cached)).To(Succeed())
+	g.Expect(cached.Items).To(HaveLen(2), "the cache holds only the Events about Remediations")
 	g.Expect(eval(`document.querySelector("#plan td.before").textContent + " -> " + document.querySelector("#plan td.after").textContent`)).To(Equal("256Mi -> 320Mi"))
 	g.Expect(eval(`[...document.querySelectorAll("#timeline li .phase")].map(e => e.textContent).join()`)).To(Equal("Pending,Planning,Proposed,AwaitingMerge"))
 	g.Expect(eval(`document.querySelector("#events").textContent`)).To(ContainSubstring("opened pull request #42"))
-	g.Expect(eval(`document.querySelector("#events").textContent`)).NotTo(ContainSubstring("closed without merging"))
+	g.Expect(eval(`document.querySelector("#events").textContent`)).NotTo(Or(ContainSubstring("closed without merging"), ContainSubstring("BackOff")))
 	g.Expect(eval(`[...document.querySelectorAll("#annotations td")].map(e => e.textContent).join("|")`)).To(ContainSubstring(xssAnnotation))
 	g.Expect(eval(`typeof window.heal8sPwned`)).To(Equal("undefined"))
+	screenshot(t, g, tab, "dashboard-detail.png")
 
 	// The policies: Ready, and the compile error of the broken one.
 	do("open the policies", chromedp.Navigate(base+"/policies"), chromedp.WaitVisible(chromedp.CSS("#policies")))
@@ -213,6 +219,22 @@ func TestBrowser(t *testing.T) {
 		ContainSubstring("False"), ContainSubstring("CompileFailed"), ContainSubstring(`matcher alertname=~"(": missing closing )`)))
 	g.Expect(eval(`getComputedStyle(document.querySelector('tr[data-name="prod/default"] .ready')).backgroundColor`)).To(Equal("rgb(26, 127, 55)"))
 	t.Logf("Browser test done in %s", time.Since(now).Round(time.Millisecond))
+}
+
+// screenshot captures the whole page as PNG, checks it decodes at the window's width, and writes
+// it to a temporary directory and, when asked, to the docs.
+func screenshot(t *testing.T, g Gomega, tab context.Context, name string) {
+	t.Helper()
+	shot, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	g.Expect(err).NotTo(HaveOccurred())
+	img, err := png.Decode(bytes.NewReader(shot))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(img.Bounds().Dx()).To(Equal(1500))
+	g.Expect(os.WriteFile(filepath.Join(t.TempDir(), name), shot, 0o600)).To(Succeed())
+	if dir := os.Getenv(screenshotEnv); dir != "" {
+		g.Expect(os.WriteFile(filepath.Join(dir, name), shot, 0o644)).To(Succeed()) //nolint:gosec // a docs image
+		t.Logf("Screenshot written to %s", filepath.Join(dir, name))
+	}
 }
 
 // createWithStatus creates obj and then writes the status it was built with, as the engine would.

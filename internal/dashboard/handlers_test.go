@@ -334,3 +334,22 @@ func TestBuildListSummary(t *testing.T) {
 	}
 	g.Expect(names).To(Equal([]string{"cpu-worker", "oom-api", "rollback-api"}))
 }
+
+func TestUnsafeLinksAreNeutralised(t *testing.T) {
+	g := NewWithT(t)
+	r := withPhase(remediation("prod", "evil", v1beta1.ActionScaleUp, t0.Add(-time.Minute)), t0, "PullRequestOpened", "",
+		v1beta1.PhaseAwaitingMerge)
+	r.Status.PullRequest = &v1beta1.PullRequestStatus{URL: "javascript:alert(1)", Number: 1}
+	r.Spec.Alert.GeneratorURL = "javascript:alert(2)"
+	d, err := New(Options{
+		Reader: fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(r).Build(),
+		Clock:  clocktesting.NewFakePassiveClock(t0),
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, path := range []string{"/", "/remediations/prod/evil"} {
+		resp, body := get(t, d.Handler(), http.MethodGet, path, nil)
+		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+		g.Expect(body).To(ContainSubstring(`href="#ZgotmplZ"`), path)
+		g.Expect(body).NotTo(ContainSubstring("javascript:"), path)
+	}
+}
