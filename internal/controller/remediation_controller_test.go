@@ -164,6 +164,8 @@ type memProvider struct {
 	prs      map[string]*gitprovider.PullRequest
 	files    map[string][]byte // branch -> edited content
 	proposes int
+	// statusErr, when set, is what Status returns (a rate-limited provider giving up).
+	statusErr error
 }
 
 var _ gitprovider.Provider = (*memProvider)(nil)
@@ -193,6 +195,9 @@ func (p *memProvider) Propose(ctx context.Context, pr gitprovider.Proposal) (git
 func (p *memProvider) Status(_ context.Context, pr gitprovider.PullRequest) (gitprovider.PullRequest, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.statusErr != nil {
+		return gitprovider.PullRequest{}, p.statusErr
+	}
 	got, ok := p.prs[pr.Branch]
 	if !ok {
 		return gitprovider.PullRequest{}, fmt.Errorf("pull request %s: %w", pr.Branch, gitprovider.ErrNotFound)
@@ -697,7 +702,15 @@ spec:
 			Expect(provider.edited("heal8s/git-1")).To(ContainSubstring("memory: 320Mi # raised by hand once"))
 			Consistently(phaseOf("git-1")).WithTimeout(500 * time.Millisecond).Should(Equal(v1beta1.PhaseAwaitingMerge))
 
+			By("riding out a provider that gives up on its rate limit")
+			provider.mu.Lock()
+			provider.statusErr = fmt.Errorf("secondary rate limit: %w", gitprovider.ErrGaveUp)
+			provider.mu.Unlock()
 			provider.set("heal8s/git-1", gitprovider.StateMerged)
+			Consistently(phaseOf("git-1")).WithTimeout(500 * time.Millisecond).Should(Equal(v1beta1.PhaseAwaitingMerge))
+			provider.mu.Lock()
+			provider.statusErr = nil
+			provider.mu.Unlock()
 			waitPhase("git-1", v1beta1.PhaseApplying)
 			Consistently(phaseOf("git-1")).WithTimeout(500 * time.Millisecond).Should(Equal(v1beta1.PhaseApplying))
 			// Flux syncs the merged manifest.
