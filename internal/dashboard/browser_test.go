@@ -212,6 +212,9 @@ func TestBrowser(t *testing.T) {
 	g.Expect(eval(`[...document.querySelectorAll("#annotations td")].map(e => e.textContent).join("|")`)).To(ContainSubstring(xssAnnotation))
 	g.Expect(eval(`typeof window.heal8sPwned`)).To(Equal("undefined"))
 	screenshot(t, g, tab, "dashboard-detail.png")
+	// A new Event about this Remediation appears on its open page.
+	g.Expect(k8s.Create(ctx, event(rems[0], "Normal", "ReviewRequested", "asked @acme/platform to review", time.Now()))).To(Succeed())
+	waitFor("the new Event arrives", `document.querySelector("#events").textContent.includes("asked @acme/platform to review")`)
 
 	// The policies: Ready, and the compile error of the broken one.
 	do("open the policies", chromedp.Navigate(base+"/policies"), chromedp.WaitVisible(chromedp.CSS("#policies")))

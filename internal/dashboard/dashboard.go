@@ -234,7 +234,15 @@ func (d *Dashboard) watch(ctx context.Context) (func(), error) {
 			DeleteFunc: func(any) { d.changes.notify() },
 		}},
 		{&v1beta1.RemediationPolicy{}, notify},
-		{&eventsv1.Event{}, notify},
+		{&eventsv1.Event{}, toolscache.FilteringResourceEventHandler{
+			// Only Events about Remediations are on a page; the rest of a busy cluster's Events
+			// must not refresh every open browser.
+			FilterFunc: func(obj any) bool {
+				e, ok := obj.(*eventsv1.Event)
+				return ok && e.Regarding.Kind == "Remediation"
+			},
+			Handler: notify,
+		}},
 	}
 	var removers []func()
 	removeAll := func() {
