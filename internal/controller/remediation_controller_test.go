@@ -70,6 +70,8 @@ type writeCounter struct {
 	writes  map[string]int
 	targets map[string]int
 	before  func(obj client.Object)
+	// refuse, when set, may fail a Patch the way an admission policy would.
+	refuse func(obj client.Object) error
 }
 
 func (w *writeCounter) count(obj client.Object, target bool) {
@@ -101,6 +103,14 @@ func (w *writeCounter) Patch(ctx context.Context, obj client.Object, patch clien
 		hook(obj)
 	}
 	w.count(obj, true)
+	w.mu.Lock()
+	refuse := w.refuse
+	w.mu.Unlock()
+	if refuse != nil {
+		if err := refuse(obj); err != nil {
+			return err
+		}
+	}
 	return w.Client.Patch(ctx, obj, patch, opts...)
 }
 
@@ -636,6 +646,25 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		// 300Mi * 1.25 = 375Mi, rounded up to 384Mi: planned from the person's value, not 256Mi.
 		Expect(memLimit("web")).To(Equal("384Mi"))
 		Expect(r.Status.Plan.Before).To(ContainElement("300Mi"))
+	})
+
+	It("fails PatchRejected, without re-planning, when the API server refuses a patch whose tests hold", func() {
+		deployment("web", nil)
+		policy(v1beta1.StrategyDirect, nil)
+		writes.mu.Lock()
+		writes.refuse = func(obj client.Object) error {
+			if _, ok := obj.(*appsv1.Deployment); !ok || obj.GetNamespace() != ns {
+				return nil
+			}
+			return apierrors.NewInvalid(appsv1.SchemeGroupVersion.WithKind("Deployment").GroupKind(), obj.GetName(), nil)
+		}
+		writes.mu.Unlock()
+		DeferCleanup(func() { writes.mu.Lock(); writes.refuse = nil; writes.mu.Unlock() })
+		Expect(k8sClient.Create(ctx, newRemediation("refused-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+		r := waitPhase("refused-1", v1beta1.PhaseFailed)
+		Expect(r.Status.Reason).To(Equal(PatchRejectedReason))
+		Expect(history(r)).NotTo(ContainElement(ContainSubstring("TargetChanged")))
+		Expect(memLimit("web")).To(Equal("256Mi"))
 	})
 
 	It("DryRun records the plan and changes nothing", func() {

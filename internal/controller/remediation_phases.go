@@ -59,6 +59,9 @@ const (
 	// ManifestAmbiguousReason means several documents declare the target; the
 	// heal8s.io/source-path annotation settles it.
 	ManifestAmbiguousReason = "ManifestAmbiguous"
+	// PatchRejectedReason means the API server refused a Direct patch whose test operations
+	// held: validation or an admission policy forbids the planned values.
+	PatchRejectedReason = "PatchRejected"
 	// ProposalInvalidReason means the Git provider refused the proposal as built (a missing field,
 	// a path template that does not execute, nothing to change in the manifest).
 	ProposalInvalidReason = "ProposalInvalid"
@@ -269,8 +272,16 @@ func (r *RemediationReconciler) applyDirect(ctx context.Context, s *scope, obs *
 		if rerr != nil {
 			return fmt.Errorf("re-reading the target after a rejected patch (%w): %w", err, rerr)
 		}
-		obs.LiveCarriesPlan = state.Carries
-		obs.Conflict = !state.Carries
+		switch {
+		case state.Carries:
+			obs.LiveCarriesPlan = true
+		case state.TestsPass:
+			// The object is as planned, so the server refused the change itself (validation,
+			// an admission policy): planning again would be refused the same way.
+			obs.Failure = &remediation.Outcome{Reason: PatchRejectedReason, Message: fmt.Sprintf("The API server refused the patch: %v", err)}
+		default:
+			obs.Conflict = true
+		}
 		return nil
 	default:
 		return fmt.Errorf("patching %s: %w", client.ObjectKeyFromObject(obj), err)
