@@ -93,7 +93,7 @@ func (r *RemediationReconciler) observe(ctx context.Context, s *scope) (remediat
 	case v1beta1.PhaseAwaitingMerge:
 		err = r.observePullRequest(ctx, s, &obs)
 	case v1beta1.PhaseApplying:
-		err = r.observeLive(ctx, s, &obs, r.Client)
+		err = r.observeLive(ctx, s, &obs)
 	case v1beta1.PhaseVerifying:
 		err = r.observeVerify(ctx, s, &obs)
 	case v1beta1.PhaseSucceeded, v1beta1.PhaseFailed, v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded:
@@ -304,12 +304,12 @@ func (r *RemediationReconciler) checkLive(ctx context.Context, s *scope, c clien
 
 // observeLive reports whether the live object carries the plan (Applying: the merged change
 // synced by Flux, Argo CD or CI).
-func (r *RemediationReconciler) observeLive(ctx context.Context, s *scope, obs *remediation.Observations, c client.Reader) error {
+func (r *RemediationReconciler) observeLive(ctx context.Context, s *scope, obs *remediation.Observations) error {
 	if s.rem.Status.Plan == nil {
 		obs.Failure = &remediation.Outcome{Reason: NoPlanReason, Message: "The remediation has no plan to wait for"}
 		return nil
 	}
-	_, state, err := r.checkLive(ctx, s, c)
+	_, state, err := r.checkLive(ctx, s, r.Client)
 	if apierrors.IsNotFound(err) {
 		obs.Failure = &remediation.Outcome{Reason: remediation.TargetNotFoundReason, Message: "The target was deleted before the change went live"}
 		return nil

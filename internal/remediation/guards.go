@@ -18,7 +18,7 @@ package remediation
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -357,7 +357,7 @@ func WithinHourlyRate(in Input) (Verdict, string, string, time.Time) {
 		}
 	}
 	if int32(len(starts)) >= limit {
-		sort.Slice(starts, func(i, j int) bool { return starts[i].Before(starts[j]) })
+		slices.SortFunc(starts, time.Time.Compare)
 		at := starts[len(starts)-int(limit)].Add(time.Hour)
 		return NotYet, MaxPerHourReason, fmt.Sprintf("RemediationPolicy %s started %d remediations in the last hour (maxPerHour %d); waiting until %s",
 			in.policyName(), len(starts), limit, at.UTC().Format(time.RFC3339)), at
