@@ -141,7 +141,7 @@ func (cp *ControlPlane) init(ctx context.Context, o ControlPlaneOptions) error {
 		Args: []string{
 			"--kubeconfig=" + cp.Kubeconfig,
 			"--leader-elect=false",
-			"--controllers=deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,horizontalpodautoscaling,garbage-collector",
+			"--controllers=deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,garbage-collector-controller",
 			"--secure-port=0",
 			"--concurrent-deployment-syncs=5",
 		},
