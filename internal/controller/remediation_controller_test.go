@@ -509,7 +509,13 @@ var _ = Describe("Remediation controller", Ordered, func() {
 			Expect(testutil.ToFloat64(rec.RemediationsSucceeded.WithLabelValues("IncreaseMemory", ns)) - before).To(Equal(1.0))
 			Expect(writes.TargetWrites(ns)).To(Equal(1))
 			Consistently(func() int { return writes.Writes(ns) }).WithTimeout(500 * time.Millisecond).Should(Equal(5))
-			GinkgoWriter.Printf("API writes from Pending to Succeeded (IncreaseMemory, Direct): %d\n", writes.Writes(ns))
+			// Beside the client's writes, one Event per transition is created by the recorder.
+			Eventually(func() int {
+				var list eventsv1.EventList
+				Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+				return len(list.Items)
+			}).Should(Equal(4))
+			GinkgoWriter.Printf("API writes from Pending to Succeeded (IncreaseMemory, Direct): %d by the client + 4 Events\n", writes.Writes(ns))
 		})
 
 		It("IncreaseCPU: raises the CPU limit as planned", func() {
