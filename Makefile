@@ -46,6 +46,7 @@ help: ## Display this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate WebhookConfiguration, ClusterRole and CustomResourceDefinition objects.
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+	@$(MAKE) --no-print-directory chart-files
 
 .PHONY: generate
 generate: controller-gen ## Generate code containing DeepCopy, DeepCopyInto, and DeepCopyObject method implementations.
@@ -64,8 +65,24 @@ KUBEBUILDER_ASSETS ?= $(ENVTEST_DIR)/k8s/$(ENVTEST_K8S_VERSION)-$(shell go env G
 export KUBEBUILDER_ASSETS
 
 .PHONY: test
-test: manifests generate fmt vet setup-envtest ## Run unit and envtest integration tests (everything but e2e).
+test: manifests generate fmt vet setup-envtest kustomize helm ## Run unit and envtest integration tests (everything but e2e).
 	go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+
+# The chart renders its CRDs, manager RBAC, webhooks and PrometheusRule from copies of what
+# controller-gen and config/ produce, so it never drifts; test/manifests fails if the copies differ.
+.PHONY: chart-files
+chart-files: ## Copy generated CRDs, RBAC, webhooks and rules into charts/heal8s/files.
+	@mkdir -p charts/heal8s/files/crds charts/heal8s/files/rbac charts/heal8s/files/webhook charts/heal8s/files/prometheus
+	@rm -f charts/heal8s/files/crds/*.yaml
+	@cp config/crd/bases/*.yaml charts/heal8s/files/crds/
+	@cp config/rbac/role.yaml charts/heal8s/files/rbac/role.yaml
+	@cp config/webhook/manifests.yaml charts/heal8s/files/webhook/manifests.yaml
+	@cp config/prometheus/prometheusrule.yaml charts/heal8s/files/prometheus/prometheusrule.yaml
+
+.PHONY: helm-lint
+helm-lint: chart-files helm ## Lint the Helm chart and render it with default values.
+	"$(HELM)" lint charts/heal8s
+	"$(HELM)" template heal8s charts/heal8s --namespace heal8s-system --kube-version $(ENVTEST_K8S_VERSION) >/dev/null
 
 .PHONY: test-conversions
 test-conversions: ## Run the v1alpha1 <-> v1beta1 conversion round-trip fuzz tests alone.

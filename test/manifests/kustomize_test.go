@@ -18,6 +18,7 @@ package manifests
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -122,14 +123,19 @@ func checkManagerDeployment(t *testing.T, u *unstructured.Unstructured) {
 	g.Expect(vol).NotTo(BeNil())
 	g.Expect(vol.Secret).NotTo(BeNil(), "the receiver token comes from a Secret")
 
-	// Every port the manager serves is declared.
-	ports := map[int32]bool{}
+	// Every port the manager listens on is declared.
+	ports := map[string]bool{}
 	for _, p := range mgr.Ports {
-		ports[p.ContainerPort] = true
+		ports[strconv.Itoa(int(p.ContainerPort))] = true
 	}
-	for _, p := range []int32{8081, 9095, 9443} {
-		g.Expect(ports).To(HaveKey(p), "container port %d", p)
+	for _, flag := range []string{"--health-probe-bind-address", "--receiver-bind-address",
+		"--metrics-bind-address", "--webhook-port", "--dashboard-bind-address"} {
+		port := strings.TrimPrefix(flagValue(mgr.Args, flag), ":")
+		if port != "" && port != "0" {
+			g.Expect(ports).To(HaveKey(port), "%s=%s is not a declared container port", flag, port)
+		}
 	}
+	g.Expect(flagValue(mgr.Args, "--webhook-port")).NotTo(BeEmpty())
 }
 
 func TestKustomizeDefaultRBACIsLeastPrivilege(t *testing.T) {
@@ -187,54 +193,82 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured, namespace, servi
 			g.Expect(r.Resources).NotTo(ContainElement("*"), "%s bound to the manager has a wildcard resource", key)
 		}
 	}
-	g.Expect(bound).To(BeNumerically(">=", 3), "the manager role, leader election and metrics auth are bound")
+	g.Expect(bound).To(BeNumerically(">=", 2), "the manager role and leader election are bound")
 }
 
 func TestKustomizeDefaultWebhooksAndConversion(t *testing.T) {
+	checkWebhooks(t, kustomizeDefault(t), operatorNamespace, operatorNamespace+"/heal8s-serving-cert")
+}
+
+// checkWebhooks holds the webhook wiring: both CRDs convert through the webhook Service, every
+// admission webhook calls that Service, and the CA reaches them all, injected by cert-manager
+// from the Certificate injectFrom names or, when injectFrom is empty, set as a caBundle.
+func checkWebhooks(t *testing.T, objs []*unstructured.Unstructured, namespace, injectFrom string) {
+	t.Helper()
 	g := NewWithT(t)
-	objs := kustomizeDefault(t)
 
 	var webhookSvc string
 	for _, u := range byKind(objs, "Service") {
 		ports, _, _ := unstructured.NestedSlice(u.Object, "spec", "ports")
 		for _, p := range ports {
-			if tp, ok := p.(map[string]any)["targetPort"]; ok && (tp == int64(9443) || tp == float64(9443)) {
+			if port, ok := p.(map[string]any)["port"]; ok && (port == int64(443) || port == float64(443)) {
 				webhookSvc = u.GetName()
 			}
 		}
 	}
-	g.Expect(webhookSvc).NotTo(BeEmpty(), "no Service targets the webhook port 9443")
+	g.Expect(webhookSvc).NotTo(BeEmpty(), "no webhook Service on port 443")
 
-	for _, u := range byKind(objs, "CustomResourceDefinition") {
+	crds := byKind(objs, "CustomResourceDefinition")
+	g.Expect(crds).To(HaveLen(2))
+	for _, u := range crds {
 		obj, err := typed(u)
 		g.Expect(err).NotTo(HaveOccurred())
 		crd := obj.(*apiextensionsv1.CustomResourceDefinition)
 		g.Expect(crd.Spec.Conversion).NotTo(BeNil())
 		g.Expect(crd.Spec.Conversion.Strategy).To(Equal(apiextensionsv1.WebhookConverter), crd.Name)
-		svc := crd.Spec.Conversion.Webhook.ClientConfig.Service
-		g.Expect(svc.Name).To(Equal(webhookSvc), crd.Name)
-		g.Expect(svc.Namespace).To(Equal(operatorNamespace), crd.Name)
-		g.Expect(crd.Annotations).To(HaveKeyWithValue("cert-manager.io/inject-ca-from", operatorNamespace+"/heal8s-serving-cert"), crd.Name)
+		cc := crd.Spec.Conversion.Webhook.ClientConfig
+		g.Expect(cc.Service.Name).To(Equal(webhookSvc), crd.Name)
+		g.Expect(cc.Service.Namespace).To(Equal(namespace), crd.Name)
+		g.Expect(*cc.Service.Path).To(Equal("/convert"), crd.Name)
+		if injectFrom != "" {
+			g.Expect(crd.Annotations).To(HaveKeyWithValue("cert-manager.io/inject-ca-from", injectFrom), crd.Name)
+		} else {
+			g.Expect(cc.CABundle).NotTo(BeEmpty(), crd.Name)
+		}
 	}
+	hooks := 0
 	for _, kind := range []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"} {
-		for _, u := range byKind(objs, kind) {
-			g.Expect(u.GetAnnotations()).To(HaveKeyWithValue("cert-manager.io/inject-ca-from", operatorNamespace+"/heal8s-serving-cert"))
-			hooks, _, _ := unstructured.NestedSlice(u.Object, "webhooks")
-			g.Expect(hooks).NotTo(BeEmpty())
-			for _, h := range hooks {
-				svc, _, _ := unstructured.NestedMap(h.(map[string]any), "clientConfig", "service")
-				g.Expect(svc).To(HaveKeyWithValue("name", webhookSvc))
-				g.Expect(svc).To(HaveKeyWithValue("namespace", operatorNamespace))
+		cfgs := byKind(objs, kind)
+		g.Expect(cfgs).To(HaveLen(1), kind)
+		for _, u := range cfgs {
+			if injectFrom != "" {
+				g.Expect(u.GetAnnotations()).To(HaveKeyWithValue("cert-manager.io/inject-ca-from", injectFrom))
+			}
+			list, _, _ := unstructured.NestedSlice(u.Object, "webhooks")
+			for _, h := range list {
+				hooks++
+				cc, _, _ := unstructured.NestedMap(h.(map[string]any), "clientConfig")
+				g.Expect(cc).To(HaveKeyWithValue("service", And(
+					HaveKeyWithValue("name", webhookSvc), HaveKeyWithValue("namespace", namespace))))
+				if injectFrom == "" {
+					g.Expect(cc).To(HaveKeyWithValue("caBundle", Not(BeEmpty())))
+				}
 			}
 		}
 	}
-	// The serving certificate names the webhook Service.
-	for _, u := range byKind(objs, "Certificate") {
-		if u.GetName() != "heal8s-serving-cert" {
-			continue
+	g.Expect(hooks).To(Equal(4), "defaulting and validation for both kinds")
+	if injectFrom != "" {
+		// The serving certificate names the webhook Service.
+		certName := injectFrom[len(namespace)+1:]
+		found := false
+		for _, u := range byKind(objs, "Certificate") {
+			if u.GetName() == certName {
+				found = true
+				dns, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "dnsNames")
+				g.Expect(dns).To(ContainElement(webhookSvc + "." + namespace + ".svc"))
+			}
 		}
-		dns, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "dnsNames")
-		g.Expect(dns).To(ContainElement(webhookSvc + "." + operatorNamespace + ".svc"))
+		g.Expect(found).To(BeTrue(), "no Certificate %s", certName)
 	}
 }
 

@@ -157,6 +157,16 @@ func tool(t *testing.T, name, envVar string) string {
 // exit fails the test with standard error.
 func runTool(t *testing.T, name string, args ...string) []byte {
 	t.Helper()
+	out, err := execTool(t, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// execTool runs a command in the repository root; the error carries standard error.
+func execTool(t *testing.T, name string, args ...string) ([]byte, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -164,9 +174,14 @@ func runTool(t *testing.T, name string, args ...string) []byte {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, stderr.String())
+		return stdout.Bytes(), fmt.Errorf("%s %v: %w\n%s", filepath.Base(name), args, err, stderr.String())
 	}
-	return stdout.Bytes()
+	return stdout.Bytes(), nil
+}
+
+// utilsK8sVersion is the Kubernetes version charts are rendered for: the envtest API server's.
+func utilsK8sVersion() string {
+	return utils.EnvtestK8sVersion
 }
 
 // decodeAll splits a multi-document YAML stream into objects, dropping empty documents.
