@@ -64,7 +64,7 @@ func TestImageBuildCommand(t *testing.T) {
 	}
 	g.Expect(settings).To(HaveKeyWithValue("CGO_ENABLED", "0"))
 	g.Expect(settings).To(HaveKeyWithValue("-trimpath", "true"))
-	g.Expect(settings["-ldflags"]).To(ContainSubstring("-X main.version=" + version))
+	// -trimpath keeps -ldflags out of the build info, so the stamp is looked for in the binary.
 
 	bin, err := os.ReadFile(out)
 	g.Expect(err).NotTo(HaveOccurred())
