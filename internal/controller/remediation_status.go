@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -101,7 +102,7 @@ func (r *RemediationReconciler) recordTransition(s *scope, from v1beta1.Phase, d
 		eventType = corev1.EventTypeWarning
 	}
 	if r.Recorder != nil {
-		r.Recorder.Eventf(rem, nil, eventType, d.Reason, string(d.Next), "%s", d.Message)
+		r.Recorder.Eventf(rem, nil, eventType, d.Reason, string(d.Next), "%s", truncate(d.Message, maxEventNote))
 	}
 	m := r.Metrics
 	if from != d.Next {
@@ -121,4 +122,20 @@ func (r *RemediationReconciler) recordTransition(s *scope, from v1beta1.Phase, d
 		v1beta1.PhaseApplying, v1beta1.PhaseVerifying:
 	}
 	m.RemediationDuration.WithLabelValues(action, string(d.Next)).Observe(s.now.Sub(rem.CreationTimestamp.Time).Seconds())
+}
+
+// maxEventNote keeps an Event's note under the 1 kB the events API accepts; a longer one would
+// be dropped whole.
+const maxEventNote = 1000
+
+// truncate shortens s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

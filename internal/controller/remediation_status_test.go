@@ -17,8 +17,10 @@ limitations under the License.
 package controller
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,4 +96,14 @@ func TestNextStatus(t *testing.T) {
 		g.Expect(st.History[v1beta1.MaxHistory-1].Time.Time).To(Equal(now.Add(time.Duration(v1beta1.MaxHistory+4) * time.Second)))
 		g.Expect(st.History[0].Time.Time).To(Equal(now.Add(5 * time.Second)))
 	})
+}
+
+func TestTruncate(t *testing.T) {
+	g := NewWithT(t)
+	g.Expect(truncate("short", 10)).To(Equal("short"))
+	long := strings.Repeat("é", 600) // 1200 bytes
+	got := truncate(long, maxEventNote)
+	g.Expect(len(got)).To(BeNumerically("<=", maxEventNote))
+	g.Expect(utf8.ValidString(got)).To(BeTrue())
+	g.Expect(got).To(HaveSuffix("…"))
 }
