@@ -141,7 +141,8 @@ func (d *Dashboard) NeedLeaderElection() bool { return false }
 func (d *Dashboard) Feed() *Feed { return d.feed }
 
 // Addr blocks until the dashboard listens (or ctx ends) and returns the address it bound, which
-// differs from BindAddress when that asked for port 0.
+// differs from BindAddress when that asked for port 0. A disabled dashboard never listens, so
+// Addr then waits for ctx.
 func (d *Dashboard) Addr(ctx context.Context) (net.Addr, error) {
 	select {
 	case <-d.ready:
