@@ -295,6 +295,8 @@ var _ = Describe("Remediation controller", Ordered, func() {
 				return provider, nil
 			},
 		}).SetupWithManager(mgr)).To(Succeed())
+		Expect((&StableRevisionReconciler{Client: mgr.GetClient(), Clock: clk, StableAfter: time.Minute,
+			OperatorNamespace: operatorNamespace}).SetupWithManager(mgr)).To(Succeed())
 		mctx, cancel := context.WithCancel(ctx)
 		stopManager, stopped = cancel, make(chan struct{})
 		go func() {
@@ -923,6 +925,48 @@ spec:
 			Expect(r.Status.Reason).To(Equal(remediation.BudgetExhaustedReason))
 			Eventually(warningEvent(remediation.BudgetExhaustedReason)).Should(ConsistOf(ContainSubstring("a leak or a deeper fault is likely")))
 			Expect(writes.TargetWrites(ns)).To(Equal(2), "two bumps, not three")
+		})
+	})
+
+	Context("stable revisions", func() {
+		// rolledOutOn plays the Deployment controller: revision 1 runs fully available on
+		// ReplicaSet web-1 since an hour ago.
+		rolledOutOn := func() *appsv1.ReplicaSet {
+			d := deployment("web", func(d *appsv1.Deployment) { d.Annotations[actions.RevisionAnnotation] = "1" })
+			rs := &appsv1.ReplicaSet{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web-1", Labels: map[string]string{"app": "web"},
+					Annotations:     map[string]string{actions.RevisionAnnotation: "1"},
+					OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
+				Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To[int32](2), Selector: d.Spec.Selector, Template: *d.Spec.Template.DeepCopy()},
+			}
+			Expect(k8sClient.Create(ctx, rs)).To(Succeed())
+			rs.Status = appsv1.ReplicaSetStatus{Replicas: 2, ReadyReplicas: 2, AvailableReplicas: 2, ObservedGeneration: rs.Generation}
+			Expect(k8sClient.Status().Update(ctx, rs)).To(Succeed())
+			hourAgo := metav1.NewTime(clk.Now().Add(-time.Hour))
+			d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 2, UpdatedReplicas: 2, ReadyReplicas: 2, AvailableReplicas: 2,
+				Conditions: []appsv1.DeploymentCondition{
+					{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, LastTransitionTime: hourAgo, LastUpdateTime: hourAgo, Reason: "MinimumReplicasAvailable"},
+					{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, LastTransitionTime: hourAgo, LastUpdateTime: hourAgo, Reason: "NewReplicaSetAvailable"},
+				}}
+			Expect(k8sClient.Status().Update(ctx, d)).To(Succeed())
+			return rs
+		}
+		stableLabel := func() string {
+			rs := &appsv1.ReplicaSet{}
+			Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "web-1"}, rs)).To(Succeed())
+			return rs.Labels[v1beta1.LabelStable]
+		}
+
+		It("marks the current ReplicaSet stable where a policy may roll back", func() {
+			policy(v1beta1.StrategyDirect, nil)
+			rolledOutOn()
+			Eventually(stableLabel).WithTimeout(10 * time.Second).Should(Equal("true"))
+		})
+
+		It("labels nothing in a namespace no rollback rule covers", func() {
+			policy(v1beta1.StrategyDirect, func(s *v1beta1.RemediationPolicySpec) { s.Rules = s.Rules[:1] })
+			rolledOutOn()
+			Consistently(stableLabel).WithTimeout(time.Second).Should(BeEmpty())
 		})
 	})
 
