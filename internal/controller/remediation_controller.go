@@ -107,6 +107,7 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	from := rem.Status.Phase
 	d := remediation.Transition(rem, s.settings, obs)
 	if err := r.commit(ctx, s, obs, d); err != nil {
 		if apierrors.IsConflict(err) {
@@ -116,7 +117,7 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		return ctrl.Result{}, err
 	}
-	if d.Moved(rem.Status.Phase) {
+	if d.Moved(from) {
 		log.Info("Phase changed", "to", d.Next, "reason", d.Reason)
 	}
 	return ctrl.Result{RequeueAfter: d.RequeueAfter}, nil
