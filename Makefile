@@ -84,6 +84,38 @@ helm-lint: chart-files helm ## Lint the Helm chart and render it with default va
 	"$(HELM)" lint charts/heal8s
 	"$(HELM)" template heal8s charts/heal8s --namespace heal8s-system --kube-version $(ENVTEST_K8S_VERSION) >/dev/null
 
+##@ OLM bundle
+
+# BUNDLE_VERSION is the operator version the bundle installs (semver, no v).
+BUNDLE_VERSION ?= 0.1.0
+BUNDLE_CHANNELS ?= candidate
+BUNDLE_DEFAULT_CHANNEL ?= candidate
+# OPERATOR_IMG is the manager image the bundle's ClusterServiceVersion installs.
+OPERATOR_IMG ?= ghcr.io/heal8s/heal8s:v$(BUNDLE_VERSION)
+BUNDLE_IMG ?= ghcr.io/heal8s/heal8s-bundle:v$(BUNDLE_VERSION)
+
+.PHONY: bundle
+bundle: manifests kustomize ## Write the OLM bundle (bundle/manifests, bundle/metadata, bundle.Dockerfile) from config/.
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	"$(KUSTOMIZE)" build config/olm > "$$tmp/olm.yaml"; \
+	"$(KUSTOMIZE)" build config/samples > "$$tmp/samples.yaml"; \
+	go run ./hack/bundle --root . --operator "$$tmp/olm.yaml" --samples "$$tmp/samples.yaml" \
+		--version $(BUNDLE_VERSION) --image $(OPERATOR_IMG) \
+		--channels $(BUNDLE_CHANNELS) --default-channel $(BUNDLE_DEFAULT_CHANNEL) \
+		--out bundle --dockerfile bundle.Dockerfile
+
+.PHONY: bundle-validate
+bundle-validate: kustomize setup-envtest ## Validate the bundle (operatorhub suite) and check it is current.
+	go test ./test/manifests -run 'Bundle' -v
+
+.PHONY: bundle-build
+bundle-build: ## Build the bundle image.
+	$(CONTAINER_TOOL) build -f bundle.Dockerfile -t $(BUNDLE_IMG) .
+
+.PHONY: bundle-push
+bundle-push: ## Push the bundle image.
+	$(CONTAINER_TOOL) push $(BUNDLE_IMG)
+
 .PHONY: test-conversions
 test-conversions: ## Run the v1alpha1 <-> v1beta1 conversion round-trip fuzz tests alone.
 	go test ./api/... -run 'Conversion|RoundTrip' -v
