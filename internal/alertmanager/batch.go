@@ -46,6 +46,8 @@ type batcher struct {
 	mu       sync.Mutex
 	rem      map[types.NamespacedName]*sighting
 	policies map[types.NamespacedName]time.Time
+	// incidents maps namespace, then fingerprint, to when a new instance of that alert started.
+	incidents map[string]map[string]time.Time
 }
 
 type sighting struct {
@@ -54,7 +56,26 @@ type sighting struct {
 }
 
 func newBatcher() *batcher {
-	return &batcher{rem: map[types.NamespacedName]*sighting{}, policies: map[types.NamespacedName]time.Time{}}
+	return &batcher{
+		rem:       map[types.NamespacedName]*sighting{},
+		policies:  map[types.NamespacedName]time.Time{},
+		incidents: map[string]map[string]time.Time{},
+	}
+}
+
+// newIncident records that a new instance of an alert (a new Remediation) appeared at t, so the
+// flush can tell the open, resolved Remediations of its earlier instances that it came back.
+func (b *batcher) newIncident(namespace, fingerprint string, t time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	fps := b.incidents[namespace]
+	if fps == nil {
+		fps = map[string]time.Time{}
+		b.incidents[namespace] = fps
+	}
+	if t.After(fps[fingerprint]) {
+		fps[fingerprint] = t
+	}
 }
 
 // bump records n more sightings (0 only moves lastSeen) of a Remediation's alert at t.
@@ -96,11 +117,22 @@ func (b *batcher) take() (map[types.NamespacedName]*sighting, map[types.Namespac
 	return rem, pol
 }
 
+func (b *batcher) takeIncidents() map[string]map[string]time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	inc := b.incidents
+	b.incidents = map[string]map[string]time.Time{}
+	return inc
+}
+
 // flush writes every pending sighting and match time. It returns the joined errors; what failed
 // stays pending.
 func (in *intake) flush(ctx context.Context) error {
-	rem, pol := in.batch.take()
 	var errs []error
+	if err := in.flushIncidents(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	rem, pol := in.batch.take()
 	for key, s := range rem {
 		if err := in.flushRemediation(ctx, key, s); err != nil {
 			errs = append(errs, err)
@@ -167,4 +199,30 @@ func (in *intake) flushPolicy(ctx context.Context, key types.NamespacedName, t t
 		return fmt.Errorf("patching lastMatchTime of RemediationPolicy %s: %w", key, err)
 	}
 	return nil
+}
+
+// flushIncidents turns each new alert instance into a lastSeen bump of the open Remediations of
+// its earlier, resolved instances (same namespace and fingerprint): the alert came back, which
+// the engine's Verifying phase must see. One cached List per namespace per flush keeps a storm of
+// new alerts off the request path.
+func (in *intake) flushIncidents(ctx context.Context) error {
+	var errs []error
+	for ns, fps := range in.batch.takeIncidents() {
+		list := &v1beta1.RemediationList{}
+		if err := in.client.List(ctx, list, client.InNamespace(ns), client.HasLabels{v1beta1.LabelFingerprint}); err != nil {
+			errs = append(errs, fmt.Errorf("listing Remediations in %s: %w", ns, err))
+			for fp, t := range fps {
+				in.batch.newIncident(ns, fp, t)
+			}
+			continue
+		}
+		for i := range list.Items {
+			r := &list.Items[i]
+			t, ok := fps[r.Labels[v1beta1.LabelFingerprint]]
+			if ok && r.Status.AlertResolvedAt != nil && !r.Status.Phase.IsTerminal() && r.Status.AlertResolvedAt.Time.Before(t) {
+				in.batch.bump(client.ObjectKeyFromObject(r), t, 0)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -27,12 +27,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	clienttesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -114,6 +117,23 @@ func newFixture(t testing.TB, tbl *routing.Table, funcs *interceptor.Funcs, objs
 	if funcs != nil {
 		b = b.WithInterceptorFuncs(*funcs)
 	}
+	return newFixtureFrom(t, tbl, b)
+}
+
+// newFastFixture skips the fake client's managed-fields tracking, which rebuilds a REST mapper on
+// every write and would dominate a benchmark of the handler.
+func newFastFixture(t testing.TB, tbl *routing.Table, objs ...client.Object) *fixture {
+	t.Helper()
+	s := testScheme()
+	b := fake.NewClientBuilder().WithScheme(s).
+		WithObjectTracker(clienttesting.NewObjectTracker(s, serializer.NewCodecFactory(s).UniversalDecoder())).
+		WithStatusSubresource(&v1beta1.Remediation{}, &v1beta1.RemediationPolicy{}).
+		WithObjects(objs...)
+	return newFixtureFrom(t, tbl, b)
+}
+
+func newFixtureFrom(t testing.TB, tbl *routing.Table, b *fake.ClientBuilder) *fixture {
+	t.Helper()
 	c := b.Build()
 	rec := metrics.NewRecorder(prometheus.NewRegistry())
 	tokenPath := filepath.Join(t.TempDir(), "token")
@@ -121,7 +141,7 @@ func newFixture(t testing.TB, tbl *routing.Table, funcs *interceptor.Funcs, objs
 		t.Fatal(err)
 	}
 	clk := clocktesting.NewFakePassiveClock(testStart.Add(10 * time.Minute))
-	r, err := New(Options{TokenFile: tokenPath, MaxBodyBytes: 64 << 10, Clock: clk}, c, c, tbl, rec)
+	r, err := New(Options{TokenFile: tokenPath, MaxBodyBytes: 64 << 10, Clock: clk, Logger: logr.Discard()}, c, c, tbl, rec)
 	if err != nil {
 		t.Fatal(err)
 	}

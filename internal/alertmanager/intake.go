@@ -201,24 +201,8 @@ func (in *intake) firing(ctx context.Context, a *Alert) (outcome, routing.SkipRe
 	if err := in.client.Status().Patch(ctx, rem, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		in.batch.bump(key, now, 1)
 	}
-	in.touchEarlierIncidents(ctx, key, a.Fingerprint, now)
+	in.batch.newIncident(key.Namespace, a.Fingerprint, now)
 	return outcome{created: 1}, "", nil
-}
-
-// touchEarlierIncidents bumps lastSeen on the open Remediations of earlier instances of the same
-// alert that were resolved: the alert came back, which the engine's Verifying phase must see.
-func (in *intake) touchEarlierIncidents(ctx context.Context, key types.NamespacedName, fingerprint string, now time.Time) {
-	list := &v1beta1.RemediationList{}
-	if err := in.client.List(ctx, list, client.InNamespace(key.Namespace), client.MatchingLabels{v1beta1.LabelFingerprint: fingerprint}); err != nil {
-		ctrl.LoggerFrom(ctx).V(1).Info("Listing earlier Remediations failed", "error", err.Error())
-		return
-	}
-	for i := range list.Items {
-		r := &list.Items[i]
-		if r.Name != key.Name && r.Status.AlertResolvedAt != nil && !r.Status.Phase.IsTerminal() {
-			in.batch.bump(client.ObjectKeyFromObject(r), now, 0)
-		}
-	}
 }
 
 // newRemediation builds the Remediation for a match, its spec written once from the alert.
