@@ -693,6 +693,8 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		waitPhase("refire-1", v1beta1.PhaseVerifying)
 		rollOut("web")
 		setStatus("refire-1", func(st *v1beta1.RemediationStatus) {
+			// Resolved, then firing again: what the receiver records when the alert comes back.
+			st.AlertResolvedAt = ptr.To(metav1.NewTime(clk.Now().Add(time.Second)))
 			st.LastSeen = ptr.To(metav1.NewTime(clk.Now().Add(2 * time.Second)))
 			st.AlertCount++
 		})

@@ -339,7 +339,7 @@ func (r *RemediationReconciler) observeVerify(ctx context.Context, s *scope, obs
 	un.SetKind(string(s.rem.Spec.Target.Kind))
 	obs.RolloutHealthy = remediation.RolloutHealthy(un)
 	appliedAt := remediation.EnteredAt(s.rem, v1beta1.PhaseVerifying, s.now)
-	obs.AlertResolved, obs.AlertRefired = remediation.AlertState(s.rem.Status, appliedAt)
+	obs.AlertResolved, obs.AlertRefired, obs.AlertStillFiring = remediation.AlertState(s.rem.Status, appliedAt)
 	return nil
 }
 

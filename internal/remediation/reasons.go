@@ -57,6 +57,9 @@ const (
 	// AlertRefiredReason means the alert fired again after the change: the fix did not heal, and
 	// a person should look.
 	AlertRefiredReason = "AlertRefired"
+	// AlertStillFiringReason means the alert kept firing through the whole verify.window after
+	// the change and never resolved: the fix did not heal, and a person should look.
+	AlertStillFiringReason = "AlertStillFiring"
 	// RolloutUnhealthyReason means the rollout did not become healthy within the later of
 	// verify.window and verify.applyTimeout after the change.
 	RolloutUnhealthyReason = "RolloutUnhealthy"

@@ -97,6 +97,9 @@ type Observations struct {
 	// AlertRefired means the alert fired after the change was applied or after it resolved
 	// (Verifying).
 	AlertRefired bool
+	// AlertStillFiring means Alertmanager resent the original alert as firing after the change
+	// went live and has not resolved it (Verifying): at the end of the window it is a failure.
+	AlertStillFiring bool
 
 	// Failure is a permanent failure of the phase's step, such as a manifest that cannot be
 	// found in the repository (any active phase).
@@ -254,6 +257,10 @@ func Transition(rem *v1beta1.Remediation, set Settings, obs Observations) Decisi
 				return move(v1beta1.PhaseSucceeded, AlertResolvedReason, "The rollout is healthy and the alert resolved")
 			}
 			if !obs.Now.Before(windowEnd) {
+				if obs.AlertStillFiring {
+					return move(v1beta1.PhaseFailed, AlertStillFiringReason,
+						fmt.Sprintf("Alertmanager still reported the alert firing after the change and did not resolve it within %s: the fix did not heal, a person should look", set.VerifyWindow))
+				}
 				return move(v1beta1.PhaseSucceeded, VerifyWindowPassedReason,
 					fmt.Sprintf("The rollout is healthy and the alert stayed quiet for %s", set.VerifyWindow))
 			}
@@ -311,9 +318,13 @@ func EnteredAt(rem *v1beta1.Remediation, phase v1beta1.Phase, fallback time.Time
 	return fallback
 }
 
-// AlertState derives, from what the receiver recorded in status, whether the alert resolved and
-// whether it fired again after appliedAt (the moment the change went live) or after it resolved.
-func AlertState(st v1beta1.RemediationStatus, appliedAt time.Time) (resolved, refired bool) {
+// AlertState derives, from what the receiver recorded in status, whether the alert resolved
+// after appliedAt (the moment the change went live), whether it fired again after resolving
+// (the receiver moves lastSeen past alertResolvedAt when a firing notification or a new instance
+// of the alert arrives after the resolve), and whether Alertmanager kept reporting the original
+// instance as firing after the change. A repeat of a still-firing alert is not a refire: the
+// alert never stopped, and Alertmanager resends it every repeat_interval.
+func AlertState(st v1beta1.RemediationStatus, appliedAt time.Time) (resolved, refired, stillFiring bool) {
 	var lastSeen time.Time
 	if st.LastSeen != nil {
 		lastSeen = st.LastSeen.Time
@@ -321,12 +332,12 @@ func AlertState(st v1beta1.RemediationStatus, appliedAt time.Time) (resolved, re
 	if st.AlertResolvedAt != nil {
 		res := st.AlertResolvedAt.Time
 		if lastSeen.After(res) {
-			return false, true
+			return false, true, false
 		}
 		// A resolve that arrived before the change went live does not count as healing.
-		return !res.Before(appliedAt), false
+		return !res.Before(appliedAt), false, false
 	}
-	return false, lastSeen.After(appliedAt)
+	return false, false, lastSeen.After(appliedAt)
 }
 
 func orDefault(s, def string) string {

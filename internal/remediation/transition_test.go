@@ -244,6 +244,12 @@ func TestTransitionTimeouts(t *testing.T) {
 			v1beta1.PhaseVerifying, WaitingReason, 20 * time.Second},
 		{"verifying healthy after the window succeeds", v1beta1.PhaseVerifying, Observations{Now: entered.Add(10 * time.Minute), RolloutHealthy: true},
 			v1beta1.PhaseSucceeded, VerifyWindowPassedReason, 0},
+		{"verifying still firing inside the window waits for a resolve", v1beta1.PhaseVerifying, Observations{Now: entered.Add(9 * time.Minute), RolloutHealthy: true, AlertStillFiring: true},
+			v1beta1.PhaseVerifying, WaitingReason, 20 * time.Second},
+		{"verifying still firing at the end of the window fails", v1beta1.PhaseVerifying, Observations{Now: entered.Add(10 * time.Minute), RolloutHealthy: true, AlertStillFiring: true},
+			v1beta1.PhaseFailed, AlertStillFiringReason, 0},
+		{"verifying still firing then resolved succeeds", v1beta1.PhaseVerifying, Observations{Now: entered.Add(5 * time.Minute), RolloutHealthy: true, AlertResolved: true},
+			v1beta1.PhaseSucceeded, AlertResolvedReason, 0},
 		{"verifying unhealthy after the window waits for the rollout", v1beta1.PhaseVerifying, Observations{Now: entered.Add(20 * time.Minute), AlertResolved: true},
 			v1beta1.PhaseVerifying, WaitingReason, 20 * time.Second},
 		{"verifying unhealthy past the apply timeout fails", v1beta1.PhaseVerifying, Observations{Now: entered.Add(30 * time.Minute)},
@@ -271,24 +277,25 @@ func TestAlertState(t *testing.T) {
 	applied := t0
 	at := func(d time.Duration) *metav1.Time { x := metav1.NewTime(applied.Add(d)); return &x }
 	tests := []struct {
-		name              string
-		lastSeen, resolve *metav1.Time
-		resolved, refired bool
+		name                           string
+		lastSeen, resolve              *metav1.Time
+		resolved, refired, stillFiring bool
 	}{
-		{"never seen", nil, nil, false, false},
-		{"seen before the change only", at(-time.Minute), nil, false, false},
-		{"seen after the change", at(time.Minute), nil, false, true},
-		{"resolved after the change", at(-time.Minute), at(time.Minute), true, false},
-		{"resolved before the change does not count", at(-2 * time.Minute), at(-time.Minute), false, false},
-		{"resolved then fired again", at(2 * time.Minute), at(time.Minute), false, true},
-		{"fired again after a resolve before the change", at(-30 * time.Second), at(-time.Minute), false, true},
+		{"never seen", nil, nil, false, false, false},
+		{"seen before the change only", at(-time.Minute), nil, false, false, false},
+		{"a repeat after the change is still firing, not a refire", at(time.Minute), nil, false, false, true},
+		{"resolved after the change", at(-time.Minute), at(time.Minute), true, false, false},
+		{"resolved before the change does not count", at(-2 * time.Minute), at(-time.Minute), false, false, false},
+		{"resolved then fired again", at(2 * time.Minute), at(time.Minute), false, true, false},
+		{"fired again after a resolve before the change", at(-30 * time.Second), at(-time.Minute), false, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			resolved, refired := AlertState(v1beta1.RemediationStatus{LastSeen: tt.lastSeen, AlertResolvedAt: tt.resolve}, applied)
+			resolved, refired, stillFiring := AlertState(v1beta1.RemediationStatus{LastSeen: tt.lastSeen, AlertResolvedAt: tt.resolve}, applied)
 			g.Expect(resolved).To(Equal(tt.resolved))
 			g.Expect(refired).To(Equal(tt.refired))
+			g.Expect(stillFiring).To(Equal(tt.stillFiring))
 		})
 	}
 }
