@@ -226,7 +226,9 @@ func NotVetoed(in Input) (Verdict, string, string, time.Time) {
 		if isSelf(in.Remediation, o) || !sameTargetAndAction(in.Remediation, o) {
 			continue
 		}
-		if o.Status.Phase == v1beta1.PhaseFailed && o.Status.Reason == RejectedReason &&
+		// A reviewer who reopens the pull request lifts the veto.
+		reopened := o.Status.PullRequest != nil && o.Status.PullRequest.State == v1beta1.PullRequestOpen
+		if o.Status.Phase == v1beta1.PhaseFailed && o.Status.Reason == RejectedReason && !reopened &&
 			o.Status.CompletedAt != nil && in.Now.Sub(o.Status.CompletedAt.Time) < period {
 			return Never, VetoedReason, fmt.Sprintf("A reviewer rejected Remediation %s at %s; the veto lasts %s",
 				o.Name, o.Status.CompletedAt.UTC().Format(time.RFC3339), period), time.Time{}

@@ -50,6 +50,11 @@ func rem(name string, action v1beta1.ActionType, created time.Duration) v1beta1.
 }
 
 // ended marks r as having started at start and ended in phase at end (relative to t0).
+func reopened(r v1beta1.Remediation) v1beta1.Remediation {
+	r.Status.PullRequest = &v1beta1.PullRequestStatus{Number: 1, State: v1beta1.PullRequestOpen}
+	return r
+}
+
 func ended(r v1beta1.Remediation, phase v1beta1.Phase, reason string, start, end time.Duration) v1beta1.Remediation {
 	r.Status.Phase, r.Status.Reason = phase, reason
 	r.Status.StartedAt = ptr.To(metav1.NewTime(t0.Add(start)))
@@ -130,6 +135,9 @@ func TestGuards(t *testing.T) {
 			verdict: Never, reason: VetoedReason},
 		{name: "rejected before the veto period", policy: policy(func(s *v1beta1.SafetySpec) { s.VetoPeriod = &metav1.Duration{Duration: 24 * h} }),
 			others: []v1beta1.Remediation{ended(rem("old", mem, -48*h), v1beta1.PhaseFailed, RejectedReason, -48*h, -47*h)}, verdict: Allow},
+		{name: "a reopened pull request lifts the veto", policy: policy(nil),
+			others:  []v1beta1.Remediation{reopened(ended(rem("old", mem, -48*h), v1beta1.PhaseFailed, RejectedReason, -48*h, -47*h))},
+			verdict: Allow},
 		{name: "failed for another reason is no veto", policy: policy(nil),
 			others: []v1beta1.Remediation{ended(rem("old", mem, -48*h), v1beta1.PhaseFailed, AlertRefiredReason, -48*h, -47*h)}, verdict: Allow},
 		{name: "budget exhausted by any action on the target", policy: policy(nil),
