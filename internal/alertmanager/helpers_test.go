@@ -158,7 +158,13 @@ func (f *fixture) post(t testing.TB, body []byte) (int, string) {
 	return do(t, req)
 }
 
-func do(t testing.TB, req *http.Request) (int, string) {
+// fataler is what the helpers need of a test, satisfied by testing.TB and GinkgoT().
+type fataler interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+func do(t fataler, req *http.Request) (int, string) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -175,7 +181,7 @@ func firing(labels map[string]string, fp string) Alert {
 		Annotations: map[string]string{"summary": "it hurts"}, GeneratorURL: "http://prometheus/graph?g0.expr=x"}
 }
 
-func payloadJSON(t testing.TB, alerts ...Alert) []byte {
+func payloadJSON(t fataler, alerts ...Alert) []byte {
 	t.Helper()
 	p := Payload{Version: "4", GroupKey: `{}:{alertname="x"}`, Status: StatusFiring, Receiver: "heal8s",
 		GroupLabels: map[string]string{}, CommonLabels: map[string]string{}, CommonAnnotations: map[string]string{},
