@@ -110,6 +110,16 @@ var (
 	_ manager.LeaderElectionRunnable = (*Receiver)(nil)
 )
 
+// The receiver's permissions: it creates Remediations and writes their alert counters, reads
+// policies and records their last match, and reads pods, ReplicaSets, StatefulSets, DaemonSets
+// and namespaces as metadata only.
+// +kubebuilder:rbac:groups=heal8s.io,resources=remediations,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=heal8s.io,resources=remediations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=pods;namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=replicasets;statefulsets;daemonsets,verbs=get;list;watch
+
 // New builds a receiver. c is the manager's client (cached reads, direct writes) and apiReader
 // its uncached reader, used after a write conflict. Without a readable, non-empty token file
 // New fails with ErrNoToken unless opts.Insecure is set.
