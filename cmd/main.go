@@ -17,28 +17,41 @@ limitations under the License.
 package main
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
+	"time"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
 	// to ensure that exec-entrypoint and run can make use of them.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	heal8siov1alpha1 "github.com/heal8s/heal8s/api/v1alpha1"
-	heal8siov1beta1 "github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/api/v1alpha1"
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/alertmanager"
 	"github.com/heal8s/heal8s/internal/controller"
+	"github.com/heal8s/heal8s/internal/dashboard"
+	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/gitprovider/github"
 	"github.com/heal8s/heal8s/internal/metrics"
 	"github.com/heal8s/heal8s/internal/routing"
 	webhookv1beta1 "github.com/heal8s/heal8s/internal/webhook/v1beta1"
@@ -55,193 +68,243 @@ var (
 
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-
-	utilruntime.Must(heal8siov1beta1.AddToScheme(scheme))
-	utilruntime.Must(heal8siov1alpha1.AddToScheme(scheme))
+	utilruntime.Must(v1beta1.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 	// +kubebuilder:scaffold:scheme
 }
 
-// nolint:gocyclo
-func main() {
-	var metricsAddr string
-	var metricsCertPath, metricsCertName, metricsCertKey string
-	var webhookCertPath, webhookCertName, webhookCertKey string
-	var webhookPort int
-	var enableLeaderElection bool
-	var probeAddr string
-	var secureMetrics bool
-	var enableHTTP2 bool
-	var operatorNamespace string
-	var tlsOpts []func(*tls.Config)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
+// options are the manager's flags.
+type options struct {
+	metricsAddr, probeAddr                           string
+	metricsCertPath, metricsCertName, metricsCertKey string
+	webhookCertPath, webhookCertName, webhookCertKey string
+	webhookPort                                      int
+	leaderElect                                      bool
+	leaderElectionNamespace                          string
+	secureMetrics, enableHTTP2                       bool
+	operatorNamespace                                string
+
+	receiver                alertmanager.Options
+	githubWebhookSecretFile string
+	dashboardAddr           string
+	activitySize            int
+	pollInterval            time.Duration
+	prPollInterval          time.Duration
+	stableAfter             time.Duration
+}
+
+func (o *options) bind(fs *flag.FlagSet) {
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
-	flag.BoolVar(&enableLeaderElection, "leader-elect", false,
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Enable leader election for controller manager. "+
 			"Enabling this will ensure there is only one active controller manager.")
-	flag.BoolVar(&secureMetrics, "metrics-secure", true,
+	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
+		"The namespace of the leader election lease; empty means the namespace the manager runs in.")
+	fs.BoolVar(&o.secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
-	flag.StringVar(&webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
-	flag.StringVar(&webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
-	flag.StringVar(&webhookCertKey, "webhook-cert-key", "tls.key", "The name of the webhook key file.")
-	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port the webhook server listens on. "+
-		"Defaults to 9443. Set -1 to disable the webhook server.")
-	flag.StringVar(&metricsCertPath, "metrics-cert-path", "",
+	fs.StringVar(&o.webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
+	fs.StringVar(&o.webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
+	fs.StringVar(&o.webhookCertKey, "webhook-cert-key", "tls.key", "The name of the webhook key file.")
+	fs.IntVar(&o.webhookPort, "webhook-port", 9443, "Port the webhook server listens on.")
+	fs.StringVar(&o.metricsCertPath, "metrics-cert-path", "",
 		"The directory that contains the metrics server certificate.")
-	flag.StringVar(&metricsCertName, "metrics-cert-name", "tls.crt", "The name of the metrics server certificate file.")
-	flag.StringVar(&metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
-	flag.BoolVar(&enableHTTP2, "enable-http2", false,
+	fs.StringVar(&o.metricsCertName, "metrics-cert-name", "tls.crt", "The name of the metrics server certificate file.")
+	fs.StringVar(&o.metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
+	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
 		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
-	flag.StringVar(&operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", "heal8s-system"),
+	fs.StringVar(&o.operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", "heal8s-system"),
 		"The operator's own namespace: policies there may act cluster-wide, and Secrets are read there only.")
-	opts := zap.Options{
-		Development: true,
-	}
-	opts.BindFlags(flag.CommandLine)
+
+	fs.StringVar(&o.receiver.BindAddress, "receiver-bind-address", alertmanager.DefaultBindAddress,
+		"The address the Alertmanager webhook receiver (POST /webhook/alertmanager, and /webhook/github) listens on.")
+	fs.StringVar(&o.receiver.TokenFile, "receiver-token-file", "",
+		"A file holding the bearer token Alertmanager must send (a mounted Secret; reread when it changes).")
+	fs.BoolVar(&o.receiver.Insecure, "receiver-insecure", false,
+		"Accept alerts without a bearer token. Only for local experiments: anyone who reaches the port can create Remediations.")
+	fs.StringVar(&o.receiver.CertDir, "receiver-cert-dir", "",
+		"A directory with tls.crt and tls.key to serve the receiver over HTTPS; empty serves plain HTTP.")
+	fs.DurationVar(&o.receiver.FlushInterval, "receiver-flush-interval", alertmanager.DefaultFlushInterval,
+		"How often repeated alerts' counts are written to their Remediations (one write per Remediation per interval).")
+	fs.StringVar(&o.githubWebhookSecretFile, "github-webhook-secret-file", "",
+		"A file holding the secret GitHub signs pull_request webhooks with; enables POST /webhook/github on the receiver's port.")
+	fs.StringVar(&o.dashboardAddr, "dashboard-bind-address", dashboard.DefaultBindAddress,
+		"The address the read-only dashboard listens on; 0 disables it.")
+	fs.IntVar(&o.activitySize, "dashboard-activity-size", dashboard.DefaultActivitySize,
+		"How many phase transitions the dashboard's recent-activity feed keeps.")
+	fs.DurationVar(&o.pollInterval, "poll-interval", 0,
+		"How often waiting remediations look again at their target (0 means the built-in default).")
+	fs.DurationVar(&o.prPollInterval, "pr-poll-interval", 0,
+		"How often an open pull request's state is read from GitHub when no webhook reports it (0 means the built-in default).")
+	fs.DurationVar(&o.stableAfter, "stable-after", 0,
+		"How long a Deployment must be fully available on a revision before heal8s marks it a stable rollback candidate (0 means the built-in default).")
+}
+
+func main() {
+	var o options
+	o.bind(flag.CommandLine)
+	zapOpts := zap.Options{Development: true}
+	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
-
-	// if the enable-http2 flag is false (the default), http/2 should be disabled
-	// due to its vulnerabilities. More specifically, disabling http/2 will
-	// prevent from being vulnerable to the HTTP/2 Stream Cancellation and
-	// Rapid Reset CVEs. For more information see:
-	// - https://github.com/advisories/GHSA-qppj-fm5r-hxr3
-	// - https://github.com/advisories/GHSA-4374-p667-p6c8
-	disableHTTP2 := func(c *tls.Config) {
-		setupLog.Info("Disabling HTTP/2")
-		c.NextProtos = []string{"http/1.1"}
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
+		setupLog.Error(err, "Manager stopped with an error")
+		os.Exit(1)
 	}
+}
 
-	if !enableHTTP2 {
-		tlsOpts = append(tlsOpts, disableHTTP2)
+func run(ctx context.Context, o options) error {
+	mgr, err := newManager(o)
+	if err != nil {
+		return err
 	}
-
-	// Initial webhook TLS options
-	webhookTLSOpts := tlsOpts
-	webhookServerOptions := webhook.Options{
-		TLSOpts: webhookTLSOpts,
-		Port:    webhookPort,
+	recorder := metrics.NewRecorder(ctrlmetrics.Registry)
+	table := routing.NewTable(routing.TableOptions{OperatorNamespace: o.operatorNamespace})
+	if err := setupControllers(mgr, o, recorder, table); err != nil {
+		return err
 	}
-
-	if len(webhookCertPath) > 0 {
-		setupLog.Info("Initializing webhook certificate watcher using provided certificates",
-			"webhook-cert-path", webhookCertPath, "webhook-cert-name", webhookCertName, "webhook-cert-key", webhookCertKey)
-
-		webhookServerOptions.CertDir = webhookCertPath
-		webhookServerOptions.CertName = webhookCertName
-		webhookServerOptions.KeyName = webhookCertKey
+	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
+		if err := webhookv1beta1.SetupRemediationWebhookWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up the Remediation webhooks: %w", err)
+		}
+		if err := webhookv1beta1.SetupRemediationPolicyWebhookWithManager(mgr, o.operatorNamespace); err != nil {
+			return fmt.Errorf("setting up the RemediationPolicy webhooks: %w", err)
+		}
 	}
-
-	webhookServer := webhook.NewServer(webhookServerOptions)
-
-	// Metrics endpoint is enabled in 'config/default/kustomization.yaml'. The Metrics options configure the server.
-	// More info:
-	// - https://pkg.go.dev/sigs.k8s.io/controller-runtime@v0.25.0/pkg/metrics/server
-	// - https://book.kubebuilder.io/reference/metrics.html
-	metricsServerOptions := metricsserver.Options{
-		BindAddress:   metricsAddr,
-		SecureServing: secureMetrics,
-		TLSOpts:       tlsOpts,
+	// +kubebuilder:scaffold:builder
+	if err := setupServers(mgr, o, recorder, table); err != nil {
+		return err
 	}
-
-	if secureMetrics {
-		// FilterProvider is used to protect the metrics endpoint with authn/authz.
-		// These configurations ensure that only authorized users and service accounts
-		// can access the metrics endpoint. The RBAC are configured in 'config/rbac/kustomization.yaml'. More info:
-		// https://pkg.go.dev/sigs.k8s.io/controller-runtime@v0.25.0/pkg/metrics/filters#WithAuthenticationAndAuthorization
-		metricsServerOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("setting up the health check: %w", err)
 	}
-
-	// If the certificate is not specified, controller-runtime will automatically
-	// generate self-signed certificates for the metrics server. While convenient for development and testing,
-	// this setup is not recommended for production.
-	//
-	// TODO(user): If you enable certManager, uncomment the following lines:
-	// - [METRICS-WITH-CERTS] at config/default/kustomization.yaml to generate and use certificates
-	// managed by cert-manager for the metrics server.
-	// - [PROMETHEUS-WITH-CERTS] at config/prometheus/kustomization.yaml for TLS certification.
-	if len(metricsCertPath) > 0 {
-		setupLog.Info("Initializing metrics certificate watcher using provided certificates",
-			"metrics-cert-path", metricsCertPath, "metrics-cert-name", metricsCertName, "metrics-cert-key", metricsCertKey)
-
-		metricsServerOptions.CertDir = metricsCertPath
-		metricsServerOptions.CertName = metricsCertName
-		metricsServerOptions.KeyName = metricsCertKey
+	ready := healthz.Ping
+	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
+		ready = mgr.GetWebhookServer().StartedChecker()
 	}
+	if err := mgr.AddReadyzCheck("readyz", ready); err != nil {
+		return fmt.Errorf("setting up the ready check: %w", err)
+	}
+	setupLog.Info("Starting manager", "version", version, "operatorNamespace", o.operatorNamespace)
+	return mgr.Start(ctx)
+}
 
+func newManager(o options) (ctrl.Manager, error) {
+	var tlsOpts []func(*tls.Config)
+	if !o.enableHTTP2 {
+		// HTTP/2 stays off by default: see the HTTP/2 Stream Cancellation and Rapid Reset CVEs
+		// (GHSA-qppj-fm5r-hxr3, GHSA-4374-p667-p6c8).
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	webhookOpts := webhook.Options{TLSOpts: tlsOpts, Port: o.webhookPort}
+	if o.webhookCertPath != "" {
+		webhookOpts.CertDir, webhookOpts.CertName, webhookOpts.KeyName = o.webhookCertPath, o.webhookCertName, o.webhookCertKey
+	}
+	metricsOpts := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: o.secureMetrics, TLSOpts: tlsOpts}
+	if o.secureMetrics {
+		// Only authenticated and authorized clients (RBAC in config/rbac) may read metrics.
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	if o.metricsCertPath != "" {
+		metricsOpts.CertDir, metricsOpts.CertName, metricsOpts.KeyName = o.metricsCertPath, o.metricsCertName, o.metricsCertKey
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsServerOptions,
-		WebhookServer:          webhookServer,
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         enableLeaderElection,
-		LeaderElectionID:       "4a097ca1.heal8s.io",
-		// LeaderElectionReleaseOnCancel defines if the leader should step down voluntarily
-		// when the Manager ends. This requires the binary to immediately end when the
-		// Manager is stopped, otherwise, this setting is unsafe. Setting this significantly
-		// speeds up voluntary leader transitions as the new leader don't have to wait
-		// LeaseDuration time first.
-		//
-		// In the default scaffold provided, the program ends immediately after
-		// the manager stops, so would be fine to enable this option. However,
-		// if you are doing or is intended to do any operation such as perform cleanups
-		// after the manager stops then its usage might be unsafe.
-		// LeaderElectionReleaseOnCancel: true,
+		Scheme:                  scheme,
+		Metrics:                 metricsOpts,
+		WebhookServer:           webhook.NewServer(webhookOpts),
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "heal8s.heal8s.io",
+		LeaderElectionNamespace: o.leaderElectionNamespace,
+		// The manager exits as soon as it stops, so stepping down at once is safe and lets the
+		// other replica take over without waiting for the lease to expire.
+		LeaderElectionReleaseOnCancel: true,
+		Cache: cache.Options{
+			// heal8s never reads managedFields; dropping them halves the cache of large objects.
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				// The dashboard shows Events about Remediations only; cache nothing else.
+				&eventsv1.Event{}: {Field: fields.OneTermEqualSelector("regarding.kind", "Remediation")},
+			},
+		},
 	})
 	if err != nil {
-		setupLog.Error(err, "Failed to start manager")
-		os.Exit(1)
+		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
+	return mgr, nil
+}
 
-	recorder := metrics.NewRecorder(ctrlmetrics.Registry)
-	table := routing.NewTable(routing.TableOptions{OperatorNamespace: operatorNamespace})
-
-	if err := (&controller.RemediationReconciler{
-		Client:            mgr.GetClient(),
-		Metrics:           recorder,
-		OperatorNamespace: operatorNamespace,
-	}).SetupWithManager(mgr); err != nil {
-		setupLog.Error(err, "Failed to create controller", "controller", "remediation")
-		os.Exit(1)
-	}
+func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table *routing.Table) error {
+	providers := &github.ProviderCache{}
 	if err := (&controller.RemediationPolicyReconciler{
 		Client: mgr.GetClient(),
 		Table:  table,
 	}).SetupWithManager(mgr); err != nil {
-		setupLog.Error(err, "Failed to create controller", "controller", "remediationpolicy")
-		os.Exit(1)
+		return fmt.Errorf("setting up the RemediationPolicy controller: %w", err)
 	}
-	// nolint:goconst
-	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
-		if err := webhookv1beta1.SetupRemediationWebhookWithManager(mgr); err != nil {
-			setupLog.Error(err, "Failed to create webhook", "webhook", "Remediation")
-			os.Exit(1)
-		}
+	if err := (&controller.RemediationReconciler{
+		Client:                  mgr.GetClient(),
+		Scheme:                  mgr.GetScheme(),
+		Metrics:                 recorder,
+		OperatorNamespace:       o.operatorNamespace,
+		PollInterval:            o.pollInterval,
+		PullRequestPollInterval: o.prPollInterval,
+		Providers: func(policy *v1beta1.RemediationPolicy, secret map[string][]byte) (gitprovider.Provider, error) {
+			owner := types.NamespacedName{Namespace: o.operatorNamespace, Name: policy.Spec.Git.SecretRef.Name}.String()
+			return providers.Get(owner, secret, policy.Spec.Git.BaseURL)
+		},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Remediation controller: %w", err)
 	}
-	// nolint:goconst
-	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
-		if err := webhookv1beta1.SetupRemediationPolicyWebhookWithManager(mgr, operatorNamespace); err != nil {
-			setupLog.Error(err, "Failed to create webhook", "webhook", "RemediationPolicy")
-			os.Exit(1)
-		}
+	if err := (&controller.StableRevisionReconciler{
+		Client:            mgr.GetClient(),
+		StableAfter:       o.stableAfter,
+		OperatorNamespace: o.operatorNamespace,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the stable revision controller: %w", err)
 	}
-	// +kubebuilder:scaffold:builder
+	return nil
+}
 
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		setupLog.Error(err, "Failed to set up health check")
-		os.Exit(1)
+// setupServers adds the servers every replica runs, leader or not: the Alertmanager receiver
+// (with the GitHub webhook on the same port) and the dashboard.
+func setupServers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table *routing.Table) error {
+	receiver, err := alertmanager.New(o.receiver, mgr.GetClient(), mgr.GetAPIReader(), table, recorder)
+	if err != nil {
+		if errors.Is(err, alertmanager.ErrNoToken) {
+			return fmt.Errorf("refusing to start the Alertmanager receiver without a token: %w", err)
+		}
+		return fmt.Errorf("setting up the Alertmanager receiver: %w", err)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		setupLog.Error(err, "Failed to set up ready check")
-		os.Exit(1)
+	if o.receiver.Insecure && o.receiver.TokenFile == "" {
+		setupLog.Info("WARNING: the Alertmanager receiver accepts alerts without a token (--receiver-insecure)")
 	}
-
-	setupLog.Info("Starting manager", "version", version)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
-		setupLog.Error(err, "Failed to run manager")
-		os.Exit(1)
+	if o.githubWebhookSecretFile != "" {
+		sync := &controller.PullRequestSync{Client: mgr.GetClient()}
+		gh, err := github.NewWebhookHandlerFromFile(o.githubWebhookSecretFile, sync.Update)
+		if err != nil {
+			return fmt.Errorf("setting up the GitHub webhook: %w", err)
+		}
+		receiver.Handle(github.WebhookPath, gh)
 	}
+	if err := mgr.Add(receiver); err != nil {
+		return fmt.Errorf("adding the Alertmanager receiver: %w", err)
+	}
+	dash, err := dashboard.New(dashboard.Options{
+		BindAddress:  o.dashboardAddr,
+		Reader:       mgr.GetCache(),
+		Informers:    mgr.GetCache(),
+		ActivitySize: o.activitySize,
+	})
+	if err != nil {
+		return fmt.Errorf("setting up the dashboard: %w", err)
+	}
+	if err := mgr.Add(dash); err != nil {
+		return fmt.Errorf("adding the dashboard: %w", err)
+	}
+	return nil
 }
 
 // envOr returns the environment variable's value, or def when it is unset or empty.
