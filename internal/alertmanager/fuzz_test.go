@@ -77,7 +77,7 @@ func FuzzHandler(f *testing.F) {
 	policy := seedPolicy("shop")
 	policy.Spec.Rules = append(policy.Spec.Rules, v1beta1.Rule{Name: "any", Matchers: []string{`alertname=~".+"`},
 		Action: v1beta1.Action{RollbackImage: &v1beta1.RollbackImageAction{}}})
-	fx := newFixture(f, tableFor(f, policy), nil, policy)
+	fx := newFastFixture(f, tableFor(f, policy), policy)
 	h := fx.recv.Handler()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req := httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(data))
