@@ -23,6 +23,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -31,6 +32,9 @@ import (
 // handler serves POST /webhook/alertmanager: it authenticates, bounds and decodes the body,
 // and answers only once every Remediation of the payload is persisted.
 type handler struct {
+	// loaded is set once the routing table holds every policy the cache knew at start; before
+	// that an alert could be skipped as no_rule only because its policy was not compiled yet.
+	loaded  atomic.Bool
 	intake  *intake
 	token   *tokenFile // nil when the receiver runs insecure
 	maxBody int64
@@ -46,6 +50,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.token != nil && !h.token.authorized(r.Header.Get("Authorization")) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="heal8s"`)
 		http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
+		return
+	}
+	if !h.loaded.Load() {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "the routing table is still loading; retry shortly", http.StatusServiceUnavailable)
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {

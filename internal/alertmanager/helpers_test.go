@@ -145,6 +145,7 @@ func newFixtureFrom(t testing.TB, tbl *routing.Table, b *fake.ClientBuilder) *fi
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.handler.loaded.Store(true) // no Start here: the table is what the test built
 	srv := httptest.NewServer(r.Handler())
 	t.Cleanup(srv.Close)
 	return &fixture{recv: r, client: c, metrics: rec, srv: srv, clock: clk}

@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/metrics"
 	"github.com/heal8s/heal8s/internal/routing"
 )
@@ -176,6 +177,52 @@ func (r *Receiver) Addr(ctx context.Context) (net.Addr, error) {
 	}
 }
 
+// waitForTable marks the handler loaded once the routing table holds every RemediationPolicy of
+// the cache, at its current generation or later (the RemediationPolicyReconciler fills it on
+// every replica). Until then the handler answers 503 and Alertmanager retries, so no alert is
+// skipped because the replica has just started.
+func (r *Receiver) waitForTable(ctx context.Context) {
+	log := r.opts.Logger
+	t := time.NewTicker(tablePollInterval)
+	defer t.Stop()
+	for {
+		missing, err := r.tableMissing(ctx)
+		switch {
+		case err != nil:
+			log.Error(err, "Checking the routing table against the cache")
+		case missing == 0:
+			r.handler.loaded.Store(true)
+			log.Info("Routing table loaded; accepting alerts", "policies", r.intake.table.Len())
+			return
+		default:
+			log.V(1).Info("Waiting for the routing table", "missing", missing)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// tablePollInterval is how often waitForTable compares the table with the cache.
+const tablePollInterval = 200 * time.Millisecond
+
+func (r *Receiver) tableMissing(ctx context.Context) (int, error) {
+	list := &v1beta1.RemediationPolicyList{}
+	if err := r.intake.client.List(ctx, list); err != nil {
+		return 0, fmt.Errorf("listing RemediationPolicies: %w", err)
+	}
+	missing := 0
+	for i := range list.Items {
+		p, ok := r.intake.table.Get(client.ObjectKeyFromObject(&list.Items[i]))
+		if !ok || p.Generation < list.Items[i].Generation {
+			missing++
+		}
+	}
+	return missing, nil
+}
+
 // Start serves until ctx ends, flushing batched updates every FlushInterval, then shuts the
 // server down gracefully and flushes what is left.
 func (r *Receiver) Start(ctx context.Context) error {
@@ -211,6 +258,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 	}
 	r.addr = ln.Addr()
 	close(r.ready)
+	go r.waitForTable(ctx)
 	log.Info("Alertmanager receiver listening", "address", r.addr.String(), "path", Path, "tls", r.opts.CertDir != "")
 
 	flushed := make(chan struct{})

@@ -241,6 +241,7 @@ var _ = Describe("Alertmanager receiver", Ordered, func() {
 		broken, err := New(Options{TokenFile: tokenPath, Logger: GinkgoLogr}, failingCreates{mgrClient}, mgrClient, a.table,
 			metrics.NewRecorder(prometheus.NewRegistry()))
 		Expect(err).NotTo(HaveOccurred())
+		broken.handler.loaded.Store(true)
 		srv := httptest.NewServer(broken.Handler())
 		defer srv.Close()
 		code, body := post(srv.URL+Path, hpa(7))

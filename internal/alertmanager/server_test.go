@@ -17,6 +17,7 @@ limitations under the License.
 package alertmanager
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -38,7 +39,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/metrics"
+	"github.com/heal8s/heal8s/internal/routing"
 )
 
 func writeSelfSignedCert(t *testing.T, dir string) {
@@ -100,4 +103,46 @@ func TestStartServesTLSAndExtraHandlersAndStops(t *testing.T) {
 	g.Eventually(done).Should(Receive(BeNil()))
 	_, err = net.DialTimeout("tcp", addr.String(), time.Second)
 	g.Expect(err).To(HaveOccurred(), "the listener is closed after shutdown")
+}
+
+// TestStartWaitsForTheRoutingTable: a replica that has just started must not skip alerts as
+// no_rule only because the policy reconciler has not compiled their policy yet.
+func TestStartWaitsForTheRoutingTable(t *testing.T) {
+	g := NewWithT(t)
+	policy := seedPolicy("shop")
+	policy.Generation = 2
+	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(policy).
+		WithStatusSubresource(&v1beta1.Remediation{}, &v1beta1.RemediationPolicy{}).Build()
+	tbl := tableFor(t)
+	r, err := New(Options{BindAddress: "127.0.0.1:0", Insecure: true, Logger: logr.Discard()},
+		c, c, tbl, metrics.NewRecorder(prometheus.NewRegistry()))
+	g.Expect(err).NotTo(HaveOccurred())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = r.Start(ctx) }()
+	addr, err := r.Addr(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	send := func() int {
+		body := payloadJSON(t, firing(map[string]string{"alertname": "KubeHpaMaxedOut", "namespace": "shop", "horizontalpodautoscaler": "api"}, fp(1)))
+		resp, err := http.Post("http://"+addr.String()+Path, "application/json", bytes.NewReader(body))
+		g.Expect(err).NotTo(HaveOccurred())
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	g.Consistently(send).WithTimeout(3 * tablePollInterval).Should(Equal(http.StatusServiceUnavailable))
+
+	stale := policy.DeepCopy()
+	stale.Generation = 1
+	compiled, err := routing.Compile(stale)
+	g.Expect(err).NotTo(HaveOccurred())
+	tbl.Set(compiled)
+	g.Consistently(send).WithTimeout(3*tablePollInterval).Should(Equal(http.StatusServiceUnavailable), "an older generation is not loaded")
+
+	compiled, err = routing.Compile(policy)
+	g.Expect(err).NotTo(HaveOccurred())
+	tbl.Set(compiled)
+	g.Eventually(send).Should(Equal(http.StatusOK))
+	list := &v1beta1.RemediationList{}
+	g.Expect(c.List(ctx, list)).To(Succeed())
+	g.Expect(list.Items).To(HaveLen(1))
 }
