@@ -41,7 +41,7 @@ const (
 	// SkipNoRemediation means a resolved alert has no Remediation to update.
 	SkipNoRemediation routing.SkipReason = "no_remediation"
 	// SkipInvalid means the API server refused the Remediation as invalid (for example an alert
-	// without an alertname); retrying would not help.
+	// without an alertname) or too large; retrying would not help.
 	SkipInvalid routing.SkipReason = "invalid_remediation"
 )
 
@@ -183,7 +183,7 @@ func (in *intake) firing(ctx context.Context, a *Alert) (outcome, routing.SkipRe
 		case apierrors.IsNotFound(err):
 			// The namespace is gone (or going): there is nothing left to remediate.
 			return outcome{}, routing.SkipTargetNotFound, nil
-		case apierrors.IsInvalid(err):
+		case apierrors.IsInvalid(err), apierrors.IsRequestEntityTooLargeError(err):
 			ctrl.LoggerFrom(ctx).Error(err, "Remediation refused as invalid", "Remediation", key)
 			return outcome{}, SkipInvalid, nil
 		}
