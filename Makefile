@@ -181,9 +181,11 @@ build: manifests generate fmt vet ## Build manager binary.
 run: manifests generate fmt vet ## Run the manager from your host against ~/.kube/config (webhooks off).
 	ENABLE_WEBHOOKS=false go run ./cmd --metrics-secure=false
 
+STRATEGY ?= GitOps
 .PHONY: demo
-demo: build setup-envtest ## Run heal8s on a local control plane with the samples (Ctrl-C stops it; DEMO_EXIT=1 for unattended).
-	go run ./hack/demo --root "$(CURDIR)" --manager "$(CURDIR)/bin/manager"
+demo: build setup-envtest-full alertmanager ## Watch an OOMKill alert become a reviewed pull request and a healed workload (STRATEGY=Direct patches instead; DEMO_EXIT=1 for unattended).
+	@echo "Building and starting the demo (the first run builds the control plane from source: several minutes)..."
+	go run ./hack/demo --root "$(CURDIR)" --manager "$(CURDIR)/bin/manager" --alertmanager "$(ALERTMANAGER)" --strategy "$(STRATEGY)"
 
 # If you wish to build the manager image targeting other platforms you can use the --platform flag.
 # (i.e. docker build --platform linux/arm64). However, you must enable docker buildKit for it.

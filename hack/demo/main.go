@@ -14,13 +14,14 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Command demo runs heal8s on a throw-away local control plane: etcd and kube-apiserver (the
-// envtest binaries), the CRDs and webhooks installed, the manager started as a process with its
-// webhooks served to the API server, and the samples applied. It prints how to look around with
-// kubectl and, on Ctrl-C (or at once with DEMO_EXIT=1), stops everything it started and removes
-// its temporary files.
+
+// Command demo tells heal8s's story on a throw-away local control plane: an OOMKill alert goes
+// through a real Alertmanager to the receiver, becomes a Remediation, a pull request against the
+// manifest in (a fake) GitHub, a merge, a rollout and a resolved alert. Every phase is printed as
+// it happens. Ctrl-C, or DEMO_EXIT=1 for an unattended run, stops every process it started and
+// removes its temporary files.
 //
-// Run it with `make demo`, which builds the manager and the envtest binaries first.
+// Run it with `make demo` (or `make demo STRATEGY=Direct` to patch the live object instead).
 package main
 
 import (
@@ -29,41 +30,57 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
+	"io/fs"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/yaml"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/heal8s/heal8s/api/v1alpha1"
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/test/harness"
+)
+
+const (
+	operatorNamespace = "heal8s-system"
+	appNamespace      = "demo"
+	repository        = "acme/deploy"
+	manifestPath      = "apps/demo/web.yaml"
+	fieldManager      = "flux-demo"
 )
 
 type options struct {
-	root      string // the project's root directory
-	manager   string // the manager binary
-	assets    string // the envtest binaries
-	exitEarly bool   // stop right after set-up, for unattended runs
+	root, manager, alertmanager, assets string
+	strategy                            v1beta1.Strategy
+	exitEarly                           bool
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.root, "root", ".", "The project's root directory (config/ is read from there).")
-	flag.StringVar(&o.manager, "manager", "bin/manager", "The manager binary to run.")
-	flag.StringVar(&o.assets, "assets", os.Getenv("KUBEBUILDER_ASSETS"), "The directory with kube-apiserver, etcd and kubectl.")
+	var strategy string
+	flag.StringVar(&o.root, "root", ".", "The project's root directory.")
+	flag.StringVar(&o.manager, "manager", "bin/manager", "The manager binary.")
+	flag.StringVar(&o.alertmanager, "alertmanager", "bin/alertmanager", "The Alertmanager binary.")
+	flag.StringVar(&o.assets, "assets", os.Getenv("KUBEBUILDER_ASSETS"), "The directory with the envtest binaries.")
+	flag.StringVar(&strategy, "strategy", envOr("STRATEGY", string(v1beta1.StrategyGitOps)), "GitOps or Direct.")
 	flag.Parse()
+	o.strategy = v1beta1.Strategy(strategy)
 	o.exitEarly = os.Getenv("DEMO_EXIT") == "1"
+	if o.strategy != v1beta1.StrategyGitOps && o.strategy != v1beta1.StrategyDirect {
+		fmt.Fprintf(os.Stderr, "STRATEGY must be GitOps or Direct, not %q\n", strategy)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -73,219 +90,400 @@ func main() {
 	}
 }
 
-func step(format string, args ...any) {
-	fmt.Printf("\n\033[1m==> "+format+"\033[0m\n", args...)
-}
-
 func run(ctx context.Context, o options) (err error) {
-	if o.assets == "" {
-		return errors.New("no envtest binaries: set KUBEBUILDER_ASSETS or run through 'make demo'")
-	}
-	tmp, err := os.MkdirTemp("", "heal8s-demo-")
+	files, err := repoFiles(filepath.Join(o.root, "hack", "demo", "repo"))
 	if err != nil {
-		return fmt.Errorf("creating the demo's temporary directory: %w", err)
+		return err
+	}
+	step("Starting a local control plane, a fake GitHub, the heal8s manager and Alertmanager")
+	st, err := harness.StartStack(ctx, harness.StackOptions{
+		Root: o.root, Assets: o.assets, Manager: o.manager, Alertmanager: o.alertmanager,
+		OperatorNamespace: operatorNamespace, AppNamespaces: []string{appNamespace},
+		Repository: repository, Files: files, PollInterval: 2 * time.Second,
+	})
+	if err != nil {
+		return err
 	}
 	defer func() {
-		step("Cleaning up")
-		if rmErr := os.RemoveAll(tmp); rmErr != nil {
-			err = errors.Join(err, fmt.Errorf("removing %s: %w", tmp, rmErr))
+		step("Stopping everything the demo started")
+		if stopErr := st.Stop(); stopErr != nil {
+			err = errors.Join(err, stopErr)
 		}
-		fmt.Println("    removed", tmp)
+		fmt.Println("    stopped; temporary files removed")
 	}()
+	c := st.ControlPlane.Client
+	say("API server       %s", st.ControlPlane.Config.Host)
+	if st.ControlPlane.HasControllerManager {
+		say("controllers      kube-controller-manager (real ReplicaSets and rollouts); a stand-in kubelet marks Pods ready")
+	} else {
+		say("controllers      none built: a stand-in marks rollouts finished (make setup-envtest-full builds kube-controller-manager)")
+	}
+	say("fake GitHub      %s (repository %s)", st.GitHub.URL(), repository)
+	say("heal8s receiver  %s (bearer token in %s)", st.Manager.ReceiverURL, st.TokenFile)
+	say("dashboard        %s", st.Manager.DashboardURL)
+	say("Alertmanager     %s", st.Alertmanager.URL)
 
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1beta1.AddToScheme, v1alpha1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			return fmt.Errorf("building the scheme: %w", err)
-		}
+	step("Deploying the demo application from %s@main (as Flux would)", repository)
+	if err := fluxApply(ctx, st); err != nil {
+		return err
+	}
+	pod, err := waitRolledOut(ctx, c, "web")
+	if err != nil {
+		return err
+	}
+	say("deployment demo/web is available; pod %s runs with a 256Mi memory limit", pod)
+
+	step("Creating a RemediationPolicy (%s): OOMKilled containers get 25%% more memory, at most 2Gi", o.strategy)
+	if err := createPolicy(ctx, st, o.strategy); err != nil {
+		return err
 	}
 
-	step("Starting a local control plane (etcd, kube-apiserver) from %s", o.assets)
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: o.assets,
-		CRDDirectoryPaths:     []string{filepath.Join(o.root, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		Scheme:                scheme,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			Paths: []string{filepath.Join(o.root, "config", "webhook")},
+	alert := harness.Alert{
+		Labels: map[string]string{
+			"alertname": "KubePodOOMKilled", "namespace": appNamespace, "pod": pod, "container": "app",
+			"severity": "warning", "job": "kube-state-metrics",
 		},
+		Annotations: map[string]string{
+			"summary":     fmt.Sprintf("Container app in pod %s/%s was OOMKilled", appNamespace, pod),
+			"runbook_url": "https://runbooks.example/KubePodOOMKilled",
+		},
+		StartsAt:     time.Now().UTC(),
+		GeneratorURL: "http://prometheus.example/graph?g0.expr=kube_pod_container_status_last_terminated_reason%7Breason%3D%22OOMKilled%22%7D",
 	}
-	cfg, err := env.Start()
-	if err != nil {
-		return fmt.Errorf("starting the control plane: %w", err)
-	}
-	defer func() {
-		fmt.Println("    stopping the control plane")
-		if stopErr := env.Stop(); stopErr != nil {
-			err = errors.Join(err, fmt.Errorf("stopping the control plane: %w", stopErr))
-		}
-	}()
-	fmt.Println("    API server:", cfg.Host)
-	fmt.Println("    CRDs installed: remediations.heal8s.io, remediationpolicies.heal8s.io (v1alpha1, v1beta1; stored as v1beta1)")
-
-	user, err := env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return fmt.Errorf("creating the demo's admin user: %w", err)
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		return fmt.Errorf("writing a kubeconfig: %w", err)
-	}
-	kubeconfigPath := filepath.Join(tmp, "kubeconfig")
-	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", kubeconfigPath, err)
-	}
-
-	step("Starting the heal8s manager with its webhooks")
-	probePort, err := freePort()
-	if err != nil {
-		return err
-	}
-	metricsPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	logPath := filepath.Join(tmp, "manager.log")
-	mgr, err := startManager(o, kubeconfigPath, logPath, &env.WebhookInstallOptions, probePort, metricsPort)
-	if err != nil {
-		return err
-	}
-	defer mgr.stop()
-	if err := waitReady(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort), mgr, logPath); err != nil {
-		return err
-	}
-	fmt.Println("    manager ready; logs in", logPath)
-	fmt.Printf("    metrics on http://127.0.0.1:%d/metrics\n", metricsPort)
-
-	step("Applying the samples in config/samples")
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return fmt.Errorf("creating a client: %w", err)
-	}
-	if err := applySamples(ctx, c, filepath.Join(o.root, "config", "samples")); err != nil {
+	step("Prometheus fires KubePodOOMKilled into Alertmanager; Alertmanager routes it to heal8s")
+	if err := st.Alertmanager.Fire(ctx, alert); err != nil {
 		return err
 	}
 
-	kubectl := filepath.Join(o.assets, "kubectl")
-	step("What heal8s shows (kubectl get remediationpolicies,remediations -A)")
-	time.Sleep(2 * time.Second) // let the controllers write their first status
-	get := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfigPath, "get", "remediationpolicies,remediations", "-A")
-	get.Stdout, get.Stderr = os.Stdout, os.Stderr
-	if err := get.Run(); err != nil {
-		return fmt.Errorf("running kubectl: %w", err)
+	step("Following the Remediation")
+	rem, err := follow(ctx, st, alert)
+	if err != nil {
+		return err
 	}
 
-	step("Look around")
-	fmt.Printf("    export KUBECONFIG=%s\n", kubeconfigPath)
-	fmt.Printf("    %s get remediationpolicies,remediations -A          # short names: rempol, rem\n", kubectl)
-	fmt.Printf("    %s get remediations.v1alpha1.heal8s.io -A -o yaml   # the seed's shape, converted\n", kubectl)
-	fmt.Printf("    %s explain remediationpolicy.spec.rules.action\n", kubectl)
+	step("Summary")
+	summarize(ctx, st, rem)
+
+	kubectl := st.ControlPlane.Kubectl
+	step("Look around (while the demo runs)")
+	say("export KUBECONFIG=%s", st.ControlPlane.Kubeconfig)
+	say("%s get remediationpolicies,remediations -A     # short names: rempol, rem", kubectl)
+	say("%s describe remediation -n %s                  # status, plan and Events", kubectl, appNamespace)
+	say("%s get remediations.v1alpha1.heal8s.io -A -o yaml  # the seed's shape, converted", kubectl)
+	say("open %s                              # the dashboard", st.Manager.DashboardURL)
+	say("logs: %s", filepath.Dir(st.Manager.Log))
 	if o.exitEarly {
-		fmt.Println("\n    DEMO_EXIT=1: stopping now.")
+		say("DEMO_EXIT=1: stopping now.")
 		return nil
 	}
-	fmt.Println("\n    Press Ctrl-C to stop the demo and remove everything it started.")
+	say("Press Ctrl-C to stop the demo and remove everything it started.")
 	<-ctx.Done()
 	return nil
 }
 
-// process is a child process the demo started, waited for exactly once.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
-
-func (p *process) stop() {
-	fmt.Println("    stopping the manager")
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func startManager(o options, kubeconfig, logPath string, wh *envtest.WebhookInstallOptions, probePort, metricsPort int) (*process, error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("creating the manager's log: %w", err)
-	}
-	cmd := exec.Command(o.manager,
-		"--webhook-cert-path="+wh.LocalServingCertDir,
-		"--webhook-port="+strconv.Itoa(wh.LocalServingPort),
-		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probePort),
-		"--metrics-bind-address=127.0.0.1:"+strconv.Itoa(metricsPort),
-		"--metrics-secure=false",
-		"--leader-elect=false",
-		"--operator-namespace=default",
-	)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("starting %s (run 'make build' first): %w", o.manager, err)
-	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		_ = logFile.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func waitReady(ctx context.Context, url string, mgr *process, logPath string) error {
-	deadline := time.After(60 * time.Second)
+// follow prints each phase of the Remediation as it happens and plays the humans and tools
+// around heal8s: the reviewer who merges, Flux which applies main, Prometheus which resolves
+// the alert once the rollout is healthy.
+func follow(ctx context.Context, st *harness.Stack, alert harness.Alert) (*v1beta1.Remediation, error) {
+	c := st.ControlPlane.Client
+	deadline := time.Now().Add(5 * time.Minute)
+	printed, announced, merged, applied, resolved := 0, false, false, false, false
 	for {
-		resp, err := http.Get(url) //nolint:gosec // the demo's own loopback probe
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if time.Now().After(deadline) {
+			return nil, errors.New("the Remediation did not finish within five minutes; see the logs")
 		}
 		select {
-		case <-mgr.done:
-			return fmt.Errorf("the manager exited before it was ready (%v); see %s", mgr.err, logPath)
-		case <-deadline:
-			return fmt.Errorf("the manager was not ready within a minute; see %s", logPath)
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+			return nil, ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+		list := &v1beta1.RemediationList{}
+		if err := c.List(ctx, list, client.InNamespace(appNamespace)); err != nil {
+			return nil, fmt.Errorf("listing Remediations: %w", err)
+		}
+		if len(list.Items) == 0 {
+			continue
+		}
+		rem := &list.Items[0]
+		if !announced {
+			announced = true
+			say("Remediation %s/%s created by the receiver (alert %s, fingerprint %s)",
+				rem.Namespace, rem.Name, rem.Spec.Alert.Name, rem.Spec.Alert.Fingerprint)
+			say("    target %s %s, container %s; action %s; strategy %s",
+				rem.Spec.Target.Kind, rem.Spec.Target.Name, rem.Spec.Target.Container, rem.Spec.Action.Type(), rem.Spec.Strategy)
+		}
+		for _, h := range rem.Status.History[min(printed, len(rem.Status.History)):] {
+			say("%s  %-13s %s", h.Time.Format("15:04:05"), h.Phase, h.Reason)
+			if h.Phase == v1beta1.PhasePlanning || h.Phase == rem.Status.Phase {
+				if msg := rem.Status.Message; msg != "" && h.Phase == rem.Status.Phase {
+					say("                        %s", msg)
+				}
+			}
+			if h.Phase == v1beta1.PhaseProposed && rem.Status.Plan != nil {
+				printPlan(rem.Status.Plan)
+			}
+		}
+		printed = max(printed, len(rem.Status.History))
+
+		switch rem.Status.Phase {
+		case v1beta1.PhaseAwaitingMerge:
+			if !merged && rem.Status.PullRequest != nil {
+				if err := showAndMerge(st, rem.Status.PullRequest); err != nil {
+					return nil, err
+				}
+				merged = true
+			}
+		case v1beta1.PhaseApplying:
+			if !applied {
+				say("    Flux notices the new commit on main and applies it")
+				if err := fluxApply(ctx, st); err != nil {
+					return nil, err
+				}
+				applied = true
+			}
+		case v1beta1.PhaseVerifying:
+			if !resolved {
+				if _, err := waitRolledOut(ctx, c, "web"); err != nil {
+					return nil, err
+				}
+				d := &appsv1.Deployment{}
+				if err := c.Get(ctx, client.ObjectKey{Namespace: appNamespace, Name: "web"}, d); err == nil {
+					say("    rollout finished: %d/%d pods available with a %s memory limit",
+						d.Status.AvailableReplicas, d.Status.Replicas, memoryLimit(d))
+				}
+				say("    the container stops being OOMKilled; Prometheus resolves the alert")
+				if err := st.Alertmanager.Resolve(ctx, alert); err != nil {
+					return nil, err
+				}
+				resolved = true
+			}
+		case v1beta1.PhaseSucceeded, v1beta1.PhaseFailed, v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded:
+			return rem, nil
+		case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseProposed, "":
 		}
 	}
 }
 
-func applySamples(ctx context.Context, c client.Client, dir string) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*_*.yaml"))
-	if err != nil {
-		return fmt.Errorf("listing samples: %w", err)
+func printPlan(p *v1beta1.Plan) {
+	keys := make([]string, 0, len(p.After))
+	for k := range p.After {
+		keys = append(keys, k)
 	}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", f, err)
-		}
-		obj := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal(raw, &obj.Object); err != nil {
-			return fmt.Errorf("decoding %s: %w", f, err)
-		}
-		if err := c.Create(ctx, obj); err != nil {
-			return fmt.Errorf("applying %s: %w", f, err)
-		}
-		fmt.Printf("    created %s %s/%s (%s)\n", obj.GetKind(), obj.GetNamespace(), obj.GetName(), obj.GetAPIVersion())
+	slices.Sort(keys)
+	for _, k := range keys {
+		say("                        %s: %s -> %s", k, orNone(p.Before[k]), p.After[k])
+	}
+	if p.Reason != "" {
+		say("                        why: %s", p.Reason)
+	}
+}
+
+func showAndMerge(st *harness.Stack, pr *v1beta1.PullRequestStatus) error {
+	say("    pull request #%d on branch %s: %s", pr.Number, pr.Branch, pr.URL)
+	before, err := st.GitHub.ReadFile(repository, "main", manifestPath)
+	if err != nil {
+		return fmt.Errorf("reading %s on main: %w", manifestPath, err)
+	}
+	after, err := st.GitHub.ReadFile(repository, pr.Branch, manifestPath)
+	if err != nil {
+		return fmt.Errorf("reading %s on %s: %w", manifestPath, pr.Branch, err)
+	}
+	say("    the diff a reviewer sees (comments and layout kept):")
+	for _, l := range strings.Split(strings.TrimRight(harness.UnifiedDiff(manifestPath, before, after), "\n"), "\n") {
+		say("      %s", l)
+	}
+	say("    a reviewer approves and merges pull request #%d", pr.Number)
+	if err := st.GitHub.MergePR(repository, int(pr.Number)); err != nil {
+		return fmt.Errorf("merging pull request #%d: %w", pr.Number, err)
 	}
 	return nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// fluxApply applies the manifest on main to the cluster with server-side apply, as Flux does.
+func fluxApply(ctx context.Context, st *harness.Stack) error {
+	raw, err := st.GitHub.ReadFile(repository, "main", manifestPath)
 	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+		return fmt.Errorf("reading %s on main: %w", manifestPath, err)
 	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(raw), &obj.Object); err != nil {
+		return fmt.Errorf("decoding %s: %w", manifestPath, err)
+	}
+	ac := client.ApplyConfigurationFromUnstructured(obj)
+	if err := st.ControlPlane.Client.Apply(ctx, ac, client.FieldOwner(fieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("applying %s: %w", manifestPath, err)
+	}
+	return nil
+}
+
+func createPolicy(ctx context.Context, st *harness.Stack, strategy v1beta1.Strategy) error {
+	p := &v1beta1.RemediationPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "demo", Namespace: appNamespace},
+		Spec: v1beta1.RemediationPolicySpec{
+			Strategy: strategy,
+			Rules: []v1beta1.Rule{{
+				Name:     "oom",
+				Matchers: []string{`alertname="KubePodOOMKilled"`},
+				Action:   v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}},
+			}},
+			Verify: v1beta1.VerifySpec{Window: &metav1.Duration{Duration: 2 * time.Minute}},
+		},
+	}
+	if strategy == v1beta1.StrategyGitOps {
+		p.Spec.Git = &v1beta1.GitSpec{
+			Repository: repository, BaseBranch: "main", BaseURL: st.GitHub.URL(),
+			SecretRef: corev1.LocalObjectReference{Name: st.GitHubSecret},
+		}
+	}
+	c := st.ControlPlane.Client
+	if err := c.Create(ctx, p); err != nil {
+		return fmt.Errorf("creating the policy: %w", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(p), p); err == nil {
+			if cond := meta.FindStatusCondition(p.Status.Conditions, v1beta1.ConditionReady); cond != nil {
+				say("policy demo/demo: Ready=%s (%s), %d rule compiled into the routing table", cond.Status, cond.Reason, p.Status.CompiledRules)
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return errors.New("the policy was not compiled within 30s; see the manager's log")
+}
+
+// waitRolledOut waits until the Deployment is fully rolled out and returns one of its pods.
+func waitRolledOut(ctx context.Context, c client.Client, name string) (string, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		d := &appsv1.Deployment{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: appNamespace, Name: name}, d); err == nil {
+			want := int32(1)
+			if d.Spec.Replicas != nil {
+				want = *d.Spec.Replicas
+			}
+			s := d.Status
+			if s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.AvailableReplicas == want && s.Replicas == want {
+				return podOf(ctx, c, d), nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	return "", fmt.Errorf("deployment %s/%s did not roll out within a minute", appNamespace, name)
+}
+
+func podOf(ctx context.Context, c client.Client, d *appsv1.Deployment) string {
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(appNamespace), client.MatchingLabels(d.Spec.Selector.MatchLabels)); err == nil {
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil {
+				return p.Name
+			}
+		}
+	}
+	return d.Name + "-0000000000-demo0" // no kube-controller-manager: a name the receiver resolves by its ReplicaSet part
+}
+
+func memoryLimit(d *appsv1.Deployment) string {
+	for _, ctr := range d.Spec.Template.Spec.Containers {
+		if ctr.Name == "app" {
+			q := ctr.Resources.Limits[corev1.ResourceMemory]
+			return q.String()
+		}
+	}
+	return "?"
+}
+
+func summarize(ctx context.Context, st *harness.Stack, rem *v1beta1.Remediation) {
+	say("Remediation %s/%s ended %s (%s)", rem.Namespace, rem.Name, rem.Status.Phase, rem.Status.Reason)
+	say("    %s", rem.Status.Message)
+	if rem.Status.StartedAt != nil && rem.Status.CompletedAt != nil {
+		say("    from alert to %s in %s", rem.Status.Phase, rem.Status.CompletedAt.Sub(rem.CreationTimestamp.Time).Round(time.Second))
+	}
+	if pr := rem.Status.PullRequest; pr != nil {
+		say("    pull request #%d (%s): %s", pr.Number, pr.State, pr.URL)
+	}
+	if p := rem.Status.Plan; p != nil {
+		printPlan(p)
+	}
+	say("    alert sent %d time(s) by Alertmanager; resolved at %s", rem.Status.AlertCount, timeOrNever(rem.Status.AlertResolvedAt))
+	say("    metrics (%s):", st.Manager.MetricsURL)
+	for _, l := range heal8sMetrics(ctx, st.Manager.MetricsURL) {
+		say("      %s", l)
+	}
+}
+
+func heal8sMetrics(ctx context.Context, url string) []string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return []string{"(metrics unavailable: " + err.Error() + ")"}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	var out []string
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, "heal8s_") && !strings.Contains(l, "_bucket{") && !strings.HasSuffix(l, " 0") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// repoFiles reads the demo repository's files, keyed by their path in the repository.
+func repoFiles(dir string) (map[string]string, error) {
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(rel)] = string(raw)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the demo repository in %s: %w", dir, err)
+	}
+	return files, nil
+}
+
+func step(format string, args ...any) {
+	fmt.Printf("\n\033[1m==> "+format+"\033[0m\n", args...)
+}
+
+func say(format string, args ...any) { fmt.Printf("    "+format+"\n", args...) }
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func timeOrNever(t *metav1.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return t.Format("15:04:05")
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }

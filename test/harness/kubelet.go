@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,6 +37,9 @@ type Kubelet struct {
 	Client     client.Client
 	Namespaces []string
 	Interval   time.Duration
+	// SimulateWorkloads also writes Deployment status as if every rollout finished at once, for
+	// a control plane without kube-controller-manager.
+	SimulateWorkloads bool
 }
 
 // Run works until ctx ends.
@@ -49,6 +53,9 @@ func (k *Kubelet) Run(ctx context.Context) {
 	for {
 		for _, ns := range k.Namespaces {
 			_ = k.sync(ctx, ns) // best effort: the next tick tries again
+			if k.SimulateWorkloads {
+				_ = k.rollOut(ctx, ns)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -107,4 +114,31 @@ func podReady(pod *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// rollOut reports every Deployment in ns as fully rolled out at its current generation.
+func (k *Kubelet) rollOut(ctx context.Context, ns string) error {
+	list := &appsv1.DeploymentList{}
+	if err := k.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return fmt.Errorf("listing deployments in %s: %w", ns, err)
+	}
+	for i := range list.Items {
+		d := &list.Items[i]
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		s := d.Status
+		if s.ObservedGeneration == d.Generation && s.Replicas == want && s.UpdatedReplicas == want && s.AvailableReplicas == want {
+			continue
+		}
+		base := d.DeepCopy()
+		d.Status.ObservedGeneration = d.Generation
+		d.Status.Replicas, d.Status.UpdatedReplicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas = want, want, want, want
+		d.Status.UnavailableReplicas = 0
+		if err := k.Client.Status().Patch(ctx, d, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("rolling out deployment %s/%s: %w", ns, d.Name, err)
+		}
+	}
+	return nil
 }

@@ -45,12 +45,15 @@ type ManagerOptions struct {
 	ExtraArgs []string
 	// Name tells several managers apart in logs; empty means "manager".
 	Name string
+	// Port is the receiver's port; zero picks a free one.
+	Port int
 }
 
 // Manager is a running heal8s manager and the loopback addresses of its servers.
 type Manager struct {
 	*Process
 	ReceiverURL  string
+	ReceiverPort int
 	MetricsURL   string
 	DashboardURL string
 	ProbeURL     string
@@ -68,6 +71,9 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 		ports[i] = p
 	}
 	probe, metrics, receiver, dashboard := ports[0], ports[1], ports[2], ports[3]
+	if o.Port != 0 {
+		receiver = o.Port
+	}
 	name := o.Name
 	if name == "" {
 		name = "manager"
@@ -108,6 +114,7 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 	m := &Manager{
 		Process:      proc,
 		ReceiverURL:  fmt.Sprintf("http://127.0.0.1:%d/webhook/alertmanager", receiver),
+		ReceiverPort: receiver,
 		MetricsURL:   fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics),
 		DashboardURL: fmt.Sprintf("http://127.0.0.1:%d/", dashboard),
 		ProbeURL:     fmt.Sprintf("http://127.0.0.1:%d/readyz", probe),

@@ -1,0 +1,207 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+
+package harness
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/heal8s/heal8s/internal/gitprovider/fake"
+)
+
+// StackOptions configures a whole local heal8s installation.
+type StackOptions struct {
+	// Root is the project's root directory.
+	Root string
+	// Assets holds the envtest binaries (and kube-controller-manager where built).
+	Assets string
+	// Manager and Alertmanager are the binaries to run.
+	Manager, Alertmanager string
+	// Dir holds every file the stack writes; empty means a new temporary directory that Stop
+	// removes.
+	Dir string
+	// OperatorNamespace is where heal8s runs and reads its Secrets.
+	OperatorNamespace string
+	// AppNamespaces get the stand-in kubelet.
+	AppNamespaces []string
+	// Repository is the fake GitHub repository ("owner/name") and Files its first commit.
+	Repository string
+	Files      map[string]string
+	// PollInterval is how often the manager looks again at waiting remediations and open pull
+	// requests; short in demos and tests.
+	PollInterval time.Duration
+	// NoAlertmanager skips starting Alertmanager.
+	NoAlertmanager bool
+}
+
+// Stack is a running local heal8s installation.
+type Stack struct {
+	Options      StackOptions
+	ControlPlane *ControlPlane
+	GitHub       *fake.Server
+	Manager      *Manager
+	Alertmanager *Alertmanager
+	// TokenFile holds the receiver's bearer token; GitHubSecret names the Secret with the fake
+	// GitHub's token in the operator namespace.
+	TokenFile    string
+	GitHubSecret string
+
+	ownDir bool
+	cancel context.CancelFunc
+}
+
+// GitHubSecretName is the Secret the stack creates with the fake GitHub's token.
+const GitHubSecretName = "heal8s-github"
+
+// StartStack starts the control plane, the stand-in kubelet, a fake GitHub holding the
+// repository, the manager and Alertmanager routed to its receiver. On error everything already
+// started is stopped.
+func StartStack(ctx context.Context, o StackOptions) (st *Stack, err error) {
+	st = &Stack{Options: o, GitHubSecret: GitHubSecretName}
+	if st.Options.Dir == "" {
+		if st.Options.Dir, err = os.MkdirTemp("", "heal8s-"); err != nil {
+			return nil, fmt.Errorf("creating a temporary directory: %w", err)
+		}
+		st.ownDir = true
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, st.Stop())
+		}
+	}()
+	ctx, st.cancel = context.WithCancel(ctx)
+
+	if st.ControlPlane, err = StartControlPlane(ctx, ControlPlaneOptions{
+		Root: o.Root, Assets: o.Assets, Dir: st.Options.Dir, ControllerManager: true,
+	}); err != nil {
+		return st, err
+	}
+	cp := st.ControlPlane
+	for _, ns := range append([]string{o.OperatorNamespace}, o.AppNamespaces...) {
+		if err = cp.EnsureNamespace(ctx, ns, nil); err != nil {
+			return st, err
+		}
+	}
+	go (&Kubelet{Client: cp.Client, Namespaces: o.AppNamespaces, SimulateWorkloads: !cp.HasControllerManager}).Run(ctx)
+
+	if st.GitHub, err = fake.New(fake.Options{Token: randomToken()}); err != nil {
+		return st, fmt.Errorf("starting the fake GitHub: %w", err)
+	}
+	if o.Repository != "" {
+		if err = st.GitHub.NewRepo(o.Repository, o.Files); err != nil {
+			return st, fmt.Errorf("creating repository %s: %w", o.Repository, err)
+		}
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: GitHubSecretName, Namespace: o.OperatorNamespace},
+		StringData: map[string]string{"token": st.GitHub.Token()},
+	}
+	if err = cp.Client.Create(ctx, secret); err != nil {
+		return st, fmt.Errorf("creating the GitHub secret: %w", err)
+	}
+
+	st.TokenFile = filepath.Join(st.Options.Dir, "receiver-token")
+	if err = os.WriteFile(st.TokenFile, []byte(randomToken()), 0o600); err != nil {
+		return st, fmt.Errorf("writing the receiver token: %w", err)
+	}
+	if err = st.StartManager(ctx, "manager"); err != nil {
+		return st, err
+	}
+	if o.NoAlertmanager {
+		return st, nil
+	}
+	amDir := filepath.Join(st.Options.Dir, "alertmanager")
+	if err = os.MkdirAll(amDir, 0o750); err != nil {
+		return st, fmt.Errorf("creating %s: %w", amDir, err)
+	}
+	st.Alertmanager, err = StartAlertmanager(ctx, AlertmanagerOptions{
+		Binary: o.Alertmanager, Dir: amDir, ReceiverURL: st.Manager.ReceiverURL, TokenFile: st.TokenFile,
+	})
+	return st, err
+}
+
+// StartManager (re)starts the manager process under name, for a restart test after Kill.
+func (st *Stack) StartManager(ctx context.Context, name string) error {
+	m, err := StartManager(ctx, ManagerOptions{
+		Binary:            st.Options.Manager,
+		Kubeconfig:        st.ControlPlane.Kubeconfig,
+		Webhook:           st.ControlPlane.WebhookOptions(),
+		Dir:               st.Options.Dir,
+		OperatorNamespace: st.Options.OperatorNamespace,
+		ReceiverTokenFile: st.TokenFile,
+		PollInterval:      st.Options.PollInterval,
+		ExtraArgs:         []string{"--pr-poll-interval=" + st.Options.PollInterval.String()},
+		Name:              name,
+		Port:              st.receiverPort(),
+	})
+	if err != nil {
+		return err
+	}
+	st.Manager = m
+	return nil
+}
+
+// receiverPort keeps the receiver on the same port across manager restarts, so Alertmanager's
+// configuration stays right.
+func (st *Stack) receiverPort() int {
+	if st.Manager == nil {
+		return 0
+	}
+	return st.Manager.ReceiverPort
+}
+
+// Stop stops everything the stack started and removes its directory if it made it.
+func (st *Stack) Stop() error {
+	var errs []error
+	if st.Alertmanager != nil {
+		errs = append(errs, st.Alertmanager.Stop())
+	}
+	if st.Manager != nil {
+		errs = append(errs, st.Manager.Stop(15*time.Second))
+	}
+	if st.cancel != nil {
+		st.cancel()
+	}
+	if st.GitHub != nil {
+		st.GitHub.Close()
+	}
+	if st.ControlPlane != nil {
+		errs = append(errs, st.ControlPlane.Stop())
+	}
+	if st.ownDir {
+		if err := os.RemoveAll(st.Options.Dir); err != nil {
+			errs = append(errs, fmt.Errorf("removing %s: %w", st.Options.Dir, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
