@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Command demo tells heal8s's story on a throw-away local control plane: an OOMKill alert goes
 // through a real Alertmanager to the receiver, becomes a Remediation, a pull request against the
 // manifest in (a fake) GitHub, a merge, a rollout and a resolved alert. Every phase is printed as

@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Package harness starts a local heal8s installation from the project's own binaries: a control
 // plane (etcd, kube-apiserver and, where built, kube-controller-manager), the CRDs and webhooks,
 // a stand-in kubelet that marks Pods ready, the manager as a process, a fake GitHub and a real
