@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"sigs.k8s.io/yaml"
@@ -330,4 +331,41 @@ func readPrometheusRule(t *testing.T, path string) *unstructured.Unstructured {
 		t.Fatalf("%s: want one PrometheusRule (err %v)", path, err)
 	}
 	return objs[0]
+}
+
+// TestPoliciesDocDocumentsEveryField fails when a RemediationPolicy v1beta1 field is missing
+// from docs/policies.md's table, so a new field cannot ship undocumented.
+func TestPoliciesDocDocumentsEveryField(t *testing.T) {
+	g := NewWithT(t)
+	raw, err := os.ReadFile(filepath.Join(suite.root, "config", "crd", "bases", "heal8s.io_remediationpolicies.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	g.Expect(yaml.Unmarshal(raw, crd)).To(Succeed())
+	var spec apiextensionsv1.JSONSchemaProps
+	for _, v := range crd.Spec.Versions {
+		if v.Name == "v1beta1" {
+			spec = v.Schema.OpenAPIV3Schema.Properties["spec"]
+		}
+	}
+	doc, err := os.ReadFile(filepath.Join(suite.root, "docs", "policies.md"))
+	g.Expect(err).NotTo(HaveOccurred())
+	var missing []string
+	var walk func(path string, s apiextensionsv1.JSONSchemaProps)
+	walk = func(path string, s apiextensionsv1.JSONSchemaProps) {
+		if !strings.Contains(string(doc), "| `"+path+"` |") {
+			missing = append(missing, path)
+		}
+		if strings.HasSuffix(path, "namespaceSelector") {
+			return // a standard LabelSelector
+		}
+		if s.Items != nil && s.Items.Schema != nil && len(s.Items.Schema.Properties) > 0 {
+			walk(path+"[]", *s.Items.Schema)
+			return
+		}
+		for name, p := range s.Properties {
+			walk(path+"."+name, p)
+		}
+	}
+	walk("spec", spec)
+	g.Expect(missing).To(BeEmpty(), "fields missing from docs/policies.md")
 }
