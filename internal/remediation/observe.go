@@ -119,6 +119,11 @@ func RolloutHealthy(obj *unstructured.Unstructured) bool {
 		return false
 	}
 	u := obj.Object
+	if obj.GetKind() == "HorizontalPodAutoscaler" {
+		// A raised maxReplicas rolls nothing out: the HPA itself is the change, and its
+		// observedGeneration is only written by an HPA controller that can read metrics.
+		return true
+	}
 	observed, _, _ := unstructured.NestedInt64(u, "status", "observedGeneration")
 	if observed < obj.GetGeneration() {
 		return false
@@ -138,8 +143,6 @@ func RolloutHealthy(obj *unstructured.Unstructured) bool {
 	case "DaemonSet":
 		desired := num("status", "desiredNumberScheduled")
 		return num("status", "updatedNumberScheduled") == desired && num("status", "numberAvailable") == desired
-	case "HorizontalPodAutoscaler":
-		return true
 	}
 	return false
 }
