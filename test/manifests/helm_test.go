@@ -148,6 +148,13 @@ func TestHelmTemplate(t *testing.T) {
 			g.Expect(byKind(objs, "Certificate")).To(BeEmpty())
 			g.Expect(byKind(objs, "ServiceMonitor")).To(HaveLen(1))
 			g.Expect(byKind(objs, "PrometheusRule")).To(HaveLen(1))
+			dashboards := byKind(objs, "ConfigMap")
+			g.Expect(dashboards).To(HaveLen(1))
+			g.Expect(dashboards[0].GetLabels()).To(HaveKeyWithValue("grafana_dashboard", "1"))
+			dashboard, _, _ := unstructured.NestedString(dashboards[0].Object, "data", "heal8s-dashboard.json")
+			source, err := os.ReadFile(filepath.Join(suite.root, "examples", "grafana", "heal8s-dashboard.json"))
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(dashboard).To(Equal(strings.TrimRight(string(source), "\n")))
 			rule, _, _ := unstructured.NestedSlice(byKind(objs, "PrometheusRule")[0].Object, "spec", "groups")
 			g.Expect(rule).NotTo(BeEmpty())
 			body, err := yaml.Marshal(rule)
@@ -258,7 +265,7 @@ func leafKeys(prefix string, m map[string]any) []string {
 }
 
 // freeFormValues are maps passed through to Kubernetes as a whole, documented as one value.
-var freeFormValues = []string{"podSecurityContext", "securityContext", "resources"}
+var freeFormValues = []string{"podSecurityContext", "securityContext", "resources", "grafanaDashboard.labels"}
 
 // checkCRDsMatchBases shows the chart's CRDs are config/crd/bases's, with only conversion,
 // annotations and labels added.
