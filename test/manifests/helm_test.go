@@ -215,6 +215,8 @@ func TestHelmTemplateRejectsUnsafeValues(t *testing.T) {
 		"several replicas without leader election": {"--set", "replicaCount=2", "--set", "leaderElection.enabled=false"},
 		"operator namespace outside the release":   {"--set", "operatorNamespace=elsewhere"},
 		"GitHub Secret without credentials":        {"--set", "github.createSecret=true"},
+		"a misspelt value (values.schema.json)":    {"--set", "replicaCont=2"},
+		"an unknown failure policy":                {"--set", "webhook.failurePolicy=Maybe"},
 	}
 	for name, set := range cases {
 		t.Run(name, func(t *testing.T) {
