@@ -1,5 +1,4 @@
 //go:build e2e
-// +build e2e
 
 /*
 Copyright 2026 The heal8s Authors.
@@ -17,103 +16,155 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Package e2e proves heal8s end to end against the built manager binary and a real Alertmanager
+// process: alerts go through Alertmanager's API, Alertmanager's webhook reaches the receiver,
+// pull requests open in a stateful fake GitHub, the suite merges them and applies main to the
+// cluster as Flux would, kube-controller-manager rolls Deployments out, and Alertmanager sends
+// the resolution. Run it with `make test-e2e`.
 package e2e
 
 import (
-	"fmt"
+	"context"
+	"io/fs"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/test/harness"
 	"github.com/heal8s/heal8s/test/utils"
 )
 
-var (
-	// managerImage is the manager image to be built and loaded for testing.
-	managerImage = "example.com/heal8s:v0.0.1"
-	// shouldCleanupCertManager tracks whether CertManager was installed by this suite.
-	shouldCleanupCertManager = false
+const (
+	operatorNamespace = "heal8s-system"
+	appNamespace      = "e2e"
+	// slowNamespace gets no stand-in kubelet: its rollouts never become healthy.
+	slowNamespace = "e2e-slow"
+	repository    = "acme/deploy"
 )
 
-// TestE2E runs the e2e test suite to validate the solution in an isolated environment.
-// The default setup requires Kind and CertManager.
-//
-// To enable kubectl kuberc (use custom kubectl configurations), set: KUBECTL_KUBERC=true
-// By default, kuberc is disabled to ensure consistent test behavior across different environments.
-// To skip CertManager installation, set: CERT_MANAGER_INSTALL_SKIP=true
+var (
+	ctx    context.Context
+	cancel context.CancelFunc
+	st     *harness.Stack
+	k8s    client.Client
+)
+
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
-	_, _ = fmt.Fprintf(GinkgoWriter, "Starting heal8s e2e test suite\n")
-	RunSpecs(t, "e2e suite")
+	SetDefaultEventuallyTimeout(90 * time.Second)
+	SetDefaultEventuallyPollingInterval(250 * time.Millisecond)
+	RunSpecs(t, "heal8s e2e suite")
 }
 
 var _ = BeforeSuite(func() {
-	By("building the manager image")
-	cmd := exec.Command("make", "docker-build", fmt.Sprintf("IMG=%s", managerImage))
-	_, err := utils.Run(cmd)
-	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "Failed to build the manager image")
+	ctx, cancel = context.WithCancel(context.Background())
+	assets, err := utils.EnvtestAssets()
+	Expect(err).NotTo(HaveOccurred())
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	Expect(err).NotTo(HaveOccurred())
+	manager := envOr("MANAGER_BIN", filepath.Join(root, "bin", "manager"))
+	alertmanager := envOr("ALERTMANAGER_BIN", filepath.Join(root, "bin", "alertmanager"))
+	for _, bin := range []string{manager, alertmanager, filepath.Join(assets, "kube-controller-manager")} {
+		_, err := os.Stat(bin)
+		Expect(err).NotTo(HaveOccurred(), "%s is missing: run the suite with 'make test-e2e', which builds it", bin)
+	}
 
-	// TODO(user): If you want to change the e2e test vendor from Kind,
-	// ensure the image is built and available, then remove the following block.
-	By("loading the manager image on Kind")
-	err = utils.LoadImageToKindClusterWithName(managerImage)
-	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "Failed to load the manager image into Kind")
+	By("starting the control plane, fake GitHub, the manager and Alertmanager")
+	st, err = harness.StartStack(ctx, harness.StackOptions{
+		Root: root, Assets: assets, Manager: manager, Alertmanager: alertmanager,
+		OperatorNamespace: operatorNamespace, AppNamespaces: []string{appNamespace},
+		Repository: repository, Files: repoFiles(filepath.Join("testdata", "repo")),
+		PollInterval: time.Second, Dir: os.Getenv("E2E_ARTIFACTS"),
+	})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(st.ControlPlane.HasControllerManager).To(BeTrue(), "the e2e suite needs kube-controller-manager for real rollouts")
+	k8s = st.ControlPlane.Client
+	Expect(st.ControlPlane.EnsureNamespace(ctx, slowNamespace, nil)).To(Succeed())
 
-	configureKubectlKubeRC()
-	setupCertManager()
+	By("creating one GitOps policy per namespace")
+	for _, ns := range []string{appNamespace, slowNamespace} {
+		Expect(k8s.Create(ctx, policy(ns))).To(Succeed())
+	}
+	Eventually(func(g Gomega) {
+		for _, ns := range []string{appNamespace, slowNamespace} {
+			p := &v1beta1.RemediationPolicy{}
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "e2e"}, p)).To(Succeed())
+			g.Expect(p.Status.CompiledRules).To(BeEquivalentTo(4))
+		}
+	}).Should(Succeed())
 })
 
 var _ = AfterSuite(func() {
-	teardownCertManager()
+	if st != nil {
+		Expect(st.Stop()).To(Succeed())
+	}
+	cancel()
 })
 
-// Disable kubectl kuberc by default for test isolation.
-// This prevents local kubectl configurations from affecting test behavior.
-// To enable kuberc, set: KUBECTL_KUBERC=true
-func configureKubectlKubeRC() {
-	if os.Getenv("KUBECTL_KUBERC") != "true" {
-		By("disabling kubectl kuberc for test isolation")
-		err := os.Setenv("KUBECTL_KUBERC", "false")
-		ExpectWithOffset(1, err).NotTo(HaveOccurred(), "Failed to disable kubectl kuberc")
-		_, _ = fmt.Fprintf(GinkgoWriter,
-			"kubectl kuberc disabled for consistent test behavior (override with KUBECTL_KUBERC=true)\n")
-	} else {
-		_, _ = fmt.Fprintf(GinkgoWriter, "kubectl kuberc enabled (KUBECTL_KUBERC=true)\n")
+var _ = ReportAfterEach(func(report SpecReport) {
+	if report.Failed() && st != nil && st.Manager != nil {
+		if raw, err := os.ReadFile(st.Manager.Log); err == nil {
+			tail := raw[max(0, len(raw)-8000):]
+			AddReportEntry("manager log (tail)", string(tail))
+		}
+	}
+})
+
+func policy(ns string) *v1beta1.RemediationPolicy {
+	return &v1beta1.RemediationPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e", Namespace: ns},
+		Spec: v1beta1.RemediationPolicySpec{
+			Strategy: v1beta1.StrategyGitOps,
+			Git: &v1beta1.GitSpec{
+				Repository: repository, BaseBranch: "main", BaseURL: st.GitHub.URL(),
+				SecretRef: corev1.LocalObjectReference{Name: st.GitHubSecret},
+			},
+			Rules: []v1beta1.Rule{
+				{Name: "oom", Matchers: []string{`alertname="KubePodOOMKilled"`},
+					Action: v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}},
+				{Name: "cpu", Matchers: []string{`alertname="ContainerCPUThrottling"`},
+					Action: v1beta1.Action{IncreaseCPU: &v1beta1.IncreaseCPUAction{}}},
+				{Name: "hpa", Matchers: []string{`alertname="KubeHpaMaxedOut"`},
+					Action: v1beta1.Action{ScaleUp: &v1beta1.ScaleUpAction{}}},
+				{Name: "crash", Matchers: []string{`alertname="KubePodCrashLooping"`},
+					Action: v1beta1.Action{RollbackImage: &v1beta1.RollbackImageAction{}}},
+			},
+			Safety: v1beta1.SafetySpec{MaxPerHour: ptrTo[int32](50), MaxConcurrent: ptrTo[int32](20)},
+		},
 	}
 }
 
-// setupCertManager installs CertManager if needed for webhook tests.
-// Skips installation if CERT_MANAGER_INSTALL_SKIP=true or if already present.
-func setupCertManager() {
-	if os.Getenv("CERT_MANAGER_INSTALL_SKIP") == "true" {
-		_, _ = fmt.Fprintf(GinkgoWriter, "Skipping CertManager installation (CERT_MANAGER_INSTALL_SKIP=true)\n")
-		return
-	}
-
-	By("checking if CertManager is already installed")
-	if utils.IsCertManagerCRDsInstalled() {
-		_, _ = fmt.Fprintf(GinkgoWriter, "CertManager is already installed. Skipping installation.\n")
-		return
-	}
-
-	// Mark for cleanup before installation to handle interruptions and partial installs.
-	shouldCleanupCertManager = true
-
-	By("installing CertManager")
-	Expect(utils.InstallCertManager()).To(Succeed(), "Failed to install CertManager")
+func repoFiles(dir string) map[string]string {
+	files := map[string]string{}
+	Expect(filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		files[filepath.ToSlash(rel)] = string(raw)
+		return err
+	})).To(Succeed())
+	return files
 }
 
-// teardownCertManager uninstalls CertManager if it was installed by setupCertManager.
-// This ensures we only remove what we installed.
-func teardownCertManager() {
-	if !shouldCleanupCertManager {
-		_, _ = fmt.Fprintf(GinkgoWriter, "Skipping CertManager cleanup (not installed by this suite)\n")
-		return
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
 	}
-
-	By("uninstalling CertManager")
-	utils.UninstallCertManager()
+	return def
 }
+
+func ptrTo[T any](v T) *T { return &v }

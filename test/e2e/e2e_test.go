@@ -1,5 +1,4 @@
 //go:build e2e
-// +build e2e
 
 /*
 Copyright 2026 The heal8s Authors.
@@ -20,422 +19,347 @@ limitations under the License.
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/heal8s/heal8s/test/utils"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/remediation"
+	"github.com/heal8s/heal8s/test/harness"
 )
 
-// namespace where the project is deployed in
-const namespace = "heal8s-system"
+// fluxApply applies every document of path on main to the cluster, as Flux would.
+func fluxApply(path string) {
+	GinkgoHelper()
+	raw, err := st.GitHub.ReadFile(repository, "main", path)
+	Expect(err).NotTo(HaveOccurred())
+	dec := yaml.NewYAMLOrJSONDecoder(strings.NewReader(raw), 4096)
+	for {
+		obj := &unstructured.Unstructured{}
+		if err := dec.Decode(&obj.Object); err != nil {
+			break
+		}
+		if len(obj.Object) == 0 {
+			continue
+		}
+		Expect(k8s.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("flux-e2e"), client.ForceOwnership)).To(Succeed(), path)
+	}
+}
 
-// serviceAccountName created for the project
-const serviceAccountName = "heal8s-controller-manager"
-
-// metricsServiceName is the name of the metrics service of the project
-const metricsServiceName = "heal8s-controller-manager-metrics-service"
-
-// metricsRoleBindingName is the name of the RBAC that will be created to allow get the metrics data
-const metricsRoleBindingName = "heal8s-metrics-binding"
-
-var _ = Describe("Manager", Ordered, func() {
-	var controllerPodName string
-
-	// Before running the tests, set up the environment by creating the namespace,
-	// enforce the restricted security policy to the namespace, installing CRDs,
-	// and deploying the controller.
-	BeforeAll(func() {
-		By("creating manager namespace")
-		cmd := exec.Command("kubectl", "create", "ns", namespace)
-		_, err := utils.Run(cmd)
-		Expect(err).NotTo(HaveOccurred(), "Failed to create namespace")
-
-		By("labeling the namespace to enforce the restricted security policy")
-		cmd = exec.Command("kubectl", "label", "--overwrite", "ns", namespace,
-			"pod-security.kubernetes.io/enforce=restricted")
-		_, err = utils.Run(cmd)
-		Expect(err).NotTo(HaveOccurred(), "Failed to label namespace with restricted policy")
-
-		By("installing CRDs")
-		cmd = exec.Command("make", "install")
-		_, err = utils.Run(cmd)
-		Expect(err).NotTo(HaveOccurred(), "Failed to install CRDs")
-
-		By("deploying the controller-manager")
-		cmd = exec.Command("make", "deploy", fmt.Sprintf("IMG=%s", managerImage))
-		_, err = utils.Run(cmd)
-		Expect(err).NotTo(HaveOccurred(), "Failed to deploy the controller-manager")
-	})
-
-	// After all tests have been executed, clean up by undeploying the controller, uninstalling CRDs,
-	// and deleting the namespace.
-	AfterAll(func() {
-		By("cleaning up the curl pod for metrics")
-		cmd := exec.Command("kubectl", "delete", "pod", "curl-metrics", "-n", namespace)
-		_, _ = utils.Run(cmd)
-
-		By("undeploying the controller-manager")
-		cmd = exec.Command("make", "undeploy")
-		_, _ = utils.Run(cmd)
-
-		By("uninstalling CRDs")
-		cmd = exec.Command("make", "uninstall")
-		_, _ = utils.Run(cmd)
-
-		By("removing manager namespace")
-		cmd = exec.Command("kubectl", "delete", "ns", namespace)
-		_, _ = utils.Run(cmd)
-	})
-
-	// After each test, check for failures and collect logs, events,
-	// and pod descriptions for debugging.
-	AfterEach(func() {
-		specReport := CurrentSpecReport()
-		if specReport.Failed() {
-			By("Fetching controller manager pod logs")
-			cmd := exec.Command("kubectl", "logs", controllerPodName, "-n", namespace)
-			controllerLogs, err := utils.Run(cmd)
-			if err == nil {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Controller logs:\n %s", controllerLogs)
-			} else {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Failed to get Controller logs: %s", err)
-			}
-
-			By("Fetching Kubernetes events")
-			cmd = exec.Command("kubectl", "get", "events", "-n", namespace, "--sort-by=.lastTimestamp")
-			eventsOutput, err := utils.Run(cmd)
-			if err == nil {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Kubernetes events:\n%s", eventsOutput)
-			} else {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Failed to get Kubernetes events: %s", err)
-			}
-
-			By("Fetching curl-metrics logs")
-			cmd = exec.Command("kubectl", "logs", "curl-metrics", "-n", namespace)
-			metricsOutput, err := utils.Run(cmd)
-			if err == nil {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Metrics logs:\n %s", metricsOutput)
-			} else {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Failed to get curl-metrics logs: %s", err)
-			}
-
-			By("Fetching controller manager pod description")
-			cmd = exec.Command("kubectl", "describe", "pod", controllerPodName, "-n", namespace)
-			podDescription, err := utils.Run(cmd)
-			if err == nil {
-				fmt.Println("Pod description:\n", podDescription)
-			} else {
-				fmt.Println("Failed to describe controller pod")
+// rolledOut waits until the Deployment is fully rolled out and returns one of its current pods.
+func rolledOut(ns, name string) string {
+	GinkgoHelper()
+	var pod string
+	Eventually(func(g Gomega) {
+		d := &appsv1.Deployment{}
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, d)).To(Succeed())
+		want := *d.Spec.Replicas
+		g.Expect(d.Status.ObservedGeneration).To(BeNumerically(">=", d.Generation))
+		g.Expect(d.Status.UpdatedReplicas).To(Equal(want))
+		g.Expect(d.Status.AvailableReplicas).To(Equal(want))
+		g.Expect(d.Status.Replicas).To(Equal(want))
+		pods := &corev1.PodList{}
+		g.Expect(k8s.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels(d.Spec.Selector.MatchLabels))).To(Succeed())
+		pod = ""
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil && podImage(&p) == d.Spec.Template.Spec.Containers[0].Image {
+				pod = p.Name
 			}
 		}
+		g.Expect(pod).NotTo(BeEmpty())
+	}).Should(Succeed())
+	return pod
+}
+
+func podImage(p *corev1.Pod) string { return p.Spec.Containers[0].Image }
+
+// remediationFor waits for the one Remediation of a target and returns it.
+func remediationFor(ns, target string) *v1beta1.Remediation {
+	GinkgoHelper()
+	var rem *v1beta1.Remediation
+	Eventually(func(g Gomega) {
+		found := remediationsFor(ns, target)
+		g.Expect(found).To(HaveLen(1))
+		rem = &found[0]
+	}).Should(Succeed())
+	return rem
+}
+
+func remediationsFor(ns, target string) []v1beta1.Remediation {
+	GinkgoHelper()
+	list := &v1beta1.RemediationList{}
+	Expect(k8s.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+	var out []v1beta1.Remediation
+	for _, r := range list.Items {
+		if r.Spec.Target.Name == target {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func waitPhase(rem *v1beta1.Remediation, phase v1beta1.Phase) *v1beta1.Remediation {
+	GinkgoHelper()
+	got := &v1beta1.Remediation{}
+	Eventually(func(g Gomega) v1beta1.Phase {
+		g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(rem), got)).To(Succeed())
+		return got.Status.Phase
+	}).Should(Equal(phase), func() string { return fmt.Sprintf("status: %+v", got.Status) })
+	return got
+}
+
+// mergeAndApply plays the reviewer and Flux: it checks the pull request's diff touches only
+// path, merges it and applies main.
+func mergeAndApply(rem *v1beta1.Remediation, path string) {
+	GinkgoHelper()
+	pr := rem.Status.PullRequest
+	Expect(pr).NotTo(BeNil())
+	diff, err := st.GitHub.Diff(repository, "main", pr.Branch)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(diff.Files).To(Equal([]string{path}), "the pull request changes the manifest and nothing else")
+	Expect(diff.Commits).To(HaveLen(1))
+	Expect(st.GitHub.MergePR(repository, int(pr.Number))).To(Succeed())
+	fluxApply(path)
+}
+
+// heal walks a fired alert's Remediation through review, merge, apply and resolution.
+func heal(ns, target, path string, alert harness.Alert) *v1beta1.Remediation {
+	GinkgoHelper()
+	rem := remediationFor(ns, target)
+	rem = waitPhase(rem, v1beta1.PhaseAwaitingMerge)
+	mergeAndApply(rem, path)
+	waitPhase(rem, v1beta1.PhaseVerifying)
+	Expect(st.Alertmanager.Resolve(ctx, alert)).To(Succeed())
+	return waitPhase(rem, v1beta1.PhaseSucceeded)
+}
+
+func oomAlert(ns, pod string) harness.Alert {
+	return harness.Alert{
+		Labels: map[string]string{"alertname": "KubePodOOMKilled", "namespace": ns, "pod": pod,
+			"container": "app", "severity": "warning", "job": "kube-state-metrics"},
+		Annotations: map[string]string{"summary": "OOMKilled"},
+		StartsAt:    time.Now().UTC(),
+	}
+}
+
+func container(d *appsv1.Deployment) corev1.Container { return d.Spec.Template.Spec.Containers[0] }
+
+func deployment(ns, name string) *appsv1.Deployment {
+	GinkgoHelper()
+	d := &appsv1.Deployment{}
+	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, d)).To(Succeed())
+	return d
+}
+
+var _ = Describe("heal8s", Ordered, func() {
+	It("raises memory after an OOMKill through a reviewed pull request", func() {
+		fluxApply("apps/e2e/mem.yaml")
+		alert := oomAlert(appNamespace, rolledOut(appNamespace, "mem"))
+		Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
+
+		rem := heal(appNamespace, "mem", "apps/e2e/mem.yaml", alert)
+		Expect(rem.Status.Reason).To(Equal(remediation.AlertResolvedReason))
+		limit := container(deployment(appNamespace, "mem")).Resources.Limits[corev1.ResourceMemory]
+		Expect(limit.String()).To(Equal("320Mi"))
+		main, err := st.GitHub.ReadFile(repository, "main", "apps/e2e/mem.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(main).To(ContainSubstring("memory: 320Mi # raised by heal8s"), "the comment on the changed line survives")
 	})
 
-	SetDefaultEventuallyTimeout(2 * time.Minute)
-	SetDefaultEventuallyPollingInterval(time.Second)
+	It("raises a throttled container's CPU limit", func() {
+		fluxApply("apps/e2e/cpu.yaml")
+		pod := rolledOut(appNamespace, "cpu")
+		alert := harness.Alert{Labels: map[string]string{"alertname": "ContainerCPUThrottling", "namespace": appNamespace,
+			"pod": pod, "container": "app", "severity": "warning"}, StartsAt: time.Now().UTC()}
+		Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
 
-	Context("Manager", func() {
-		It("should run successfully", func() {
-			By("validating that the controller-manager pod is running as expected")
-			verifyControllerUp := func(g Gomega) {
-				By("getting the name of the controller-manager pod")
-				cmd := exec.Command("kubectl", "get",
-					"pods", "-l", "control-plane=controller-manager",
-					"-o", "go-template={{ range .items }}"+
-						"{{ if not .metadata.deletionTimestamp }}"+
-						"{{ .metadata.name }}"+
-						"{{ \"\\n\" }}{{ end }}{{ end }}",
-					"-n", namespace,
-				)
+		heal(appNamespace, "cpu", "apps/e2e/cpu.yaml", alert)
+		limit := container(deployment(appNamespace, "cpu")).Resources.Limits[corev1.ResourceCPU]
+		Expect(limit.String()).To(Equal("625m"))
+	})
 
-				podOutput, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred(), "Failed to retrieve controller-manager pod information")
-				podNames := utils.GetNonEmptyLines(podOutput)
-				g.Expect(podNames).To(HaveLen(1), "expected 1 controller pod running")
-				controllerPodName = podNames[0]
-				g.Expect(controllerPodName).To(ContainSubstring("controller-manager"))
+	It("raises a maxed-out HPA's ceiling", func() {
+		fluxApply("apps/e2e/scale.yaml")
+		rolledOut(appNamespace, "scale")
+		alert := harness.Alert{Labels: map[string]string{"alertname": "KubeHpaMaxedOut", "namespace": appNamespace,
+			"horizontalpodautoscaler": "scale", "severity": "warning"}, StartsAt: time.Now().UTC()}
+		Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
 
-				By("validating the pod's status")
-				cmd = exec.Command("kubectl", "get",
-					"pods", controllerPodName, "-o", "jsonpath={.status.phase}",
-					"-n", namespace,
-				)
-				output, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(output).To(Equal("Running"), "Incorrect controller-manager pod status")
-			}
-			Eventually(verifyControllerUp).Should(Succeed())
-		})
+		heal(appNamespace, "scale", "apps/e2e/scale.yaml", alert)
+		hpa := &autoscalingv2.HorizontalPodAutoscaler{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: appNamespace, Name: "scale"}, hpa)).To(Succeed())
+		Expect(hpa.Spec.MaxReplicas).To(BeEquivalentTo(6))
+	})
 
-		It("should ensure the metrics endpoint is serving metrics", func() {
-			By("creating a ClusterRoleBinding for the service account to allow access to metrics")
-			cmd := exec.Command("kubectl", "create", "clusterrolebinding", metricsRoleBindingName,
-				"--clusterrole=heal8s-metrics-reader",
-				fmt.Sprintf("--serviceaccount=%s:%s", namespace, serviceAccountName),
-			)
-			_, err := utils.Run(cmd)
-			Expect(err).NotTo(HaveOccurred(), "Failed to create ClusterRoleBinding")
+	It("rolls a crash-looping image back to the last good revision", func() {
+		fluxApply("apps/e2e/crash.yaml")
+		rolledOut(appNamespace, "crash")
+		By("shipping a broken image")
+		good, err := st.GitHub.ReadFile(repository, "main", "apps/e2e/crash.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		_, err = st.GitHub.CommitFiles(repository, "main", map[string]string{
+			"apps/e2e/crash.yaml": strings.Replace(good, "shop:1.0.0", "shop:1.1.0", 1)}, "Ship shop 1.1.0")
+		Expect(err).NotTo(HaveOccurred())
+		fluxApply("apps/e2e/crash.yaml")
+		pod := rolledOut(appNamespace, "crash")
 
-			By("validating that the metrics service is available")
-			cmd = exec.Command("kubectl", "get", "service", metricsServiceName, "-n", namespace)
-			_, err = utils.Run(cmd)
-			Expect(err).NotTo(HaveOccurred(), "Metrics service should exist")
+		alert := harness.Alert{Labels: map[string]string{"alertname": "KubePodCrashLooping", "namespace": appNamespace,
+			"pod": pod, "container": "app", "reason": "CrashLoopBackOff", "severity": "warning"}, StartsAt: time.Now().UTC()}
+		Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
+		heal(appNamespace, "crash", "apps/e2e/crash.yaml", alert)
+		Expect(container(deployment(appNamespace, "crash")).Image).To(Equal("ghcr.io/heal8s/shop:1.0.0"))
+	})
 
-			By("getting the service account token")
-			token, err := serviceAccountToken()
+	It("ends Failed (Rejected) when a reviewer closes the pull request", func() {
+		fluxApply("apps/e2e/mem-reject.yaml")
+		alert := oomAlert(appNamespace, rolledOut(appNamespace, "mem-reject"))
+		Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
+		rem := waitPhase(remediationFor(appNamespace, "mem-reject"), v1beta1.PhaseAwaitingMerge)
+		Expect(st.GitHub.ClosePR(repository, int(rem.Status.PullRequest.Number))).To(Succeed())
+		rem = waitPhase(rem, v1beta1.PhaseFailed)
+		Expect(rem.Status.Reason).To(Equal(remediation.RejectedReason))
+		limit := container(deployment(appNamespace, "mem-reject")).Resources.Limits[corev1.ResourceMemory]
+		Expect(limit.String()).To(Equal("256Mi"), "a rejected change never reaches the cluster")
+	})
+
+	It("ends Failed (AlertRefired) when the alert comes back after the fix", func() {
+		fluxApply("apps/e2e/slow.yaml") // no kubelet there: the rollout never turns healthy
+		alert := oomAlert(slowNamespace, "slow-5d8f7c6b9-abcde")
+		// No Pod runs, so the alert names the Deployment the way a cAdvisor-based rule can.
+		alert.Labels["deployment"] = "slow"
+		delete(alert.Labels, "pod")
+		Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
+		rem := waitPhase(remediationFor(slowNamespace, "slow"), v1beta1.PhaseAwaitingMerge)
+		mergeAndApply(rem, "apps/e2e/slow.yaml")
+		waitPhase(rem, v1beta1.PhaseVerifying)
+
+		Expect(st.Alertmanager.Resolve(ctx, alert)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := &v1beta1.Remediation{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(rem), got)).To(Succeed())
+			g.Expect(got.Status.AlertResolvedAt).NotTo(BeNil())
+		}).Should(Succeed())
+		By("the alert firing again as a new incident")
+		again := alert
+		again.StartsAt = time.Now().UTC()
+		Expect(st.Alertmanager.Fire(ctx, again)).To(Succeed())
+		rem = waitPhase(rem, v1beta1.PhaseFailed)
+		Expect(rem.Status.Reason).To(Equal(remediation.AlertRefiredReason))
+	})
+
+	It("turns a storm of repeats into one Remediation", func() {
+		fluxApply("apps/e2e/mem-storm.yaml")
+		alert := oomAlert(appNamespace, rolledOut(appNamespace, "mem-storm"))
+		By("Prometheus re-sending the alert on every evaluation")
+		for range 50 {
+			Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
+		}
+		By("and 200 deliveries straight to the receiver, 10 at a time")
+		payload := stormPayload(alert)
+		var wg sync.WaitGroup
+		errs := make(chan error, 200)
+		sem := make(chan struct{}, 10)
+		for range 200 {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				errs <- postToReceiver(payload)
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
 			Expect(err).NotTo(HaveOccurred())
-			Expect(token).NotTo(BeEmpty())
-
-			By("ensuring the controller pod is ready")
-			verifyControllerPodReady := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get", "pod", controllerPodName, "-n", namespace,
-					"-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}")
-				output, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(output).To(Equal("True"), "Controller pod not ready")
+		}
+		storm := func() []v1beta1.Remediation { return remediationsFor(appNamespace, "mem-storm") }
+		Eventually(storm).Should(HaveLen(2), "one Remediation for Alertmanager's fingerprint and one for the direct payload's")
+		Consistently(storm, 3*time.Second).Should(HaveLen(2), "and no more")
+		Eventually(func(g Gomega) {
+			for _, r := range remediationsFor(appNamespace, "mem-storm") {
+				if r.Spec.Alert.Fingerprint == stormFingerprint {
+					g.Expect(r.Status.AlertCount).To(BeEquivalentTo(200), "every delivery counted once, in batched writes")
+				}
 			}
-			Eventually(verifyControllerPodReady, 3*time.Minute, time.Second).Should(Succeed())
+		}).Should(Succeed())
+	})
 
-			By("verifying that the controller manager is serving the metrics server")
-			verifyMetricsServerStarted := func(g Gomega) {
-				cmd := exec.Command("kubectl", "logs", controllerPodName, "-n", namespace)
-				output, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(output).To(ContainSubstring("Serving metrics server"),
-					"Metrics server not yet started")
+	It("finishes a remediation the manager was killed in the middle of, with one pull request", func() {
+		fluxApply("apps/e2e/mem-restart.yaml")
+		alert := oomAlert(appNamespace, rolledOut(appNamespace, "mem-restart"))
+		Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
+		rem := waitPhase(remediationFor(appNamespace, "mem-restart"), v1beta1.PhaseAwaitingMerge)
+
+		By("killing the manager and starting a new one")
+		st.Manager.Kill()
+		Expect(st.StartManager(ctx, "manager-restarted")).To(Succeed())
+
+		rem = heal(appNamespace, "mem-restart", "apps/e2e/mem-restart.yaml", alert)
+		prs, err := st.GitHub.PullRequests(repository)
+		Expect(err).NotTo(HaveOccurred())
+		n := 0
+		for _, pr := range prs {
+			if pr.Head == rem.Status.PullRequest.Branch {
+				n++
 			}
-			Eventually(verifyMetricsServerStarted, 3*time.Minute, time.Second).Should(Succeed())
-
-			By("waiting for the webhook service endpoints to be ready")
-			verifyWebhookEndpointsReady := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get", "endpointslices.discovery.k8s.io", "-n", namespace,
-					"-l", "kubernetes.io/service-name=heal8s-webhook-service",
-					"-o", "jsonpath={range .items[*]}{range .endpoints[*]}{.addresses[*]}{end}{end}")
-				output, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred(), "Webhook endpoints should exist")
-				g.Expect(output).ShouldNot(BeEmpty(), "Webhook endpoints not yet ready")
-			}
-			Eventually(verifyWebhookEndpointsReady, 3*time.Minute, time.Second).Should(Succeed())
-
-			By("verifying the mutating webhook server is ready")
-			verifyMutatingWebhookReady := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get", "mutatingwebhookconfigurations.admissionregistration.k8s.io",
-					"heal8s-mutating-webhook-configuration",
-					"-o", "jsonpath={.webhooks[0].clientConfig.caBundle}")
-				output, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred(), "MutatingWebhookConfiguration should exist")
-				g.Expect(output).ShouldNot(BeEmpty(), "Mutating webhook CA bundle not yet injected")
-			}
-			Eventually(verifyMutatingWebhookReady, 3*time.Minute, time.Second).Should(Succeed())
-
-			By("verifying the validating webhook server is ready")
-			verifyValidatingWebhookReady := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get", "validatingwebhookconfigurations.admissionregistration.k8s.io",
-					"heal8s-validating-webhook-configuration",
-					"-o", "jsonpath={.webhooks[0].clientConfig.caBundle}")
-				output, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred(), "ValidatingWebhookConfiguration should exist")
-				g.Expect(output).ShouldNot(BeEmpty(), "Validating webhook CA bundle not yet injected")
-			}
-			Eventually(verifyValidatingWebhookReady, 3*time.Minute, time.Second).Should(Succeed())
-
-			By("waiting additional time for webhook server to stabilize")
-			time.Sleep(5 * time.Second)
-
-			// +kubebuilder:scaffold:e2e-metrics-webhooks-readiness
-
-			By("creating the curl-metrics pod to access the metrics endpoint")
-			cmd = exec.Command("kubectl", "run", "curl-metrics", "--restart=Never",
-				"--namespace", namespace,
-				"--image=curlimages/curl:latest",
-				"--overrides",
-				fmt.Sprintf(`{
-					"spec": {
-						"containers": [{
-							"name": "curl",
-							"image": "curlimages/curl:latest",
-							"command": ["/bin/sh", "-c"],
-							"args": [
-								"for i in $(seq 1 30); do curl -v -k -H 'Authorization: Bearer %s' https://%s.%s.svc.cluster.local:8443/metrics && exit 0 || sleep 2; done; exit 1"
-							],
-							"securityContext": {
-								"readOnlyRootFilesystem": true,
-								"allowPrivilegeEscalation": false,
-								"capabilities": {
-									"drop": ["ALL"]
-								},
-								"runAsNonRoot": true,
-								"runAsUser": 1000,
-								"seccompProfile": {
-									"type": "RuntimeDefault"
-								}
-							}
-						}],
-						"serviceAccountName": "%s"
-					}
-				}`, token, metricsServiceName, namespace, serviceAccountName))
-			_, err = utils.Run(cmd)
-			Expect(err).NotTo(HaveOccurred(), "Failed to create curl-metrics pod")
-
-			By("waiting for the curl-metrics pod to complete.")
-			verifyCurlUp := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get", "pods", "curl-metrics",
-					"-o", "jsonpath={.status.phase}",
-					"-n", namespace)
-				output, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(output).To(Equal("Succeeded"), "curl pod in wrong status")
-			}
-			Eventually(verifyCurlUp, 5*time.Minute).Should(Succeed())
-
-			By("getting the metrics by checking curl-metrics logs")
-			verifyMetricsAvailable := func(g Gomega) {
-				metricsOutput, err := getMetricsOutput()
-				g.Expect(err).NotTo(HaveOccurred(), "Failed to retrieve logs from curl pod")
-				g.Expect(metricsOutput).NotTo(BeEmpty())
-				g.Expect(metricsOutput).To(ContainSubstring("< HTTP/1.1 200 OK"))
-			}
-			Eventually(verifyMetricsAvailable, 2*time.Minute).Should(Succeed())
-		})
-
-		It("should provisioned cert-manager", func() {
-			By("validating that cert-manager has the certificate Secret")
-			verifyCertManager := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get", "secrets", "webhook-server-cert", "-n", namespace)
-				_, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-			}
-			Eventually(verifyCertManager).Should(Succeed())
-		})
-
-		It("should have CA injection for mutating webhooks", func() {
-			By("checking CA injection for mutating webhooks")
-			verifyCAInjection := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get",
-					"mutatingwebhookconfigurations.admissionregistration.k8s.io",
-					"heal8s-mutating-webhook-configuration",
-					"-o", "go-template={{ range .webhooks }}{{ .clientConfig.caBundle }}{{ end }}")
-				mwhOutput, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(len(mwhOutput)).To(BeNumerically(">", 10))
-			}
-			Eventually(verifyCAInjection).Should(Succeed())
-		})
-
-		It("should have CA injection for validating webhooks", func() {
-			By("checking CA injection for validating webhooks")
-			verifyCAInjection := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get",
-					"validatingwebhookconfigurations.admissionregistration.k8s.io",
-					"heal8s-validating-webhook-configuration",
-					"-o", "go-template={{ range .webhooks }}{{ .clientConfig.caBundle }}{{ end }}")
-				vwhOutput, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(len(vwhOutput)).To(BeNumerically(">", 10))
-			}
-			Eventually(verifyCAInjection).Should(Succeed())
-		})
-
-		It("should have CA injection for Remediation conversion webhook", func() {
-			By("checking CA injection for Remediation conversion webhook")
-			verifyCAInjection := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get",
-					"customresourcedefinitions.apiextensions.k8s.io",
-					"remediations..heal8s.io",
-					"-o", "go-template={{ .spec.conversion.webhook.clientConfig.caBundle }}")
-				vwhOutput, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(len(vwhOutput)).To(BeNumerically(">", 10))
-			}
-			Eventually(verifyCAInjection).Should(Succeed())
-		})
-
-		It("should have CA injection for RemediationPolicy conversion webhook", func() {
-			By("checking CA injection for RemediationPolicy conversion webhook")
-			verifyCAInjection := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get",
-					"customresourcedefinitions.apiextensions.k8s.io",
-					"remediationpolicies..heal8s.io",
-					"-o", "go-template={{ .spec.conversion.webhook.clientConfig.caBundle }}")
-				vwhOutput, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(len(vwhOutput)).To(BeNumerically(">", 10))
-			}
-			Eventually(verifyCAInjection).Should(Succeed())
-		})
-
-		// +kubebuilder:scaffold:e2e-webhooks-checks
-
-		// TODO: Customize the e2e test suite with scenarios specific to your project.
-		// Consider applying sample/CR(s) and check their status and/or verifying
-		// the reconciliation by using the metrics, i.e.:
-		// metricsOutput, err := getMetricsOutput()
-		// Expect(err).NotTo(HaveOccurred(), "Failed to retrieve logs from curl pod")
-		// Expect(metricsOutput).To(ContainSubstring(
-		//    fmt.Sprintf(`controller_runtime_reconcile_total{controller="%s",result="success"} 1`,
-		//    strings.ToLower(<Kind>),
-		// ))
+		}
+		Expect(n).To(Equal(1), "the restart opened no second pull request")
 	})
 })
 
-// serviceAccountToken returns a token for the specified service account in the given namespace.
-// It uses the Kubernetes TokenRequest API to generate a token by directly sending a request
-// and parsing the resulting token from the API response.
-func serviceAccountToken() (string, error) {
-	const tokenRequestRawString = `{
-		"apiVersion": "authentication.k8s.io/v1",
-		"kind": "TokenRequest"
-	}`
+const stormFingerprint = "57a3f00d57a3f00d"
 
-	By("creating temporary file to store the token request")
-	secretName := fmt.Sprintf("%s-token-request", serviceAccountName)
-	tokenRequestFile := filepath.Join("/tmp", secretName)
-	err := os.WriteFile(tokenRequestFile, []byte(tokenRequestRawString), os.FileMode(0o644))
+// stormPayload is an Alertmanager webhook payload (version 4) carrying the alert as firing.
+func stormPayload(a harness.Alert) []byte {
+	GinkgoHelper()
+	body, err := json.Marshal(map[string]any{
+		"version": "4", "groupKey": "{}:{alertname=\"KubePodOOMKilled\"}", "truncatedAlerts": 0,
+		"status": "firing", "receiver": "heal8s", "groupLabels": map[string]string{"alertname": "KubePodOOMKilled"},
+		"commonLabels": a.Labels, "commonAnnotations": a.Annotations, "externalURL": "http://alertmanager.example",
+		"alerts": []map[string]any{{
+			"status": "firing", "labels": a.Labels, "annotations": a.Annotations,
+			"startsAt": a.StartsAt.Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z",
+			"generatorURL": "http://prometheus.example/graph", "fingerprint": stormFingerprint,
+		}},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	return body
+}
+
+func postToReceiver(body []byte) error {
+	token, err := os.ReadFile(st.TokenFile)
 	if err != nil {
-		return "", err
+		return err
 	}
-
-	var out string
-	verifyTokenCreation := func(g Gomega) {
-		By("executing kubectl command to create the token")
-		cmd := exec.Command("kubectl", "create", "--raw", fmt.Sprintf(
-			"/api/v1/namespaces/%s/serviceaccounts/%s/token",
-			namespace,
-			serviceAccountName,
-		), "-f", tokenRequestFile)
-
-		output, err := cmd.CombinedOutput()
-		g.Expect(err).NotTo(HaveOccurred())
-
-		By("parsing the JSON output to extract the token")
-		var token tokenRequest
-		err = json.Unmarshal(output, &token)
-		g.Expect(err).NotTo(HaveOccurred())
-
-		out = token.Status.Token
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.Manager.ReceiverURL, bytes.NewReader(body))
+	if err != nil {
+		return err
 	}
-	Eventually(verifyTokenCreation).Should(Succeed())
-
-	return out, err
-}
-
-// getMetricsOutput retrieves and returns the logs from the curl pod used to access the metrics endpoint.
-func getMetricsOutput() (string, error) {
-	By("getting the curl-metrics logs")
-	cmd := exec.Command("kubectl", "logs", "curl-metrics", "-n", namespace)
-	return utils.Run(cmd)
-}
-
-// tokenRequest is a simplified representation of the Kubernetes TokenRequest API response,
-// containing only the token field that we need to extract.
-type tokenRequest struct {
-	Status struct {
-		Token string `json:"token"`
-	} `json:"status"`
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("receiver answered %s", resp.Status)
+	}
+	return nil
 }
