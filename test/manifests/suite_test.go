@@ -31,6 +31,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,6 +60,8 @@ type env struct {
 	client client.Client
 	scheme *k8sruntime.Scheme
 	root   string
+	// inputs reads the tools' inputs once, inside m.Run where go test records opened files.
+	inputs sync.Once
 }
 
 // suite is set once by TestMain before any test runs and never changed after.
@@ -167,6 +170,11 @@ func runTool(t *testing.T, name string, args ...string) []byte {
 // execTool runs a command in the repository root; the error carries standard error.
 func execTool(t *testing.T, name string, args ...string) ([]byte, error) {
 	t.Helper()
+	suite.inputs.Do(func() {
+		if err := readInputs(suite.root); err != nil {
+			t.Fatal(err)
+		}
+	})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -258,4 +266,29 @@ func byKind(objs []*unstructured.Unstructured, kind string) []*unstructured.Unst
 		}
 	}
 	return out
+}
+
+// readInputs reads every file kustomize, helm and go build read for these tests. go test caches
+// a passing result until a file the test process opened (while m.Run runs) changes; the tools
+// run in other processes, so without this an edit to, say, config/manager/manager.yaml would
+// not rerun them.
+func readInputs(root string) error {
+	for _, dir := range []string{"config", "charts", "bundle", "examples", "hack/bundle", "cmd", "api", "internal"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			_, err = os.ReadFile(path)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("reading test inputs: %w", err)
+		}
+	}
+	for _, f := range []string{"Dockerfile", "bundle.Dockerfile", "go.mod", "go.sum", "Makefile"} {
+		if _, err := os.ReadFile(filepath.Join(root, f)); err != nil {
+			return fmt.Errorf("reading test inputs: %w", err)
+		}
+	}
+	return nil
 }
