@@ -23,6 +23,7 @@ import (
 	"debug/elf"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -51,8 +52,10 @@ func TestImageBuildCommand(t *testing.T) {
 	).Replace(build)
 	g.Expect(build).NotTo(ContainSubstring("${"), "unsubstituted build argument in %q", build)
 
+	// Build in a copy of what the builder stage's COPY instructions put in the image, filtered
+	// by .dockerignore, so a missing COPY or an over-eager ignore pattern fails here.
 	cmd := exec.CommandContext(t.Context(), "sh", "-c", build)
-	cmd.Dir = suite.root
+	cmd.Dir = buildContext(t, string(dockerfile))
 	combined, err := cmd.CombinedOutput()
 	g.Expect(err).NotTo(HaveOccurred(), "%s\n%s", build, combined)
 
@@ -117,4 +120,77 @@ func dockerBuildCommand(t *testing.T, dockerfile string) string {
 // lastStage returns the Dockerfile from its last FROM on: the image that ships.
 func lastStage(dockerfile string) string {
 	return dockerfile[strings.LastIndex(dockerfile, "\nFROM ")+1:]
+}
+
+// buildContext copies into a temporary directory what the builder stage's COPY instructions
+// take from the build context, leaving out what .dockerignore excludes, and returns it.
+func buildContext(t *testing.T, dockerfile string) string {
+	t.Helper()
+	ignore, err := os.ReadFile(filepath.Join(suite.root, ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, line := range strings.Split(string(ignore), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			patterns = append(patterns, line)
+		}
+	}
+	dir := t.TempDir()
+	builder := dockerfile[:strings.LastIndex(dockerfile, "\nFROM ")]
+	for _, line := range strings.Split(builder, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) != 3 || fields[0] != "COPY" {
+			continue
+		}
+		src := strings.TrimSuffix(fields[1], "/")
+		err := filepath.WalkDir(filepath.Join(suite.root, src), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, err := filepath.Rel(suite.root, path)
+			if err != nil || dockerIgnored(patterns, filepath.ToSlash(rel)) {
+				return err
+			}
+			// "COPY x/ x/" and "COPY f f" both land at the same relative path.
+			dst := filepath.Join(dir, rel)
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(dst, data, 0o600)
+		})
+		if err != nil {
+			t.Fatalf("copying %s into the build context: %v", src, err)
+		}
+	}
+	return dir
+}
+
+// dockerIgnored applies .dockerignore patterns the way Docker does for the forms this
+// repository uses: later patterns win, "!" re-includes, a pattern matching a directory covers
+// everything under it, and "**/" matches at any depth.
+func dockerIgnored(patterns []string, rel string) bool {
+	parts := strings.Split(rel, "/")
+	ignored := false
+	for _, p := range patterns {
+		include := strings.HasPrefix(p, "!")
+		p = strings.TrimSuffix(strings.TrimPrefix(p, "!"), "/")
+		matched := false
+		for i := 1; i <= len(parts) && !matched; i++ {
+			prefix := strings.Join(parts[:i], "/")
+			if sub, ok := strings.CutPrefix(p, "**/"); ok {
+				matched, _ = path.Match(sub, parts[i-1])
+			} else {
+				matched, _ = path.Match(p, prefix)
+			}
+		}
+		if matched {
+			ignored = !include
+		}
+	}
+	return ignored
 }
