@@ -36,7 +36,7 @@ var receiverAlerts = []string{"KubePodOOMKilled", "ContainerMemoryNearLimit", "C
 	"KubeHpaMaxedOut", "KubePodCrashLooping"}
 
 // TestExampleManifestsApply dry-runs the example manifests a user applies: the memory-leak
-// demo, the example alerts and the samples.
+// demo, the example alerts, the samples and the optional NetworkPolicies.
 func TestExampleManifestsApply(t *testing.T) {
 	var objs []*unstructured.Unstructured
 	for path, ns := range map[string]string{
@@ -57,6 +57,7 @@ func TestExampleManifestsApply(t *testing.T) {
 		}
 	}
 	objs = append(objs, renderKustomize(t, "config/samples")...)
+	objs = append(objs, renderKustomize(t, "config/network-policy")...)
 	dryRunApply(t, objs)
 }
 
