@@ -35,6 +35,7 @@ type leaker struct {
 	steps  int64
 }
 
+// newLeaker retains rate bytes per step, up to max when max is positive.
 func newLeaker(rate, max int64) *leaker {
 	return &leaker{rate: rate, max: max}
 }

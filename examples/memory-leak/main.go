@@ -95,6 +95,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 // errNotPositive rejects a zero or negative rate or interval, which would never leak.
 var errNotPositive = errors.New("must be positive")
 
+// envOr returns the variable key from getenv, or def when it is empty.
 func envOr(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
 		return v

@@ -461,4 +461,5 @@ func writeBundle(o options, files map[string][]byte) error {
 	return nil
 }
 
+// ptr returns a pointer to a copy of v, for optional API fields.
 func ptr[T any](v T) *T { return &v }

@@ -242,15 +242,18 @@ func heal8sMetrics(t *testing.T) map[string]sets.Set[string] {
 // recordingRegisterer keeps what is registered on it.
 type recordingRegisterer struct{ collectors []prometheus.Collector }
 
+// Register keeps c.
 func (r *recordingRegisterer) Register(c prometheus.Collector) error {
 	r.collectors = append(r.collectors, c)
 	return nil
 }
 
+// MustRegister keeps cs.
 func (r *recordingRegisterer) MustRegister(cs ...prometheus.Collector) {
 	r.collectors = append(r.collectors, cs...)
 }
 
+// Unregister is never needed here.
 func (r *recordingRegisterer) Unregister(prometheus.Collector) bool { return false }
 
 // checkHeal8sSelectors parses expr and fails on any heal8s_* metric the manager does not

@@ -76,6 +76,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// run starts envtest with the CRDs the rendered manifests need and runs the tests against it.
 func run(m *testing.M) (int, error) {
 	root, err := repoRoot()
 	if err != nil {
