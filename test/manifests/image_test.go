@@ -81,6 +81,20 @@ func TestImageBuildCommand(t *testing.T) {
 		g.Expect(p.Type).NotTo(Equal(elf.PT_INTERP), "the binary is dynamically linked")
 	}
 
+	// Every flag the manager accepts is documented in docs/operations.md.
+	help, _ := exec.CommandContext(t.Context(), out, "--help").CombinedOutput()
+	doc, err := os.ReadFile(filepath.Join(suite.root, "docs", "operations.md"))
+	g.Expect(err).NotTo(HaveOccurred())
+	flags := 0
+	for _, line := range strings.Split(string(help), "\n") {
+		if name, ok := strings.CutPrefix(line, "  -"); ok {
+			name = strings.Fields(name)[0]
+			flags++
+			g.Expect(string(doc)).To(ContainSubstring("`--"+name+"`"), "flag --%s is not documented in docs/operations.md", name)
+		}
+	}
+	g.Expect(flags).To(BeNumerically(">", 10), "could not read the manager's flags from --help:\n%s", help)
+
 	final := lastStage(string(dockerfile))
 	g.Expect(final).To(MatchRegexp(`(?m)^FROM gcr\.io/distroless/static(-debian\d+)?:nonroot`))
 	g.Expect(final).To(MatchRegexp(`(?m)^USER 65532:65532`))
