@@ -30,6 +30,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // TestImageBuildCommand runs the Dockerfile's own go build line (there is no container engine
@@ -85,15 +86,16 @@ func TestImageBuildCommand(t *testing.T) {
 	help, _ := exec.CommandContext(t.Context(), out, "--help").CombinedOutput()
 	doc, err := os.ReadFile(filepath.Join(suite.root, "docs", "operations.md"))
 	g.Expect(err).NotTo(HaveOccurred())
-	flags := 0
+	flags := map[string]bool{}
 	for _, line := range strings.Split(string(help), "\n") {
 		if name, ok := strings.CutPrefix(line, "  -"); ok {
 			name = strings.Fields(name)[0]
-			flags++
+			flags[name] = true
 			g.Expect(string(doc)).To(ContainSubstring("`--"+name+"`"), "flag --%s is not documented in docs/operations.md", name)
 		}
 	}
-	g.Expect(flags).To(BeNumerically(">", 10), "could not read the manager's flags from --help:\n%s", help)
+	g.Expect(len(flags)).To(BeNumerically(">", 10), "could not read the manager's flags from --help:\n%s", help)
+	checkDeployedArgsAreFlags(t, flags)
 
 	final := lastStage(string(dockerfile))
 	g.Expect(final).To(MatchRegexp(`(?m)^FROM gcr\.io/distroless/static(-debian\d+)?:nonroot`))
@@ -207,4 +209,34 @@ func dockerIgnored(patterns []string, rel string) bool {
 		}
 	}
 	return ignored
+}
+
+// checkDeployedArgsAreFlags shows every argument config/default, the Helm chart (each values
+// file) and the OLM bundle pass to the manager is a flag the built manager accepts: an unknown
+// flag would stop it at start.
+func checkDeployedArgsAreFlags(t *testing.T, flags map[string]bool) {
+	t.Helper()
+	renderings := map[string][]*unstructured.Unstructured{
+		"config/default": kustomizeDefault(t),
+		"helm defaults":  helmTemplate(t, "heal8s", "heal8s-system"),
+		"helm full":      helmTemplate(t, "heal8s", "heal8s-system", filepath.Join("test", "manifests", "testdata", "helm", "full.yaml")),
+		"helm minimal":   helmTemplate(t, "heal8s", "heal8s-system", filepath.Join("test", "manifests", "testdata", "helm", "minimal.yaml")),
+	}
+	var args []string
+	for name, objs := range renderings {
+		d := deployment(t, objs)
+		for _, a := range d.Spec.Template.Spec.Containers[0].Args {
+			args = append(args, name+": "+a)
+		}
+	}
+	csv := committedCSV(t)
+	for _, a := range csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs[0].Spec.Template.Spec.Containers[0].Args {
+		args = append(args, "bundle: "+a)
+	}
+	g := NewWithT(t)
+	for _, a := range args {
+		where, arg, _ := strings.Cut(a, ": ")
+		name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		g.Expect(flags).To(HaveKey(name), "%s passes %s, which the manager does not accept", where, arg)
+	}
 }
