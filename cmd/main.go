@@ -135,8 +135,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"How many phase transitions the dashboard's recent-activity feed keeps.")
 	fs.DurationVar(&o.pollInterval, "poll-interval", 0,
 		"How often waiting remediations look again at their target (0 means the built-in default).")
-	fs.DurationVar(&o.prPollInterval, "pr-poll-interval", 0,
-		"How often an open pull request's state is read from GitHub when no webhook reports it (0 means the built-in default).")
+	fs.DurationVar(&o.prPollInterval, "pr-poll-interval", time.Minute,
+		"How often the open pull requests of each repository are listed from GitHub (one conditional request per repository), for when no webhook reports them.")
 	fs.DurationVar(&o.stableAfter, "stable-after", 0,
 		"How long a Deployment must be fully available on a revision before heal8s marks it a stable rollback candidate (0 means the built-in default).")
 }
@@ -245,18 +245,34 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		return fmt.Errorf("setting up the RemediationPolicy controller: %w", err)
 	}
 	if err := (&controller.RemediationReconciler{
-		Client:                  mgr.GetClient(),
-		Scheme:                  mgr.GetScheme(),
-		Metrics:                 recorder,
-		OperatorNamespace:       o.operatorNamespace,
-		PollInterval:            o.pollInterval,
-		PullRequestPollInterval: o.prPollInterval,
+		Client:            mgr.GetClient(),
+		Scheme:            mgr.GetScheme(),
+		Metrics:           recorder,
+		OperatorNamespace: o.operatorNamespace,
+		PollInterval:      o.pollInterval,
+		// The poller below follows pull requests with one call per repository; the
+		// reconciler's own per-pull-request check is a slow safety net.
+		PullRequestPollInterval: max(10*o.prPollInterval, 5*time.Minute),
 		Providers: func(policy *v1beta1.RemediationPolicy, secret map[string][]byte) (gitprovider.Provider, error) {
 			owner := types.NamespacedName{Namespace: o.operatorNamespace, Name: policy.Spec.Git.SecretRef.Name}.String()
 			return providers.Get(owner, secret, policy.Spec.Git.BaseURL)
 		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Remediation controller: %w", err)
+	}
+	sync := &controller.PullRequestSync{Client: mgr.GetClient()}
+	if err := mgr.Add(&controller.PullRequestPoller{
+		Client:            mgr.GetClient(),
+		APIReader:         mgr.GetAPIReader(),
+		OperatorNamespace: o.operatorNamespace,
+		Interval:          o.prPollInterval,
+		Sync:              sync,
+		Pollers: func(policy *v1beta1.RemediationPolicy, secret map[string][]byte) (controller.RepositoryPoller, error) {
+			owner := types.NamespacedName{Namespace: o.operatorNamespace, Name: policy.Spec.Git.SecretRef.Name}.String()
+			return providers.Poller(owner, secret, policy.Spec.Git.BaseURL)
+		},
+	}); err != nil {
+		return fmt.Errorf("adding the pull request poller: %w", err)
 	}
 	if err := (&controller.StableRevisionReconciler{
 		Client:            mgr.GetClient(),

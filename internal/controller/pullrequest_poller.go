@@ -29,13 +29,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
-	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/gitprovider/github"
 )
 
 // RepositoryPoller lists a repository's heal8s pull requests and reports new or changed states;
 // gitprovider/github's Poller does it with one conditional request per repository.
 type RepositoryPoller interface {
-	PollOnce(ctx context.Context, repositories []string, callback func(context.Context, gitprovider.PullRequest) error) error
+	PollOnce(ctx context.Context, repositories []string, callback github.PullRequestCallback) error
 }
 
 // PollerFactory returns the poller for a policy's Git credentials; the same credentials must get

@@ -29,6 +29,7 @@ import (
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/gitprovider/github"
 )
 
 // recordingPoller answers PollOnce from a fixed list of pull requests and records the calls.
@@ -38,7 +39,7 @@ type recordingPoller struct {
 	prs   []gitprovider.PullRequest
 }
 
-func (r *recordingPoller) PollOnce(ctx context.Context, repos []string, cb func(context.Context, gitprovider.PullRequest) error) error {
+func (r *recordingPoller) PollOnce(ctx context.Context, repos []string, cb github.PullRequestCallback) error {
 	r.mu.Lock()
 	r.calls = append(r.calls, repos)
 	r.mu.Unlock()

@@ -26,11 +26,12 @@ import (
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/gitprovider/github"
 )
 
 // BranchPrefix starts the head branch of every pull request heal8s opens; the rest of the branch
 // name is the Remediation's name.
-const BranchPrefix = "heal8s/"
+const BranchPrefix = github.DefaultBranchPrefix
 
 // PullRequestSync records what GitHub says of a pull request (a pull_request webhook, or a poll
 // of the repository) in the status of the Remediation that opened it. The Remediation

@@ -420,7 +420,7 @@ func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk sch
 	}
 	patch := []byte(plan.Patch)
 	return gitprovider.Proposal{
-		Repository: git.Repository, BaseBranch: git.BaseBranch, Branch: "heal8s/" + rem.Name,
+		Repository: git.Repository, BaseBranch: git.BaseBranch, Branch: BranchPrefix + rem.Name,
 		Title: title, CommitMessage: title + "\n\n" + plan.Reason, Labels: []string{"heal8s", strings.ToLower(action)},
 		Body: gitprovider.RenderBody(body),
 		Edit: func(ctx context.Context, repo gitprovider.Repo) (string, []byte, error) {

@@ -34,6 +34,27 @@ type ProviderCache struct {
 	mu        sync.Mutex
 	providers map[string]*Provider // key: credentials hash
 	byOwner   map[string]string    // owner (e.g. the Secret's namespace/name) -> credentials hash
+	pollers   map[*Provider]*Poller
+}
+
+// Poller returns the pull-request poller of the Provider for these credentials, the same one
+// each time, so the ETags it keeps make unchanged repositories cost a 304 and no rate limit.
+func (c *ProviderCache) Poller(owner string, data map[string][]byte, baseURL string) (*Poller, error) {
+	p, err := c.Get(owner, data, baseURL)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pollers == nil {
+		c.pollers = map[*Provider]*Poller{}
+	}
+	pl, ok := c.pollers[p]
+	if !ok {
+		pl = p.NewPoller(DefaultBranchPrefix)
+		c.pollers[p] = pl
+	}
+	return pl, nil
 }
 
 // Get returns the Provider for a Secret's data and a base URL; owner names where the data came
@@ -60,6 +81,7 @@ func (c *ProviderCache) Get(owner string, data map[string][]byte, baseURL string
 		c.providers, c.byOwner = map[string]*Provider{}, map[string]string{}
 	}
 	if old, ok := c.byOwner[owner]; ok {
+		delete(c.pollers, c.providers[old])
 		delete(c.providers, old)
 	}
 	c.providers[key], c.byOwner[owner] = p, key
