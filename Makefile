@@ -66,7 +66,7 @@ export KUBEBUILDER_ASSETS
 
 .PHONY: test
 test: manifests generate fmt vet setup-envtest kustomize helm ## Run unit and envtest integration tests (everything but e2e).
-	go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+	go test $$(go list ./... | grep -v /test/e2e) -timeout 30m -coverprofile cover.out
 
 # The chart renders its CRDs, manager RBAC, webhooks and PrometheusRule from copies of what
 # controller-gen and config/ produce, so it never drifts; test/manifests fails if the copies differ.
@@ -150,7 +150,7 @@ LDFLAGS ?= -s -w -X main.version=$(VERSION)
 
 .PHONY: build
 build: manifests generate fmt vet ## Build manager binary.
-	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/manager ./cmd
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/manager ./cmd
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager from your host against ~/.kube/config (webhooks off).
