@@ -29,7 +29,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/signal"
@@ -43,8 +42,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
@@ -56,7 +53,6 @@ const (
 	appNamespace      = "demo"
 	repository        = "acme/deploy"
 	manifestPath      = "apps/demo/web.yaml"
-	fieldManager      = "flux-demo"
 )
 
 type options struct {
@@ -90,7 +86,7 @@ func main() {
 }
 
 func run(ctx context.Context, o options) (err error) {
-	files, err := repoFiles(filepath.Join(o.root, "hack", "demo", "repo"))
+	files, err := harness.ReadRepoDir(filepath.Join(o.root, "hack", "demo", "repo"))
 	if err != nil {
 		return err
 	}
@@ -123,7 +119,7 @@ func run(ctx context.Context, o options) (err error) {
 	say("Alertmanager     %s", st.Alertmanager.URL)
 
 	step("Deploying the demo application from %s@main (as Flux would)", repository)
-	if err := fluxApply(ctx, st); err != nil {
+	if err := st.FluxApply(ctx, "main", manifestPath); err != nil {
 		return err
 	}
 	pod, err := waitRolledOut(ctx, c, "web")
@@ -235,7 +231,7 @@ func follow(ctx context.Context, st *harness.Stack, alert harness.Alert) (*v1bet
 		case v1beta1.PhaseApplying:
 			if !applied {
 				say("    Flux notices the new commit on main and applies it")
-				if err := fluxApply(ctx, st); err != nil {
+				if err := st.FluxApply(ctx, "main", manifestPath); err != nil {
 					return nil, err
 				}
 				applied = true
@@ -294,23 +290,6 @@ func showAndMerge(st *harness.Stack, pr *v1beta1.PullRequestStatus) error {
 	say("    a reviewer approves and merges pull request #%d", pr.Number)
 	if err := st.GitHub.MergePR(repository, int(pr.Number)); err != nil {
 		return fmt.Errorf("merging pull request #%d: %w", pr.Number, err)
-	}
-	return nil
-}
-
-// fluxApply applies the manifest on main to the cluster with server-side apply, as Flux does.
-func fluxApply(ctx context.Context, st *harness.Stack) error {
-	raw, err := st.GitHub.ReadFile(repository, "main", manifestPath)
-	if err != nil {
-		return fmt.Errorf("reading %s on main: %w", manifestPath, err)
-	}
-	obj := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(raw), &obj.Object); err != nil {
-		return fmt.Errorf("decoding %s: %w", manifestPath, err)
-	}
-	ac := client.ApplyConfigurationFromUnstructured(obj)
-	if err := st.ControlPlane.Client.Apply(ctx, ac, client.FieldOwner(fieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("applying %s: %w", manifestPath, err)
 	}
 	return nil
 }
@@ -434,30 +413,6 @@ func heal8sMetrics(ctx context.Context, url string) []string {
 		}
 	}
 	return out
-}
-
-// repoFiles reads the demo repository's files, keyed by their path in the repository.
-func repoFiles(dir string) (map[string]string, error) {
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		files[filepath.ToSlash(rel)] = string(raw)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading the demo repository in %s: %w", dir, err)
-	}
-	return files, nil
 }
 
 func step(format string, args ...any) {

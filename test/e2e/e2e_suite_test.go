@@ -25,7 +25,6 @@ package e2e
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,11 +77,14 @@ var _ = BeforeSuite(func() {
 		Expect(err).NotTo(HaveOccurred(), "%s is missing: run the suite with 'make test-e2e', which builds it", bin)
 	}
 
+	files, err := harness.ReadRepoDir(filepath.Join("testdata", "repo"))
+	Expect(err).NotTo(HaveOccurred())
+
 	By("starting the control plane, fake GitHub, the manager and Alertmanager")
 	st, err = harness.StartStack(ctx, harness.StackOptions{
 		Root: root, Assets: assets, Manager: manager, Alertmanager: alertmanager,
 		OperatorNamespace: operatorNamespace, AppNamespaces: []string{appNamespace},
-		Repository: repository, Files: repoFiles(filepath.Join("testdata", "repo")),
+		Repository: repository, Files: files,
 		PollInterval: time.Second, Dir: os.Getenv("E2E_ARTIFACTS"),
 	})
 	Expect(err).NotTo(HaveOccurred())
@@ -141,23 +143,6 @@ func policy(ns string) *v1beta1.RemediationPolicy {
 			Safety: v1beta1.SafetySpec{MaxPerHour: ptrTo[int32](50), MaxConcurrent: ptrTo[int32](20)},
 		},
 	}
-}
-
-func repoFiles(dir string) map[string]string {
-	files := map[string]string{}
-	Expect(filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
-		files[filepath.ToSlash(rel)] = string(raw)
-		return err
-	})).To(Succeed())
-	return files
 }
 
 func envOr(key, def string) string {

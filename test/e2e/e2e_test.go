@@ -34,8 +34,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
@@ -46,19 +44,7 @@ import (
 // fluxApply applies every document of path on main to the cluster, as Flux would.
 func fluxApply(path string) {
 	GinkgoHelper()
-	raw, err := st.GitHub.ReadFile(repository, "main", path)
-	Expect(err).NotTo(HaveOccurred())
-	dec := yaml.NewYAMLOrJSONDecoder(strings.NewReader(raw), 4096)
-	for {
-		obj := &unstructured.Unstructured{}
-		if err := dec.Decode(&obj.Object); err != nil {
-			break
-		}
-		if len(obj.Object) == 0 {
-			continue
-		}
-		Expect(k8s.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("flux-e2e"), client.ForceOwnership)).To(Succeed(), path)
-	}
+	Expect(st.FluxApply(ctx, "main", path)).To(Succeed())
 }
 
 // rolledOut waits until the Deployment is fully rolled out and returns one of its current pods.
