@@ -43,7 +43,8 @@ import (
 )
 
 const (
-	operatorNamespace = "heal8s-system"
+	// operatorNamespace is the suite's own, so an existing cluster's heal8s-system is untouched.
+	operatorNamespace = "heal8s-e2e-system"
 	appNamespace      = "e2e"
 	// slowNamespace gets no stand-in kubelet: its rollouts never become healthy.
 	slowNamespace = "e2e-slow"
@@ -66,13 +67,20 @@ func TestE2E(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	ctx, cancel = context.WithCancel(context.Background())
-	assets, err := utils.EnvtestAssets()
-	Expect(err).NotTo(HaveOccurred())
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	Expect(err).NotTo(HaveOccurred())
 	manager := envOr("MANAGER_BIN", filepath.Join(root, "bin", "manager"))
 	alertmanager := envOr("ALERTMANAGER_BIN", filepath.Join(root, "bin", "alertmanager"))
-	for _, bin := range []string{manager, alertmanager, filepath.Join(assets, "kube-controller-manager")} {
+	needed := []string{manager, alertmanager}
+	// E2E_KUBECONFIG runs the suite against an existing cluster instead of a local control plane.
+	existing := os.Getenv("E2E_KUBECONFIG")
+	var assets string
+	if existing == "" {
+		assets, err = utils.EnvtestAssets()
+		Expect(err).NotTo(HaveOccurred())
+		needed = append(needed, filepath.Join(assets, "kube-controller-manager"))
+	}
+	for _, bin := range needed {
 		_, err := os.Stat(bin)
 		Expect(err).NotTo(HaveOccurred(), "%s is missing: run the suite with 'make test-e2e', which builds it", bin)
 	}
@@ -85,7 +93,7 @@ var _ = BeforeSuite(func() {
 		Root: root, Assets: assets, Manager: manager, Alertmanager: alertmanager,
 		OperatorNamespace: operatorNamespace, AppNamespaces: []string{appNamespace},
 		Repository: repository, Files: files,
-		PollInterval: time.Second, Dir: os.Getenv("E2E_ARTIFACTS"),
+		PollInterval: time.Second, Dir: os.Getenv("E2E_ARTIFACTS"), Kubeconfig: existing,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(st.ControlPlane.HasControllerManager).To(BeTrue(), "the e2e suite needs kube-controller-manager for real rollouts")
@@ -106,6 +114,9 @@ var _ = BeforeSuite(func() {
 })
 
 var _ = AfterSuite(func() {
+	if st != nil && st.ControlPlane != nil && st.ControlPlane.Existing {
+		_ = k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: slowNamespace}})
+	}
 	if st != nil {
 		Expect(st.Stop()).To(Succeed())
 	}

@@ -199,7 +199,7 @@ var _ = Describe("heal8s", Ordered, func() {
 		good, err := st.GitHub.ReadFile(repository, "main", "apps/e2e/crash.yaml")
 		Expect(err).NotTo(HaveOccurred())
 		_, err = st.GitHub.CommitFiles(repository, "main", map[string]string{
-			"apps/e2e/crash.yaml": strings.Replace(good, "shop:1.0.0", "shop:1.1.0", 1)}, "Ship shop 1.1.0")
+			"apps/e2e/crash.yaml": strings.Replace(good, "pause:3.9", "pause:3.10", 1)}, "Ship pause 3.10")
 		Expect(err).NotTo(HaveOccurred())
 		fluxApply("apps/e2e/crash.yaml")
 		pod := rolledOut(appNamespace, "crash")
@@ -208,7 +208,7 @@ var _ = Describe("heal8s", Ordered, func() {
 			"pod": pod, "container": "app", "reason": "CrashLoopBackOff", "severity": "warning"}, StartsAt: time.Now().UTC()}
 		Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
 		heal(appNamespace, "crash", "apps/e2e/crash.yaml", alert)
-		Expect(container(deployment(appNamespace, "crash")).Image).To(Equal("ghcr.io/heal8s/shop:1.0.0"))
+		Expect(container(deployment(appNamespace, "crash")).Image).To(Equal("registry.k8s.io/pause:3.9"))
 	})
 
 	It("ends Failed (Rejected) when a reviewer closes the pull request", func() {

@@ -33,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -52,6 +53,10 @@ type ControlPlaneOptions struct {
 	// ControllerManager starts kube-controller-manager when its binary is in Assets, so that
 	// Deployments get real ReplicaSets, revisions and rollout status.
 	ControllerManager bool
+	// Kubeconfig, when set, uses the existing cluster it points at instead of starting a control
+	// plane: the CRDs are installed there, the manager runs without webhooks, and its kubelets
+	// and controllers are the cluster's own.
+	Kubeconfig string
 }
 
 // ControlPlane is a running local control plane with heal8s's CRDs and webhook configurations.
@@ -65,6 +70,8 @@ type ControlPlane struct {
 	Kubectl string
 	// HasControllerManager tells whether kube-controller-manager runs.
 	HasControllerManager bool
+	// Existing is true for a cluster the harness did not start (ControlPlaneOptions.Kubeconfig).
+	Existing bool
 
 	kcm *Process
 }
@@ -84,6 +91,9 @@ func NewScheme() (*runtime.Scheme, error) {
 // configurations (pointing at a local webhook server the manager serves), writes an admin
 // kubeconfig and, if asked and available, starts kube-controller-manager.
 func StartControlPlane(ctx context.Context, o ControlPlaneOptions) (*ControlPlane, error) {
+	if o.Kubeconfig != "" {
+		return useCluster(o)
+	}
 	if o.Assets == "" {
 		return nil, errors.New("no envtest binaries: set KUBEBUILDER_ASSETS or run through make")
 	}
@@ -140,7 +150,7 @@ func (cp *ControlPlane) init(ctx context.Context, o ControlPlaneOptions) error {
 		Args: []string{
 			"--kubeconfig=" + cp.Kubeconfig,
 			"--leader-elect=false",
-			"--controllers=deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,garbage-collector-controller",
+			"--controllers=deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,garbage-collector-controller,namespace-controller",
 			"--secure-port=0",
 			"--concurrent-deployment-syncs=5",
 		},
@@ -153,8 +163,34 @@ func (cp *ControlPlane) init(ctx context.Context, o ControlPlaneOptions) error {
 	return nil
 }
 
-// Stop stops everything the control plane started.
+// useCluster connects to an existing cluster and installs heal8s's CRDs there.
+func useCluster(o ControlPlaneOptions) (*ControlPlane, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("reading kubeconfig %s: %w", o.Kubeconfig, err)
+	}
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{
+		Paths: []string{filepath.Join(o.Root, "config", "crd", "bases")}, ErrorIfPathMissing: true,
+	}); err != nil {
+		return nil, fmt.Errorf("installing the CRDs: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("creating a client: %w", err)
+	}
+	return &ControlPlane{Config: cfg, Client: c, Scheme: scheme, Kubeconfig: o.Kubeconfig, Kubectl: "kubectl",
+		HasControllerManager: true, Existing: true}, nil
+}
+
+// Stop stops everything the control plane started; an existing cluster is left running.
 func (cp *ControlPlane) Stop() error {
+	if cp.Existing {
+		return nil
+	}
 	var errs []error
 	if cp.kcm != nil {
 		errs = append(errs, cp.kcm.Stop(10*time.Second))
@@ -165,8 +201,12 @@ func (cp *ControlPlane) Stop() error {
 	return errors.Join(errs...)
 }
 
-// WebhookOptions are where the manager must serve its webhooks for the API server to reach them.
+// WebhookOptions are where the manager must serve its webhooks for the API server to reach them;
+// nil for an existing cluster, whose API server cannot reach a manager on this machine.
 func (cp *ControlPlane) WebhookOptions() *envtest.WebhookInstallOptions {
+	if cp.Existing {
+		return nil
+	}
 	return &cp.Env.WebhookInstallOptions
 }
 

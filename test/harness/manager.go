@@ -30,7 +30,8 @@ import (
 type ManagerOptions struct {
 	Binary     string
 	Kubeconfig string
-	Webhook    *envtest.WebhookInstallOptions
+	// Webhook says where to serve the webhooks; nil runs the manager without them.
+	Webhook *envtest.WebhookInstallOptions
 	// Dir holds the log; it must exist.
 	Dir               string
 	OperatorNamespace string
@@ -100,11 +101,15 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 		args = append(args, "--poll-interval="+o.PollInterval.String())
 	}
 	args = append(args, o.ExtraArgs...)
+	env := []string{"KUBECONFIG=" + o.Kubeconfig}
+	if o.Webhook == nil {
+		env = append(env, "ENABLE_WEBHOOKS=false")
+	}
 	proc, err := StartProcess(ctx, ProcessOptions{
 		Name:   name,
 		Binary: o.Binary,
 		Args:   args,
-		Env:    []string{"KUBECONFIG=" + o.Kubeconfig},
+		Env:    env,
 		Log:    filepath.Join(o.Dir, name+".log"),
 	})
 	if err != nil {

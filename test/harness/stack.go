@@ -27,6 +27,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/heal8s/heal8s/internal/gitprovider/fake"
@@ -55,6 +56,9 @@ type StackOptions struct {
 	PollInterval time.Duration
 	// NoAlertmanager skips starting Alertmanager.
 	NoAlertmanager bool
+	// Kubeconfig, when set, runs against that existing cluster instead of a local control plane
+	// (see ControlPlaneOptions.Kubeconfig); the namespaces the stack creates are deleted on Stop.
+	Kubeconfig string
 }
 
 // Stack is a running local heal8s installation.
@@ -95,7 +99,7 @@ func StartStack(ctx context.Context, o StackOptions) (st *Stack, err error) {
 	ctx, st.cancel = context.WithCancel(ctx)
 
 	if st.ControlPlane, err = StartControlPlane(ctx, ControlPlaneOptions{
-		Root: o.Root, Assets: o.Assets, Dir: st.Options.Dir, ControllerManager: true,
+		Root: o.Root, Assets: o.Assets, Dir: st.Options.Dir, ControllerManager: true, Kubeconfig: o.Kubeconfig,
 	}); err != nil {
 		return st, err
 	}
@@ -105,7 +109,9 @@ func StartStack(ctx context.Context, o StackOptions) (st *Stack, err error) {
 			return st, err
 		}
 	}
-	go (&Kubelet{Client: cp.Client, Namespaces: o.AppNamespaces, SimulateWorkloads: !cp.HasControllerManager}).Run(ctx)
+	if !cp.Existing {
+		go (&Kubelet{Client: cp.Client, Namespaces: o.AppNamespaces, SimulateWorkloads: !cp.HasControllerManager}).Run(ctx)
+	}
 
 	if st.GitHub, err = fake.New(fake.Options{Token: randomToken()}); err != nil {
 		return st, fmt.Errorf("starting the fake GitHub: %w", err)
@@ -189,6 +195,9 @@ func (st *Stack) Stop() error {
 		st.GitHub.Close()
 	}
 	if st.ControlPlane != nil {
+		if st.ControlPlane.Existing {
+			errs = append(errs, st.deleteNamespaces())
+		}
 		errs = append(errs, st.ControlPlane.Stop())
 	}
 	if st.ownDir {
@@ -203,4 +212,16 @@ func randomToken() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// deleteNamespaces removes, from an existing cluster, the namespaces the stack created.
+func (st *Stack) deleteNamespaces() error {
+	var errs []error
+	for _, name := range append([]string{st.Options.OperatorNamespace}, st.Options.AppNamespaces...) {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if err := st.ControlPlane.Client.Delete(context.Background(), ns); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("deleting namespace %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
