@@ -1,0 +1,368 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
+)
+
+// parallel runs f(i) for i in [0, n) on workers goroutines and returns the first error.
+func parallel(ctx context.Context, n, workers int, f func(ctx context.Context, i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := f(ctx, i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// raw measures the reference: ConfigMaps a plain controller-runtime client creates per second.
+func (b *bench) raw(ctx context.Context) error {
+	progress("row 1: %d ConfigMaps sequentially, then %d 8-way parallel", b.o.raw, b.o.raw)
+	create := func(prefix string) func(ctx context.Context, i int) error {
+		return func(ctx context.Context, i int) error {
+			cm := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", prefix, i), Namespace: nsRaw},
+				Data:       map[string]string{"key": "value"},
+			}
+			if err := b.c.Create(ctx, cm); err != nil {
+				return fmt.Errorf("creating ConfigMap %s: %w", cm.Name, err)
+			}
+			return nil
+		}
+	}
+	t0 := time.Now()
+	if err := parallel(ctx, b.o.raw, 1, create("seq")); err != nil {
+		return err
+	}
+	b.rawSeq = float64(b.o.raw) / time.Since(t0).Seconds()
+	t0 = time.Now()
+	if err := parallel(ctx, b.o.raw, 8, create("par")); err != nil {
+		return err
+	}
+	b.rawPar = float64(b.o.raw) / time.Since(t0).Seconds()
+	b.add("1 raw create, sequential", rate(b.rawSeq, "objects/s"), "1.00", "itself")
+	b.add("1 raw create, 8-way parallel", rate(b.rawPar, "objects/s"), ratio(b.rawPar/b.rawSeq), "raw sequential")
+	return nil
+}
+
+// rawRemediations creates Remediations with the plain client, which passes the manager's
+// mutating and validating webhooks like the receiver's creates do: the reference the receiver's
+// own cost is told apart from. Their namespace has no policy, so the engine ends them at once.
+func (b *bench) rawRemediations(ctx context.Context) error {
+	n := b.o.raw / 2
+	progress("row 1: %d Remediations sequentially, then %d 8-way parallel", n, n)
+	create := func(prefix string) func(ctx context.Context, i int) error {
+		return func(ctx context.Context, i int) error {
+			a := b.alerts(nsRaw, 1, func(int) string { return "absent" })[0]
+			r := &v1beta1.Remediation{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", prefix, i), Namespace: nsRaw},
+				Spec: v1beta1.RemediationSpec{
+					PolicyRef: v1beta1.PolicyReference{Name: "none", Namespace: nsRaw},
+					Rule:      "scale",
+					Alert:     v1beta1.AlertInfo{Name: a.Labels["alertname"], Fingerprint: a.Fingerprint, Labels: a.Labels, Annotations: a.Annotations},
+					Target:    v1beta1.TargetRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "absent", Namespace: nsRaw, Container: "app"},
+					Action:    v1beta1.Action{ScaleUp: &v1beta1.ScaleUpAction{MaxReplicas: ptr[int32](100)}},
+					Strategy:  v1beta1.StrategyDirect,
+				},
+			}
+			if err := b.c.Create(ctx, r); err != nil {
+				return fmt.Errorf("creating Remediation %s: %w", r.Name, err)
+			}
+			return nil
+		}
+	}
+	t0 := time.Now()
+	if err := parallel(ctx, n, 1, create("seq")); err != nil {
+		return err
+	}
+	seq := float64(n) / time.Since(t0).Seconds()
+	t0 = time.Now()
+	if err := parallel(ctx, n, 8, create("par")); err != nil {
+		return err
+	}
+	b.rawRemPar = float64(n) / time.Since(t0).Seconds()
+	b.add("1 raw create Remediations, sequential", rate(seq, "objects/s"), ratio(seq/b.rawSeq), "raw ConfigMaps sequential (webhooks' cost)")
+	b.add("1 raw create Remediations, 8-way parallel", rate(b.rawRemPar, "objects/s"), ratio(b.rawRemPar/b.rawPar), "raw ConfigMaps parallel")
+	return nil
+}
+
+func rate(v float64, unit string) string { return fmt.Sprintf("%.0f %s", v, unit) }
+func ratio(v float64) string             { return fmt.Sprintf("%.2f", v) }
+
+// alert is one alert of a webhook payload, as Alertmanager sends it.
+type alert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+}
+
+// alerts builds n firing alerts with fresh fingerprints, each on Deployment target(i).
+func (b *bench) alerts(ns string, n int, target func(i int) string) []alert {
+	out := make([]alert, n)
+	start := time.Now().UTC().Truncate(time.Second)
+	for i := range out {
+		b.nextFP++
+		out[i] = alert{
+			Status: "firing",
+			Labels: map[string]string{"alertname": alertName(ns), "namespace": ns, "deployment": target(i),
+				"container": "app", "severity": "warning", "job": "kube-state-metrics"},
+			Annotations:  map[string]string{"summary": "benchmark alert"},
+			StartsAt:     start,
+			GeneratorURL: "http://prometheus.example/graph",
+			Fingerprint:  fmt.Sprintf("%016x", b.nextFP),
+		}
+	}
+	return out
+}
+
+func payload(alerts []alert) ([]byte, error) {
+	body, err := json.Marshal(map[string]any{
+		"version": "4", "groupKey": "{}:{alertname=\"bench\"}", "truncatedAlerts": 0, "status": "firing",
+		"receiver": "heal8s", "groupLabels": map[string]string{}, "commonLabels": map[string]string{},
+		"commonAnnotations": map[string]string{}, "externalURL": "http://alertmanager.example", "alerts": alerts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encoding a payload: %w", err)
+	}
+	return body, nil
+}
+
+// post sends one payload to the receiver and returns how long it took to be answered 200, which
+// the receiver does only once every Remediation is persisted.
+func (b *bench) post(ctx context.Context, body []byte) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.mgr.ReceiverURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("building a request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	t0 := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("posting to the receiver: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	d := time.Since(t0)
+	if resp.StatusCode != http.StatusOK {
+		return d, fmt.Errorf("the receiver answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return d, nil
+}
+
+// intake posts payloads of 1, 100 and 1,000 unique alerts, one after the other as one
+// Alertmanager group would, and reports alerts/s from POST to persisted Remediations.
+func (b *bench) intake(ctx context.Context) error {
+	absent := func(i int) string { return fmt.Sprintf("absent-%d", i%50) }
+	for _, size := range []struct{ alerts, posts int }{{1, b.o.single}, {100, b.o.hundred}, {1000, b.o.thousand}} {
+		if size.posts == 0 {
+			continue
+		}
+		progress("row 2: %d payloads of %d unique alerts", size.posts, size.alerts)
+		bodies := make([][]byte, size.posts)
+		for i := range bodies {
+			var err error
+			if bodies[i], err = payload(b.alerts(nsIntake, size.alerts, absent)); err != nil {
+				return err
+			}
+		}
+		lat := make([]time.Duration, 0, size.posts)
+		t0 := time.Now()
+		for _, body := range bodies {
+			d, err := b.post(ctx, body)
+			if err != nil {
+				return err
+			}
+			lat = append(lat, d)
+		}
+		perSec := float64(size.alerts*size.posts) / time.Since(t0).Seconds()
+		b.add(fmt.Sprintf("2 intake, payloads of %d", size.alerts), rate(perSec, "alerts/s"), ratio(perSec/b.rawPar), "raw 8-way parallel creates/s")
+		if size.alerts == 100 {
+			slices.Sort(lat)
+			b.add("2 intake, 100-alert payload p50", ms(percentile(lat, 0.50)), ratio(percentile(lat, 0.50).Seconds()*b.rawPar/100), "100 raw parallel creates' time")
+			b.add("2 intake, 100-alert payload p99", ms(percentile(lat, 0.99)), ratio(percentile(lat, 0.99).Seconds()*b.rawPar/100), "100 raw parallel creates' time")
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
+}
+
+// storm posts the same payload of distinct alerts again and again, as Alertmanager does with
+// repeat_interval and group_interval, and counts the manager's API writes: the first post
+// creates the Remediations, the repeats should cost one status write per Remediation per flush.
+func (b *bench) storm(ctx context.Context) error {
+	if b.o.stormAlerts == 0 || b.o.stormRepeats == 0 {
+		return nil
+	}
+	progress("row 3: %d alerts repeated %d times", b.o.stormAlerts, b.o.stormRepeats)
+	body, err := payload(b.alerts(nsStorm, b.o.stormAlerts, func(i int) string { return fmt.Sprintf("absent-%d", i) }))
+	if err != nil {
+		return err
+	}
+	w0, err := b.writes(ctx)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	for range b.o.stormRepeats {
+		if _, err := b.post(ctx, body); err != nil {
+			return err
+		}
+	}
+	elapsed := time.Since(t0)
+	notifications := b.o.stormAlerts * b.o.stormRepeats
+	perSec := float64(notifications) / elapsed.Seconds()
+	// Let the batched counts flush, and the engine finish with the new Remediations.
+	if err := b.settle(ctx, nsStorm, b.o.stormAlerts, time.Minute); err != nil {
+		return err
+	}
+	time.Sleep(b.o.flush + 2*time.Second)
+	w1, err := b.writes(ctx)
+	if err != nil {
+		return err
+	}
+	list := &v1beta1.RemediationList{}
+	if err := b.c.List(ctx, list, client.InNamespace(nsStorm)); err != nil {
+		return fmt.Errorf("listing Remediations: %w", err)
+	}
+	var counted int64
+	for _, r := range list.Items {
+		counted += int64(r.Status.AlertCount)
+	}
+	writes := w1 - w0
+	b.add(fmt.Sprintf("3 storm, %d notifications", notifications), rate(perSec, "alerts/s"), ratio(perSec/b.rawPar), "raw 8-way parallel creates/s")
+	b.add("3 storm, manager API writes", fmt.Sprintf("%.0f for %d Remediations", writes, len(list.Items)),
+		ratio(writes/float64(len(list.Items))), fmt.Sprintf("writes per Remediation; %d notifications, %d counted in status.alertCount", notifications, counted))
+	return nil
+}
+
+// settle waits until want Remediations exist in ns and each reached a terminal phase.
+func (b *bench) settle(ctx context.Context, ns string, want int, timeout time.Duration) error {
+	return poll(ctx, timeout, time.Second, func() (bool, error) {
+		counts, err := b.phases(ctx, ns)
+		if err != nil {
+			return false, err
+		}
+		return terminal(counts) >= want, nil
+	})
+}
+
+func (b *bench) phases(ctx context.Context, ns string) (map[v1beta1.Phase]int, error) {
+	list := &v1beta1.RemediationList{}
+	if err := b.c.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return nil, fmt.Errorf("listing Remediations in %s: %w", ns, err)
+	}
+	counts := map[v1beta1.Phase]int{}
+	for _, r := range list.Items {
+		counts[r.Status.Phase]++
+	}
+	return counts, nil
+}
+
+func terminal(counts map[v1beta1.Phase]int) int {
+	n := 0
+	for p, c := range counts {
+		if p.IsTerminal() {
+			n += c
+		}
+	}
+	return n
+}
+
+// writes is how many create, update, patch and delete requests the manager has sent the API
+// server, from controller-runtime's rest_client_requests_total on its metrics endpoint.
+func (b *bench) writes(ctx context.Context) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.mgr.MetricsURL, nil)
+	if err != nil {
+		return 0, fmt.Errorf("building a request: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("scraping the manager's metrics: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var total float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if !strings.HasPrefix(l, "rest_client_requests_total{") {
+			continue
+		}
+		for _, m := range []string{`method="POST"`, `method="PUT"`, `method="PATCH"`, `method="DELETE"`} {
+			if strings.Contains(l, m) {
+				v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+				if err != nil {
+					return 0, fmt.Errorf("parsing %q: %w", l, err)
+				}
+				total += v
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("reading the manager's metrics: %w", err)
+	}
+	return total, nil
+}

@@ -1,0 +1,242 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/test/harness"
+)
+
+const (
+	operatorNamespace = "heal8s-system"
+	nsRaw             = "bench-raw"
+	nsIntake          = "bench-intake"
+	nsStorm           = "bench-storm"
+	nsHeal            = "bench-heal"
+	nsMem             = "bench-mem"
+)
+
+// bench is one run: the control plane, an unthrottled admin client, the manager and what the
+// rows measured so far.
+type bench struct {
+	o      options
+	cp     *harness.ControlPlane
+	c      client.Client
+	mgr    *harness.Manager
+	token  string
+	nextFP uint64
+	rawSeq float64 // ConfigMaps/s, sequential
+	rawPar float64 // ConfigMaps/s, 8-way parallel
+	// rawRemPar is Remediations/s, 8-way parallel, through the manager's webhooks.
+	rawRemPar float64
+	rows      []row
+	started   time.Time
+}
+
+// row is one line of the table: a figure and its ratio to the reference it is compared with.
+type row struct {
+	name, figure, ratio, reference string
+}
+
+func run(ctx context.Context, o options) (err error) {
+	b := &bench{o: o, started: time.Now()}
+	dir := o.dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "heal8s-bench-"); err != nil {
+			return fmt.Errorf("creating a temporary directory: %w", err)
+		}
+		defer func() {
+			if rmErr := os.RemoveAll(dir); rmErr != nil {
+				err = errors.Join(err, rmErr)
+			}
+		}()
+	} else if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	progress("starting a control plane (etcd, kube-apiserver, heal8s CRDs and webhooks)")
+	b.cp, err = harness.StartControlPlane(ctx, harness.ControlPlaneOptions{Root: o.root, Assets: o.assets, Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, b.cp.Stop()) }()
+
+	// envtest's rest.Config has no QPS, so client-go would throttle it to 5 requests/s; the
+	// reference must measure the API server, not a client-side limiter. The manager's config
+	// (controller-runtime's loader) disables the limiter the same way.
+	cfg := rest.CopyConfig(b.cp.Config)
+	cfg.QPS, cfg.Burst = -1, 0
+	if b.c, err = client.New(cfg, client.Options{Scheme: b.cp.Scheme}); err != nil {
+		return fmt.Errorf("creating an unthrottled client: %w", err)
+	}
+	for _, ns := range []string{operatorNamespace, nsRaw, nsIntake, nsStorm, nsHeal, nsMem} {
+		if err := b.cp.EnsureNamespace(ctx, ns, nil); err != nil {
+			return err
+		}
+	}
+
+	if err := b.raw(ctx); err != nil {
+		return err
+	}
+
+	tokenFile := filepath.Join(dir, "receiver-token")
+	b.token = "bench-token-" + fmt.Sprint(time.Now().UnixNano())
+	if err := os.WriteFile(tokenFile, []byte(b.token), 0o600); err != nil {
+		return fmt.Errorf("writing the receiver token: %w", err)
+	}
+	progress("starting the manager")
+	b.mgr, err = harness.StartManager(ctx, harness.ManagerOptions{
+		Binary: o.manager, Kubeconfig: b.cp.Kubeconfig, Webhook: b.cp.WebhookOptions(), Dir: dir,
+		OperatorNamespace: operatorNamespace, ReceiverTokenFile: tokenFile, PollInterval: time.Second,
+		// One replica: no lease renewals among the counted writes.
+		ExtraArgs: []string{"--leader-elect=false", "--receiver-flush-interval=" + o.flush.String()},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if stopErr := b.mgr.Stop(15 * time.Second); stopErr != nil {
+			err = errors.Join(err, stopErr)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "the manager's log was %s (removed with the run's directory)\n", b.mgr.Log)
+		}
+	}()
+	for _, ns := range []string{nsIntake, nsStorm, nsHeal, nsMem} {
+		if err := b.createPolicy(ctx, ns); err != nil {
+			return err
+		}
+	}
+	if err := b.rawRemediations(ctx); err != nil {
+		return err
+	}
+
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"intake", b.intake}, {"storm", b.storm}, {"healing", b.heal}, {"memory", b.memory}, {"gitops", b.gitops},
+	}
+	for _, s := range steps {
+		if err := s.fn(ctx); err != nil {
+			b.print()
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	b.print()
+	return nil
+}
+
+// alertName is the alert each namespace's policy matches.
+func alertName(ns string) string { return "Bench" + strings.TrimPrefix(ns, "bench-") }
+
+// createPolicy writes a Direct ScaleUp policy whose safety limits are far above what the run
+// sends, so the figures measure heal8s's throughput and not its rate limits (defaults: 5 at once,
+// 10 an hour, 30 minutes cooldown, 3 per target), and whose verify window is one second.
+func (b *bench) createPolicy(ctx context.Context, ns string) error {
+	p := &v1beta1.RemediationPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: ns},
+		Spec: v1beta1.RemediationPolicySpec{
+			Strategy: v1beta1.StrategyDirect,
+			Rules: []v1beta1.Rule{{
+				Name:     "scale",
+				Matchers: []string{fmt.Sprintf("alertname=%q", alertName(ns))},
+				Action:   v1beta1.Action{ScaleUp: &v1beta1.ScaleUpAction{MaxReplicas: ptr[int32](100)}},
+			}},
+			Safety: v1beta1.SafetySpec{
+				Cooldown:      &metav1.Duration{Duration: time.Second},
+				MaxConcurrent: ptr[int32](100000),
+				MaxPerHour:    ptr[int32](100000),
+				MaxPerTarget:  ptr[int32](100),
+			},
+			Verify: v1beta1.VerifySpec{Window: &metav1.Duration{Duration: time.Second}},
+		},
+	}
+	if err := b.c.Create(ctx, p); err != nil {
+		return fmt.Errorf("creating the policy in %s: %w", ns, err)
+	}
+	return poll(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
+		if err := b.c.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
+			return false, nil
+		}
+		c := meta.FindStatusCondition(p.Status.Conditions, v1beta1.ConditionReady)
+		if c != nil && c.Status != metav1.ConditionTrue {
+			return false, fmt.Errorf("policy %s/bench is not ready: %s", ns, c.Message)
+		}
+		return c != nil, nil
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// poll calls f every interval until it is done, fails, or the timeout or ctx ends.
+func poll(ctx context.Context, timeout, interval time.Duration, f func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		done, err := f()
+		if err != nil || done {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not done within %s", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().UTC().Format("15:04:05")}, args...)...)
+}
+
+// print writes the table.
+func (b *bench) print() {
+	w := [3]int{len("row"), len("figure"), len("ratio")}
+	for _, r := range b.rows {
+		w[0], w[1], w[2] = max(w[0], len(r.name)), max(w[1], len(r.figure)), max(w[2], len(r.ratio))
+	}
+	line := func(a, f, r, ref string) {
+		fmt.Printf("| %-*s | %*s | %*s | %s\n", w[0], a, w[1], f, w[2], r, ref)
+	}
+	fmt.Println()
+	line("row", "figure", "ratio", "reference (same run)")
+	fmt.Printf("|-%s-|-%s-|-%s-|-%s\n", strings.Repeat("-", w[0]), strings.Repeat("-", w[1]), strings.Repeat("-", w[2]), strings.Repeat("-", 20))
+	for _, r := range b.rows {
+		line(r.name, r.figure, r.ratio, r.reference)
+	}
+	fmt.Printf("\n(whole run %s)\n", time.Since(b.started).Round(time.Second))
+}
+
+func (b *bench) add(name, figure, ratio, reference string) {
+	b.rows = append(b.rows, row{name, figure, ratio, reference})
+	progress("%s: %s (%s)", name, figure, ratio)
+}
