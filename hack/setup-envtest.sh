@@ -25,11 +25,19 @@ ASSETS="${BIN_DIR}/k8s/${K8S_VERSION}-${GOOS}-${GOARCH}"
 
 log() { printf '[setup-envtest] %s\n' "$*" >&2; }
 
+# The version output is captured before it is searched: with pipefail, `cmd | grep -q` fails at
+# random when grep exits early and cmd dies of SIGPIPE.
 have() { # have <binary> <expected version substring>
-  [ -x "${ASSETS}/$1" ] && "${ASSETS}/$1" --version 2>/dev/null | grep -q -- "$2"
+  local out
+  [ -x "${ASSETS}/$1" ] || return 1
+  out=$("${ASSETS}/$1" --version 2>/dev/null) || return 1
+  [[ "${out}" == *"$2"* ]]
 }
 have_kubectl() {
-  [ -x "${ASSETS}/kubectl" ] && "${ASSETS}/kubectl" version --client 2>/dev/null | grep -q -- "v${K8S_VERSION}"
+  local out
+  [ -x "${ASSETS}/kubectl" ] || return 1
+  out=$("${ASSETS}/kubectl" version --client 2>/dev/null) || return 1
+  [[ "${out}" == *"v${K8S_VERSION}"* ]]
 }
 extras_ok() {
   local b
