@@ -162,6 +162,13 @@ demo: build setup-envtest-full alertmanager ## Watch an OOMKill alert become a r
 	@echo "Building and starting the demo (the first run builds the control plane from source: several minutes)..."
 	go run ./hack/demo --root "$(CURDIR)" --manager "$(CURDIR)/bin/manager" --alertmanager "$(ALERTMANAGER)" --strategy "$(STRATEGY)"
 
+# BENCH_FLAGS shrinks or grows the run, e.g. BENCH_FLAGS="--heal 1000"; see go run ./hack/bench --help.
+BENCH_FLAGS ?=
+.PHONY: bench
+bench: build setup-envtest ## Measure intake, storms, healing, memory and GitOps against the API server's own rate; prints one table (docs/performance.md).
+	go test ./internal/alertmanager/ ./internal/actions/ ./internal/gitprovider/ -run '^$$' -bench . -benchmem -benchtime 3x
+	go run ./hack/bench --root "$(CURDIR)" --manager "$(CURDIR)/bin/manager" $(BENCH_FLAGS)
+
 # If you wish to build the manager image targeting other platforms you can use the --platform flag.
 # (i.e. docker build --platform linux/arm64). However, you must enable docker buildKit for it.
 # More info: https://docs.docker.com/develop/develop-images/build_enhancements/

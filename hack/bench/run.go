@@ -150,7 +150,7 @@ func run(ctx context.Context, o options) (err error) {
 		}
 	}
 	b.print()
-	return nil
+	return b.apiserverLatencies(ctx)
 }
 
 // alertName is the alert each namespace's policy matches.
