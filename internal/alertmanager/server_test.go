@@ -100,7 +100,7 @@ func TestStartServesTLSAndExtraHandlersAndStops(t *testing.T) {
 	g.Expect(resp.StatusCode).To(Equal(http.StatusAccepted))
 
 	cancel()
-	g.Eventually(done).Should(Receive(BeNil()))
+	g.Eventually(done, 10*time.Second).Should(Receive(BeNil()))
 	_, err = net.DialTimeout("tcp", addr.String(), time.Second)
 	g.Expect(err).To(HaveOccurred(), "the listener is closed after shutdown")
 }
@@ -141,7 +141,7 @@ func TestStartWaitsForTheRoutingTable(t *testing.T) {
 	compiled, err = routing.Compile(policy)
 	g.Expect(err).NotTo(HaveOccurred())
 	tbl.Set(compiled)
-	g.Eventually(send).Should(Equal(http.StatusOK))
+	g.Eventually(send, 10*time.Second).Should(Equal(http.StatusOK))
 	list := &v1beta1.RemediationList{}
 	g.Expect(c.List(ctx, list)).To(Succeed())
 	g.Expect(list.Items).To(HaveLen(1))

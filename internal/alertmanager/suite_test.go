@@ -20,6 +20,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -43,6 +44,9 @@ var (
 
 func TestReceiverIntegration(t *testing.T) {
 	RegisterFailHandler(Fail)
+	// Generous: CI shares two cores with compiles; a passing spec returns as soon as it can.
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	RunSpecs(t, "Alertmanager receiver integration suite")
 }
 

@@ -60,6 +60,9 @@ const suiteOperatorNamespace = "heal8s-system"
 
 func TestWebhooks(t *testing.T) {
 	RegisterFailHandler(Fail)
+	// Generous: CI shares two cores with compiles; a passing spec returns as soon as it can.
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	RunSpecs(t, "Webhook Suite")
 }
 
