@@ -54,8 +54,10 @@ type bench struct {
 	nextFP uint64
 	rawSeq float64 // ConfigMaps/s, sequential
 	rawPar float64 // ConfigMaps/s, 8-way parallel
-	// rawRemPar is Remediations/s, 8-way parallel, through the manager's webhooks.
+	// rawRemPar and rawRemSeq are Remediations/s, 8-way parallel and sequential, through the
+	// manager's webhooks.
 	rawRemPar float64
+	rawRemSeq float64
 	rows      []row
 	started   time.Time
 }
