@@ -166,7 +166,7 @@ demo: build setup-envtest-full alertmanager ## Watch an OOMKill alert become a r
 BENCH_FLAGS ?=
 .PHONY: bench
 bench: build setup-envtest ## Measure intake, storms, healing, memory and GitOps against the API server's own rate; prints one table (docs/performance.md).
-	go test ./internal/alertmanager/ ./internal/actions/ ./internal/gitprovider/ -run '^$$' -bench . -benchmem -benchtime 3x
+	go test ./internal/alertmanager/ ./internal/actions/ ./internal/gitprovider/ ./hack/bench/ -run '^$$' -bench . -benchmem -benchtime 3x
 	go run ./hack/bench --root "$(CURDIR)" --manager "$(CURDIR)/bin/manager" $(BENCH_FLAGS)
 
 # If you wish to build the manager image targeting other platforms you can use the --platform flag.
