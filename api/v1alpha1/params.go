@@ -127,14 +127,3 @@ func putQuantity(params map[string]string, key string, q *resource.Quantity) {
 		params[key] = q.String()
 	}
 }
-
-// apiVersionFor is the API version heal8s uses for a target kind.
-func apiVersionFor(kind v1beta1.TargetKind) string {
-	switch kind {
-	case v1beta1.TargetKindDeployment, v1beta1.TargetKindStatefulSet, v1beta1.TargetKindDaemonSet:
-		return "apps/v1"
-	case v1beta1.TargetKindHorizontalPodAutoscaler:
-		return "autoscaling/v2"
-	}
-	return ""
-}

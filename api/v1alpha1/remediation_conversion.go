@@ -73,7 +73,7 @@ func remediationToHub(in remediationFields) remediationHubFields {
 			Labels:      s.AlertLabels,
 		},
 		Target: v1beta1.TargetRef{
-			APIVersion: apiVersionFor(v1beta1.TargetKind(s.Target.Kind)),
+			APIVersion: v1beta1.TargetKind(s.Target.Kind).APIVersion(),
 			Kind:       v1beta1.TargetKind(s.Target.Kind),
 			Name:       s.Target.Name,
 			Namespace:  s.Target.Namespace,

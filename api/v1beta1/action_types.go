@@ -158,3 +158,15 @@ const (
 	// TargetKindHorizontalPodAutoscaler is an autoscaling/v2 HorizontalPodAutoscaler.
 	TargetKindHorizontalPodAutoscaler TargetKind = "HorizontalPodAutoscaler"
 )
+
+// APIVersion is the API version heal8s reads and patches this kind with; "" for a kind it does
+// not act on. Conversion, defaulting, validation and the receiver all take it from here.
+func (k TargetKind) APIVersion() string {
+	switch k {
+	case TargetKindDeployment, TargetKindStatefulSet, TargetKindDaemonSet:
+		return "apps/v1"
+	case TargetKindHorizontalPodAutoscaler:
+		return "autoscaling/v2"
+	}
+	return ""
+}

@@ -31,7 +31,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
-	"github.com/heal8s/heal8s/internal/defaults"
 	"github.com/heal8s/heal8s/internal/metrics"
 	"github.com/heal8s/heal8s/internal/routing"
 )
@@ -234,7 +233,7 @@ func newRemediation(key types.NamespacedName, m routing.Match, a *Alert) *v1beta
 				GeneratorURL: a.GeneratorURL,
 			},
 			Target: v1beta1.TargetRef{
-				APIVersion: defaults.APIVersionFor(m.Target.Kind),
+				APIVersion: m.Target.Kind.APIVersion(),
 				Kind:       m.Target.Kind,
 				Name:       m.Target.Name,
 				Namespace:  m.Target.Namespace,

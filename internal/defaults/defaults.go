@@ -103,23 +103,12 @@ func Remediation(r *v1beta1.Remediation) {
 		s.Target.Namespace = r.Namespace
 	}
 	if s.Target.APIVersion == "" {
-		s.Target.APIVersion = APIVersionFor(s.Target.Kind)
+		s.Target.APIVersion = s.Target.Kind.APIVersion()
 	}
 	if s.Strategy == "" {
 		s.Strategy = v1beta1.StrategyDryRun
 	}
 	Action(&s.Action)
-}
-
-// APIVersionFor is the API version heal8s reads and patches a target kind with.
-func APIVersionFor(kind v1beta1.TargetKind) string {
-	switch kind {
-	case v1beta1.TargetKindDeployment, v1beta1.TargetKindStatefulSet, v1beta1.TargetKindDaemonSet:
-		return "apps/v1"
-	case v1beta1.TargetKindHorizontalPodAutoscaler:
-		return "autoscaling/v2"
-	}
-	return ""
 }
 
 func int32Default(p **int32, v int32) {

@@ -94,7 +94,7 @@ func validateTarget(path *field.Path, t v1beta1.TargetRef, namespace string) fie
 	switch t.Kind {
 	case v1beta1.TargetKindDeployment, v1beta1.TargetKindStatefulSet, v1beta1.TargetKindDaemonSet,
 		v1beta1.TargetKindHorizontalPodAutoscaler:
-		if want := defaults.APIVersionFor(t.Kind); t.APIVersion != want {
+		if want := t.Kind.APIVersion(); t.APIVersion != want {
 			errs = append(errs, field.NotSupported(path.Child("apiVersion"), t.APIVersion, []string{want}))
 		}
 	default:
