@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
@@ -83,6 +84,8 @@ type options struct {
 	leaderElectionNamespace                          string
 	secureMetrics, enableHTTP2                       bool
 	operatorNamespace                                string
+	protectedNamespaces                              string
+	clusterName, clusterLabel                        string
 
 	receiver                alertmanager.Options
 	githubWebhookSecretFile string
@@ -116,6 +119,13 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
 	fs.StringVar(&o.operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", "heal8s-system"),
 		"The operator's own namespace: policies there may act cluster-wide, and Secrets are read there only.")
+
+	fs.StringVar(&o.protectedNamespaces, "protected-namespaces", strings.Join(routing.DefaultProtectedNamespaces, ","),
+		"Comma-separated namespaces (path.Match patterns such as kube-*) heal8s never changes, whatever a policy says; the operator namespace is always protected.")
+	fs.StringVar(&o.clusterName, "cluster-name", "",
+		"The name of this cluster as alerts' cluster label gives it: alerts whose label names another cluster are skipped (reason other_cluster). Empty checks nothing.")
+	fs.StringVar(&o.clusterLabel, "cluster-label", "cluster",
+		"The alert label that names the cluster, for --cluster-name (usually a Prometheus external label).")
 
 	fs.StringVar(&o.receiver.BindAddress, "receiver-bind-address", alertmanager.DefaultBindAddress,
 		"The address the Alertmanager webhook receiver (POST /webhook/alertmanager, and /webhook/github) listens on.")
@@ -161,7 +171,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	recorder := metrics.NewRecorder(ctrlmetrics.Registry)
-	table := routing.NewTable(routing.TableOptions{OperatorNamespace: o.operatorNamespace})
+	table := routing.NewTable(routing.TableOptions{
+		OperatorNamespace:   o.operatorNamespace,
+		ProtectedNamespaces: splitList(o.protectedNamespaces),
+		ClusterName:         o.clusterName,
+		ClusterLabel:        o.clusterLabel,
+	})
 	if err := setupControllers(mgr, o, recorder, table); err != nil {
 		return err
 	}
@@ -287,6 +302,7 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 // setupServers adds the servers every replica runs, leader or not: the Alertmanager receiver
 // (with the GitHub webhook on the same port) and the dashboard.
 func setupServers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table *routing.Table) error {
+	o.receiver.Events = mgr.GetEventRecorder("heal8s-receiver")
 	receiver, err := alertmanager.New(o.receiver, mgr.GetClient(), mgr.GetAPIReader(), table, recorder)
 	if err != nil {
 		if errors.Is(err, alertmanager.ErrNoToken) {
@@ -321,6 +337,17 @@ func setupServers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table
 		return fmt.Errorf("adding the dashboard: %w", err)
 	}
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // envOr returns the environment variable's value, or def when it is unset or empty.

@@ -95,10 +95,21 @@ type TargetOverride struct {
 	// +optional
 	NameLabel string `json:"nameLabel,omitempty"`
 
-	// containerLabel names the alert label that holds the container's name.
+	// containerLabel names the alert label that holds the container's name. Without it, the
+	// container label is read only when the target comes from a pod label: on an alert that names
+	// a workload (deployment, statefulset, daemonset, horizontalpodautoscaler) the pod and
+	// container labels usually belong to the exporter that was scraped, not to the workload.
 	// +kubebuilder:validation:MaxLength=128
 	// +optional
 	ContainerLabel string `json:"containerLabel,omitempty"`
+
+	// namespaceLabel names the alert label that holds the target's namespace, for rules whose
+	// alerts carry it under another name (a recording rule's target_namespace, say). Without it
+	// the namespace is read from exported_namespace when the scrape renamed it (honorLabels:
+	// false), else from namespace.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	NamespaceLabel string `json:"namespaceLabel,omitempty"`
 }
 
 // GitProvider names a Git hosting service.

@@ -23,9 +23,11 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -69,6 +71,9 @@ type intake struct {
 	clock       clock.PassiveClock
 	batch       *batcher
 	concurrency int
+	resolver    routing.Resolver
+	events      events.EventRecorder
+	warnings    *throttle
 }
 
 // process handles every alert of the payload, a few at a time, and returns after each firing
@@ -121,58 +126,44 @@ func (in *intake) alert(ctx context.Context, a *Alert) (outcome, routing.SkipRea
 
 func (in *intake) namespaceLabels(ctx context.Context) routing.NamespaceLabels {
 	return func(ns string) (map[string]string, bool, error) {
-		m, found, err := getMetadata(ctx, in.client, namespaceGVK, types.NamespacedName{Name: ns})
-		if err != nil || !found {
-			return nil, found, err
-		}
-		return m.Labels, true, nil
+		return in.resolver.NamespaceLabels(ctx, ns)
 	}
-}
-
-// route decides the alert's policy, rule and target, resolving a pod to its owner.
-func (in *intake) route(ctx context.Context, a *Alert) (routing.Match, routing.SkipReason, error) {
-	m, reason, err := in.table.Route(a.Labels, in.namespaceLabels(ctx))
-	if err != nil || reason != "" {
-		return m, reason, err
-	}
-	if m.Target.NeedsOwner() {
-		kind, name, err := resolveOwner(ctx, in.client, m.Target.Namespace, m.Target.Pod)
-		switch {
-		case errors.Is(err, ErrTargetNotFound):
-			ctrl.LoggerFrom(ctx).V(1).Info("Alert's target not found", "alertname", a.Labels[routing.LabelAlertName],
-				"fingerprint", a.Fingerprint, "reason", err.Error())
-			return m, routing.SkipTargetNotFound, nil
-		case err != nil:
-			return m, "", err
-		}
-		if m.Target.WantKind != "" && m.Target.WantKind != kind {
-			return m, routing.SkipTargetNotFound, nil
-		}
-		m.Target.Kind, m.Target.Name = kind, name
-	}
-	return m, "", nil
 }
 
 func (in *intake) firing(ctx context.Context, a *Alert) (outcome, routing.SkipReason, error) {
-	m, reason, err := in.route(ctx, a)
-	if err != nil || reason != "" {
-		return outcome{}, reason, err
+	// The labels alone decide the policy, the rule and so the Remediation's name: a repeat of an
+	// alert whose Remediation the cache holds is counted without reading the cluster again.
+	m, reason, err := in.table.Route(a.Labels, in.namespaceLabels(ctx))
+	if err != nil {
+		return outcome{}, "", err
 	}
 	now := in.clock.Now()
-	key := types.NamespacedName{Namespace: m.Target.Namespace, Name: RemediationName(m.Policy, m.Rule, a.Fingerprint, a.StartsAt)}
-	in.batch.matched(m.Policy, now)
-
-	// Fast path: a repeat of an alert whose Remediation the cache already holds.
-	cached := &v1beta1.Remediation{}
-	err = in.client.Get(ctx, key, cached)
-	switch {
-	case err == nil:
-		in.batch.bump(key, now, 1)
-		return outcome{existing: 1}, "", nil
-	case !apierrors.IsNotFound(err):
-		return outcome{}, "", fmt.Errorf("reading Remediation %s: %w", key, err)
+	var key types.NamespacedName
+	if reason == "" {
+		key = types.NamespacedName{Namespace: m.Target.Namespace, Name: RemediationName(m.Policy, m.Rule, a.Fingerprint, a.StartsAt)}
+		cached := &v1beta1.Remediation{}
+		err = in.client.Get(ctx, key, cached)
+		switch {
+		case err == nil:
+			in.batch.matched(m.Policy, now)
+			in.batch.bump(key, now, 1)
+			return outcome{existing: 1}, "", nil
+		case !apierrors.IsNotFound(err):
+			return outcome{}, "", fmt.Errorf("reading Remediation %s: %w", key, err)
+		}
 	}
 
+	// A new alert: the whole decision, with what only the cluster can tell.
+	d, err := in.table.Decide(ctx, a.Labels, in.resolver)
+	if err != nil {
+		return outcome{}, "", err
+	}
+	if d.Reason != "" {
+		in.skipped(ctx, a, d, now)
+		return outcome{}, d.Reason, nil
+	}
+	m = d.Match
+	in.batch.matched(m.Policy, now)
 	rem := newRemediation(key, m, a)
 	if err := in.client.Create(ctx, rem); err != nil {
 		switch {
@@ -190,7 +181,7 @@ func (in *intake) firing(ctx context.Context, a *Alert) (outcome, routing.SkipRe
 	}
 	in.metrics.RemediationsCreated.WithLabelValues(string(m.Action.Type()), m.Policy.Namespace).Inc()
 	ctrl.LoggerFrom(ctx).Info("Created Remediation", "Remediation", key, "rule", m.Rule,
-		"Kind", m.Target.Kind, "target", m.Target.Name)
+		"targetKind", m.Target.Kind, "target", m.Target.Name, "why", d.Detail)
 
 	// The first sighting, written with the optimistic lock of the create: if another replica or
 	// the engine wrote status in between, the count goes through the batch's fresh read instead.
@@ -202,6 +193,51 @@ func (in *intake) firing(ctx context.Context, a *Alert) (outcome, routing.SkipRe
 	}
 	in.batch.newIncident(key.Namespace, a.Fingerprint, now)
 	return outcome{created: 1}, "", nil
+}
+
+// skipped logs a skipped alert and, when the skip protected something (a protected namespace,
+// the monitoring pipeline, an HPA another controller owns), tells the policy's owner with a
+// Warning Event on the policy, at most once per policy, reason and target per eventEvery.
+func (in *intake) skipped(ctx context.Context, a *Alert, d routing.Decision, now time.Time) {
+	log := ctrl.LoggerFrom(ctx).V(1)
+	if d.Reason.Protective() {
+		log = ctrl.LoggerFrom(ctx)
+	}
+	log.Info("Skipped alert", "alertname", a.Labels[routing.LabelAlertName], "fingerprint", a.Fingerprint,
+		"reason", string(d.Reason), "why", d.Detail)
+	if !d.Reason.Protective() || in.events == nil || d.Policy.Name == "" {
+		return
+	}
+	if !in.warnings.allow(d.Policy.String()+"/"+string(d.Reason)+"/"+d.Target.Namespace+"/"+d.Target.Pod+d.Target.Name, now) {
+		return
+	}
+	policy := &v1beta1.RemediationPolicy{}
+	if err := in.client.Get(ctx, d.Policy, policy); err != nil {
+		log.Info("Could not read RemediationPolicy for a Warning Event", "RemediationPolicy", d.Policy, "error", err.Error())
+		return
+	}
+	in.events.Eventf(policy, nil, corev1.EventTypeWarning, reasonOf(d.Reason), "Skip", "%s: alert %s: %s",
+		d.Rule, a.Labels[routing.LabelAlertName], truncate(d.Detail, 900))
+}
+
+// reasonOf turns a skip reason (snake_case, a metric label value) into an Event reason.
+func reasonOf(r routing.SkipReason) string {
+	switch r {
+	case routing.SkipProtectedNamespace:
+		return "ProtectedNamespace"
+	case routing.SkipScrapeTarget:
+		return "ScrapeTarget"
+	case routing.SkipControlledHPA:
+		return "ControlledHPA"
+	}
+	return "Skipped"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // newRemediation builds the Remediation for a match, its spec written once from the alert.
@@ -250,7 +286,10 @@ func newRemediation(key types.NamespacedName, m routing.Match, a *Alert) *v1beta
 // a policy edited since creation does not lose the resolution; a Remediation too new for the
 // cache is read from the API server by its routed name.
 func (in *intake) resolved(ctx context.Context, a *Alert) (outcome, routing.SkipReason, error) {
-	ns := a.Labels[routing.LabelNamespace]
+	ns := routing.Namespace(a.Labels)
+	if m, reason, _ := in.table.Route(a.Labels, in.namespaceLabels(ctx)); reason == "" && m.Target.Namespace != "" {
+		ns = m.Target.Namespace // a rule's namespaceLabel moved it
+	}
 	if ns == "" {
 		return outcome{}, SkipNoRemediation, nil
 	}
@@ -308,4 +347,34 @@ func (in *intake) resolved(ctx context.Context, a *Alert) (outcome, routing.Skip
 		return outcome{}, SkipNoRemediation, nil
 	}
 	return outcome{resolved: n}, "", nil
+}
+
+// eventEvery is the least time between two Warning Events for the same skipped target.
+const eventEvery = 10 * time.Minute
+
+// throttle remembers when each key last passed, so a storm of repeats makes one Event.
+type throttle struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func newThrottle() *throttle { return &throttle{last: map[string]time.Time{}} }
+
+// allow reports whether key may pass at now, and records it if so. Old keys are dropped as the
+// map grows, so it stays bounded by the keys of one eventEvery.
+func (t *throttle) allow(key string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if at, ok := t.last[key]; ok && now.Sub(at) < eventEvery {
+		return false
+	}
+	if len(t.last) >= 1024 {
+		for k, at := range t.last {
+			if now.Sub(at) >= eventEvery {
+				delete(t.last, k)
+			}
+		}
+	}
+	t.last[key] = now
+	return true
 }

@@ -32,11 +32,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/routing"
 )
 
-// ErrTargetNotFound means the alert's pod and its owner are gone, or the owner is not a kind
-// heal8s changes (a bare ReplicaSet, a Job); the alert is skipped, not retried.
-var ErrTargetNotFound = errors.New("target not found")
+// ErrTargetNotFound is routing's: the pod and its owner are gone, or the owner is not a kind
+// heal8s changes.
+var ErrTargetNotFound = routing.ErrTargetNotFound
 
 // RemediationName is the deterministic name of the Remediation for one alert instance: the same
 // alert repeated (same fingerprint and startsAt) always maps to the same name, so AlreadyExists

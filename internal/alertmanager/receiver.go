@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
@@ -71,6 +72,10 @@ type Options struct {
 	Clock clock.PassiveClock
 	// Logger is the receiver's logger; zero means ctrl.Log named "alertmanager-receiver".
 	Logger logr.Logger
+	// Events records a Warning Event on a policy whose rule matched an alert that heal8s skipped
+	// to protect something (a protected namespace, the exporter that was scraped, an HPA another
+	// controller owns); nil records none.
+	Events events.EventRecorder
 }
 
 func (o *Options) setDefaults() {
@@ -112,14 +117,17 @@ var (
 )
 
 // The receiver's permissions: it creates Remediations and writes their alert counters, reads
-// policies and records their last match, and reads pods, ReplicaSets, StatefulSets, DaemonSets
-// and namespaces as metadata only.
+// policies and records their last match, reads pods, ReplicaSets, StatefulSets, DaemonSets,
+// HPAs and namespaces as metadata only (and one pod in full, to compare it with the scrape
+// target), and records Warning Events on policies.
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediations,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=pods;namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=replicasets;statefulsets;daemonsets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // New builds a receiver. c is the manager's client (cached reads, direct writes) and apiReader
 // its uncached reader, used after a write conflict. Without a readable, non-empty token file
@@ -134,6 +142,9 @@ func New(opts Options, c client.Client, apiReader client.Reader, table *routing.
 		clock:       opts.Clock,
 		batch:       newBatcher(),
 		concurrency: opts.Concurrency,
+		resolver:    &ClusterResolver{Reader: c, Live: apiReader},
+		events:      opts.Events,
+		warnings:    newThrottle(),
 	}
 	h := &handler{intake: in, maxBody: opts.MaxBodyBytes, log: opts.Logger}
 	switch {

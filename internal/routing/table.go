@@ -17,7 +17,9 @@ limitations under the License.
 package routing
 
 import (
+	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -48,7 +50,28 @@ const (
 	SkipNoTarget SkipReason = "no_target"
 	// SkipTargetNotFound means the pod or its owner does not exist in the cluster.
 	SkipTargetNotFound SkipReason = "target_not_found"
+	// SkipProtectedNamespace means the target is in a protected namespace (kube-*, heal8s's own,
+	// --protected-namespaces).
+	SkipProtectedNamespace SkipReason = "protected_namespace"
+	// SkipScrapeTarget means the pod the alert names is the scrape target that produced the
+	// series (an exporter's own pod): heal8s never acts on the monitoring pipeline.
+	SkipScrapeTarget SkipReason = "scrape_target"
+	// SkipOtherCluster means the alert's cluster label names a cluster other than --cluster-name.
+	SkipOtherCluster SkipReason = "other_cluster"
+	// SkipControlledHPA means the HorizontalPodAutoscaler is managed by another controller (a
+	// KEDA ScaledObject), which would revert a change to it.
+	SkipControlledHPA SkipReason = "hpa_controlled"
 )
+
+// Protective reports whether a skip protects something heal8s must not touch, so a person
+// should hear of it (the receiver records a Warning Event on the policy).
+func (r SkipReason) Protective() bool {
+	switch r {
+	case SkipProtectedNamespace, SkipScrapeTarget, SkipControlledHPA:
+		return true
+	}
+	return false
+}
 
 // Match is the routing decision for an alert that deserves a Remediation.
 type Match struct {
@@ -71,8 +94,27 @@ type NamespaceLabels func(namespace string) (nsLabels map[string]string, found b
 // TableOptions configures a Table.
 type TableOptions struct {
 	// OperatorNamespace is where heal8s runs; only its policies may act cluster-wide through
-	// spec.namespaceSelector.
+	// spec.namespaceSelector. It is always protected.
 	OperatorNamespace string
+	// ProtectedNamespaces are path.Match patterns (kube-*) of namespaces heal8s never changes,
+	// whatever a policy says (--protected-namespaces).
+	ProtectedNamespaces []string
+	// ClusterName is the cluster this heal8s serves (--cluster-name). When set, an alert whose
+	// ClusterLabel names another cluster is skipped: a central Alertmanager sends every
+	// cluster's alerts, and a same-named workload here is not the one that alerted.
+	ClusterName string
+	// ClusterLabel is the alert label that names the cluster; empty means "cluster".
+	ClusterLabel string
+}
+
+// DefaultProtectedNamespaces are the namespaces of the control plane and of Kubernetes itself.
+var DefaultProtectedNamespaces = []string{"kube-*"}
+
+func (o TableOptions) clusterLabel() string {
+	if o.ClusterLabel == "" {
+		return "cluster"
+	}
+	return o.ClusterLabel
 }
 
 // Table holds every compiled policy. Reads (Route, Get) take an immutable snapshot and never
@@ -153,37 +195,53 @@ func (t *Table) build(all map[types.NamespacedName]*Policy) *snapshot {
 	return s
 }
 
-// Route decides what an alert deserves. Candidates are the policies of the alert's namespace,
+// Route decides what an alert deserves from its labels alone; Decide adds what only a read of
+// the cluster can tell. The returned reason is empty on a match. The error is the namespace
+// lookup's only.
+func (t *Table) Route(alertLabels map[string]string, nsLabels NamespaceLabels) (Match, SkipReason, error) {
+	d, err := t.route(alertLabels, nsLabels)
+	return d.Match, d.Reason, err
+}
+
+// route is Route with the explanation. Candidates are the policies of the alert's namespace,
 // then the cluster-wide policies whose selector matches that namespace, each group ordered by
 // name; within a policy the first matching rule wins. The first policy with a matching rule
 // decides: a suspended or not-ready one skips the alert rather than passing it on, because its
-// owner asked for that rule to govern the alert. The returned reason is empty on a match. The
-// error is the namespace lookup's only.
-func (t *Table) Route(alertLabels map[string]string, nsLabels NamespaceLabels) (Match, SkipReason, error) {
+// owner asked for that rule to govern the alert. Before any rule, an alert of another cluster
+// is skipped; after the rule, a target in a protected namespace is.
+func (t *Table) route(alertLabels map[string]string, nsLabels NamespaceLabels) (Decision, error) {
 	s := t.snap.Load()
-	ns := alertLabels[LabelNamespace]
+	if t.opts.ClusterName != "" {
+		if c := alertLabels[t.opts.clusterLabel()]; c != "" && c != t.opts.ClusterName {
+			return skip(SkipOtherCluster, "the alert's %s label is %q and this heal8s serves cluster %q",
+				t.opts.clusterLabel(), c, t.opts.ClusterName), nil
+		}
+	}
+	ns := Namespace(alertLabels)
 	if ns == "" {
-		if s.anyRuleMatches(alertLabels) {
-			return Match{}, SkipNoTarget, nil
+		if p, r := s.anyRuleMatches(alertLabels); r != nil {
+			return skip(SkipNoTarget, "rule %s/%s matches, but the alert has no namespace label (nor exported_namespace)",
+				p.Key, r.Name), nil
 		}
-		return Match{}, SkipNoRule, nil
+		return skip(SkipNoRule, "no rule of any policy matches"), nil
 	}
-	inScope := make([]*Policy, 0, len(s.byNamespace[ns])+len(s.clusterWide))
-	inScope = append(inScope, s.byNamespace[ns]...)
-	var outOfScope []*Policy
-	if len(s.clusterWide) > 0 && ns != t.opts.OperatorNamespace {
-		nsl, found, err := nsLabels(ns)
-		if err != nil {
-			return Match{}, "", fmt.Errorf("reading labels of namespace %s: %w", ns, err)
+	inScope, outOfScope, err := t.candidates(s, ns, nsLabels)
+	if errors.Is(err, ErrUnresolved) {
+		d, err := t.decide(s, alertLabels, ns, inScope, nil, nsLabels)
+		if d.Reason == "" || d.Rule != "" {
+			d.Unresolved = true
+			d.Detail += fmt.Sprintf("; namespace %s assumed selected by the cluster-wide policies (its labels were not read)", ns)
 		}
-		for _, p := range s.clusterWide {
-			if found && p.Selector.Matches(labels.Set(nsl)) {
-				inScope = append(inScope, p)
-			} else {
-				outOfScope = append(outOfScope, p)
-			}
-		}
+		return d, err
 	}
+	if err != nil {
+		return Decision{}, err
+	}
+	return t.decide(s, alertLabels, ns, inScope, outOfScope, nsLabels)
+}
+
+// decide picks the first matching rule among the candidates.
+func (t *Table) decide(s *snapshot, alertLabels map[string]string, ns string, inScope, outOfScope []*Policy, nsLabels NamespaceLabels) (Decision, error) {
 	notReady := false
 	for _, p := range inScope {
 		rule := p.firstMatch(alertLabels)
@@ -193,28 +251,40 @@ func (t *Table) Route(alertLabels map[string]string, nsLabels NamespaceLabels) (
 		}
 		switch {
 		case !p.Ready():
-			return Match{}, SkipPolicyNotReady, nil
+			return skip(SkipPolicyNotReady, "policy %s is not ready: %v", p.Key, p.Err), nil
 		case p.Suspended:
-			return Match{}, SkipPolicySuspended, nil
+			return skip(SkipPolicySuspended, "rule %s of policy %s matches, but the policy is suspended", rule.Name, p.Key), nil
 		}
 		target, err := ExtractTarget(alertLabels, rule.Target)
 		if err != nil {
-			return Match{}, SkipNoTarget, nil
+			return skip(SkipNoTarget, "rule %s of policy %s matches, but %v", rule.Name, p.Key, err), nil
 		}
-		return Match{
-			Policy:   p.Key,
-			Rule:     rule.Name,
-			Action:   *rule.Action.DeepCopy(),
-			Strategy: p.Strategy,
-			Target:   target,
-		}, "", nil
+		m := Match{Policy: p.Key, Rule: rule.Name, Action: *rule.Action.DeepCopy(), Strategy: p.Strategy, Target: target}
+		if target.Namespace != ns {
+			// The rule's namespaceLabel moved the target: the policy must cover that namespace too.
+			ok, err := t.covers(p, target.Namespace, nsLabels)
+			if err != nil {
+				return Decision{}, err
+			}
+			if !ok {
+				return Decision{Match: m, Reason: SkipNamespaceOutOfScope, Detail: fmt.Sprintf(
+					"rule %s of policy %s reads namespace %s, which the policy may not act on", rule.Name, p.Key, target.Namespace)}, nil
+			}
+		}
+		if t.Protected(target.Namespace) {
+			return Decision{Match: m, Reason: SkipProtectedNamespace, Detail: fmt.Sprintf(
+				"namespace %s is protected: heal8s never changes workloads there (--protected-namespaces)", target.Namespace)}, nil
+		}
+		return Decision{Match: m, Detail: fmt.Sprintf("rule %s of policy %s matches; target read from the %s%s",
+			rule.Name, p.Key, target.Source, exportedNote(target))}, nil
 	}
 	if notReady {
-		return Match{}, SkipPolicyNotReady, nil
+		return skip(SkipPolicyNotReady, "a policy that might match is not ready"), nil
 	}
 	for _, p := range outOfScope {
-		if p.firstMatch(alertLabels) != nil {
-			return Match{}, SkipNamespaceOutOfScope, nil
+		if r := p.firstMatch(alertLabels); r != nil {
+			return skip(SkipNamespaceOutOfScope, "rule %s of policy %s matches, but its namespaceSelector does not select namespace %s",
+				r.Name, p.Key, ns), nil
 		}
 	}
 	for nsName, ps := range s.byNamespace {
@@ -222,21 +292,95 @@ func (t *Table) Route(alertLabels map[string]string, nsLabels NamespaceLabels) (
 			continue
 		}
 		for _, p := range ps {
-			if p.firstMatch(alertLabels) != nil {
-				return Match{}, SkipNamespaceOutOfScope, nil
+			if r := p.firstMatch(alertLabels); r != nil {
+				return skip(SkipNamespaceOutOfScope, "rule %s of policy %s matches, but that policy acts only on namespace %s, not %s",
+					r.Name, p.Key, nsName, ns), nil
 			}
 		}
 	}
-	return Match{}, SkipNoRule, nil
+	return skip(SkipNoRule, "no rule of a policy for namespace %s matches", ns), nil
 }
 
-func (s *snapshot) anyRuleMatches(alertLabels map[string]string) bool {
-	for _, p := range s.all {
-		if p.firstMatch(alertLabels) != nil {
+func exportedNote(t Target) string {
+	if t.Exported {
+		return " (exported_* labels: the scrape has honorLabels: false)"
+	}
+	return ""
+}
+
+// candidates returns the policies that may act on namespace ns, in routing order, and the
+// cluster-wide ones whose selector excludes it.
+func (t *Table) candidates(s *snapshot, ns string, nsLabels NamespaceLabels) (inScope, outOfScope []*Policy, err error) {
+	inScope = make([]*Policy, 0, len(s.byNamespace[ns])+len(s.clusterWide))
+	inScope = append(inScope, s.byNamespace[ns]...)
+	if len(s.clusterWide) > 0 && ns != t.opts.OperatorNamespace {
+		nsl, found, err := nsLabels(ns)
+		if errors.Is(err, ErrUnresolved) {
+			// Offline: every cluster-wide policy is a candidate, and the decision says so.
+			return append(inScope, s.clusterWide...), nil, err
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading labels of namespace %s: %w", ns, err)
+		}
+		for _, p := range s.clusterWide {
+			if found && p.Selector.Matches(labels.Set(nsl)) {
+				inScope = append(inScope, p)
+			} else {
+				outOfScope = append(outOfScope, p)
+			}
+		}
+	}
+	return inScope, outOfScope, nil
+}
+
+// covers reports whether policy p may act on namespace ns.
+func (t *Table) covers(p *Policy, ns string, nsLabels NamespaceLabels) (bool, error) {
+	if p.Key.Namespace == ns {
+		return true, nil
+	}
+	if p.Selector == nil || t.opts.OperatorNamespace == "" || p.Key.Namespace != t.opts.OperatorNamespace || ns == t.opts.OperatorNamespace {
+		return false, nil
+	}
+	nsl, found, err := nsLabels(ns)
+	if errors.Is(err, ErrUnresolved) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading labels of namespace %s: %w", ns, err)
+	}
+	return found && p.Selector.Matches(labels.Set(nsl)), nil
+}
+
+// Protected reports whether namespace ns is one heal8s never changes: the operator's own, or
+// one matching a pattern of TableOptions.ProtectedNamespaces.
+func (t *Table) Protected(ns string) bool {
+	if ns == t.opts.OperatorNamespace && ns != "" {
+		return true
+	}
+	for _, pat := range t.opts.ProtectedNamespaces {
+		if ok, err := path.Match(pat, ns); err == nil && ok {
 			return true
 		}
 	}
 	return false
+}
+
+func skip(reason SkipReason, format string, args ...any) Decision {
+	return Decision{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+func (s *snapshot) anyRuleMatches(alertLabels map[string]string) (*Policy, *Rule) {
+	keys := make([]types.NamespacedName, 0, len(s.all))
+	for k := range s.all {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b types.NamespacedName) int { return strings.Compare(a.String(), b.String()) })
+	for _, k := range keys {
+		if r := s.all[k].firstMatch(alertLabels); r != nil {
+			return s.all[k], r
+		}
+	}
+	return nil, nil
 }
 
 func (p *Policy) firstMatch(alertLabels map[string]string) *Rule {

@@ -26,7 +26,8 @@ import (
 	"github.com/heal8s/heal8s/api/v1beta1"
 )
 
-// Alert label names that kube-state-metrics and cAdvisor put on the series heal8s acts on.
+// Alert label names that kube-state-metrics and cAdvisor put on the series heal8s acts on, and
+// the labels Prometheus adds to every series of a scrape target.
 const (
 	LabelNamespace   = "namespace"
 	LabelPod         = "pod"
@@ -36,6 +37,13 @@ const (
 	LabelDaemonSet   = "daemonset"
 	LabelHPA         = "horizontalpodautoscaler"
 	LabelAlertName   = "alertname"
+	// LabelInstance is the scrape target's address (host:port); for a pod target the host is
+	// the pod's IP.
+	LabelInstance = "instance"
+	// ExportedPrefix is what Prometheus prepends to a series label that clashes with a target
+	// label when the scrape has honorLabels: false (the kube-state-metrics chart's own
+	// ServiceMonitor): exported_namespace, exported_pod, exported_container.
+	ExportedPrefix = "exported_"
 )
 
 var (
@@ -56,6 +64,18 @@ var kindLabels = []struct {
 	{LabelDaemonSet, v1beta1.TargetKindDaemonSet},
 }
 
+// Source says which labels a target was read from, for the explanation a user sees.
+type Source string
+
+const (
+	// SourceWorkloadLabel: a deployment, statefulset, daemonset or horizontalpodautoscaler label.
+	SourceWorkloadLabel Source = "workload label"
+	// SourcePodLabel: the pod label, resolved to the pod's owner.
+	SourcePodLabel Source = "pod label"
+	// SourceOverride: the labels the rule's target override names.
+	SourceOverride Source = "rule's target override"
+)
+
 // Target is the workload an alert points at, as far as its labels tell. When the labels name
 // only a pod, Kind and Name are empty and Pod is set: the receiver resolves the pod's owner with
 // a read of the cluster, which this package never does.
@@ -66,21 +86,40 @@ type Target struct {
 	Name string
 	// Namespace of the workload and of the Remediation.
 	Namespace string
-	// Container to change, for the resource and image actions.
+	// Container to change, for the resource and image actions; empty means the action picks
+	// (the only container, or for rollbackImage the ones that changed).
 	Container string
 	// Pod is the pod the alert names, when it names one.
 	Pod string
 	// WantKind is the kind the rule's override requires of the pod's owner, or empty.
 	WantKind v1beta1.TargetKind
+	// Source says which labels named the target.
+	Source Source
+	// Exported is true when namespace, pod and container were read from exported_* labels: the
+	// scrape kept its own labels (honorLabels: false) and renamed the series'.
+	Exported bool
+	// Instance is the alert's instance label when the target came from a pod label: the scrape
+	// target's address, compared with the pod's so heal8s never acts on the exporter itself.
+	Instance string
 }
 
 // NeedsOwner reports whether the pod must still be resolved to its owning workload.
 func (t Target) NeedsOwner() bool { return t.Kind == "" && t.Pod != "" }
 
-// ExtractTarget reads the target from an alert's labels. Without an override the most specific
-// workload label wins (horizontalpodautoscaler, deployment, statefulset, daemonset), then pod.
-// An override may fix the kind, name another label for the target's name (a nameLabel without
-// a kind names a pod, as cAdvisor's old pod_name label does), and name the container label.
+// ExtractTarget reads the target from an alert's labels, following how the labels arise.
+//
+//   - When any of exported_namespace, exported_pod and exported_container is present, the scrape
+//     had honorLabels: false: the series' own namespace, pod and container are the exported_*
+//     ones, and the plain labels name the exporter that was scraped, so they are not read.
+//   - A workload label (horizontalpodautoscaler, deployment, statefulset, daemonset; the most
+//     specific first) wins over pod. The container label is then ignored unless the rule's
+//     override names one: on kube-state-metrics' workload-level series it is the exporter's own
+//     container, added by the scrape (honorLabels: true only fills labels the series lacks).
+//   - Otherwise the pod label names the target, resolved to its owner by the caller, and the
+//     container label names the container.
+//
+// An override may fix the kind, name the labels for the target's name (a nameLabel without a
+// kind names a pod, as cAdvisor's old pod_name label does), its namespace and its container.
 func ExtractTarget(alertLabels map[string]string, o *v1beta1.TargetOverride) (Target, error) {
 	t, err := extractTarget(alertLabels, o)
 	if err != nil {
@@ -94,50 +133,107 @@ func ExtractTarget(alertLabels map[string]string, o *v1beta1.TargetOverride) (Ta
 			return Target{}, fmt.Errorf("%w: name %q: %s", ErrNoTarget, name, strings.Join(errs, "; "))
 		}
 	}
+	if errs := validation.IsDNS1123Label(t.Container); t.Container != "" && len(errs) > 0 {
+		return Target{}, fmt.Errorf("%w: container %q: %s", ErrNoTarget, t.Container, strings.Join(errs, "; "))
+	}
 	return t, nil
 }
 
-func extractTarget(alertLabels map[string]string, o *v1beta1.TargetOverride) (Target, error) {
-	t := Target{Namespace: alertLabels[LabelNamespace], Container: alertLabels[LabelContainer]}
-	if t.Namespace == "" {
-		return Target{}, ErrNoNamespace
+// Exported reports whether the alert's labels show a scrape with honorLabels: false.
+func Exported(alertLabels map[string]string) bool {
+	for _, l := range []string{LabelNamespace, LabelPod, LabelContainer} {
+		if _, ok := alertLabels[ExportedPrefix+l]; ok {
+			return true
+		}
 	}
-	if o != nil && o.ContainerLabel != "" {
-		t.Container = alertLabels[o.ContainerLabel]
+	return false
+}
+
+// seriesLabels returns the label names that hold the series' own namespace, pod and container.
+func seriesLabels(alertLabels map[string]string) (ns, pod, container string, exported bool) {
+	if Exported(alertLabels) {
+		return ExportedPrefix + LabelNamespace, ExportedPrefix + LabelPod, ExportedPrefix + LabelContainer, true
+	}
+	return LabelNamespace, LabelPod, LabelContainer, false
+}
+
+// Namespace returns the namespace an alert is about, read as ExtractTarget reads it without an
+// override: exported_namespace when the scrape renamed it, else namespace.
+func Namespace(alertLabels map[string]string) string {
+	nsLabel, _, _, _ := seriesLabels(alertLabels)
+	return alertLabels[nsLabel]
+}
+
+func extractTarget(alertLabels map[string]string, o *v1beta1.TargetOverride) (Target, error) {
+	nsLabel, podLabel, containerLabel, exported := seriesLabels(alertLabels)
+	if o == nil {
+		o = &v1beta1.TargetOverride{}
+	}
+	if o.NamespaceLabel != "" {
+		nsLabel = o.NamespaceLabel
+	}
+	t := Target{Namespace: alertLabels[nsLabel], Exported: exported}
+	if t.Namespace == "" {
+		if exported && o.NamespaceLabel == "" {
+			return Target{}, fmt.Errorf("%w: the scrape renamed the series' labels (exported_*) but there is no %s",
+				ErrNoNamespace, nsLabel)
+		}
+		return Target{}, fmt.Errorf("%w (label %s)", ErrNoNamespace, nsLabel)
+	}
+	// fromPod sets the target to the pod the alert names; the container label applies.
+	fromPod := func(pod string, source Source) Target {
+		t.Pod, t.Source = pod, source
+		t.Container = alertLabels[containerLabel]
+		t.Instance = alertLabels[LabelInstance]
+		if o.ContainerLabel != "" {
+			t.Container = alertLabels[o.ContainerLabel]
+		}
+		return t
+	}
+	// fromWorkload sets the target to a named workload; only an override names its container.
+	fromWorkload := func(kind v1beta1.TargetKind, name string, source Source) Target {
+		t.Kind, t.Name, t.Source = kind, name, source
+		if o.ContainerLabel != "" {
+			t.Container = alertLabels[o.ContainerLabel]
+		}
+		return t
 	}
 	switch {
-	case o != nil && o.NameLabel != "":
+	case o.NameLabel != "":
 		name := alertLabels[o.NameLabel]
 		if name == "" {
 			return Target{}, fmt.Errorf("%w: label %q is empty", ErrNoTarget, o.NameLabel)
 		}
 		if o.Kind == "" {
-			t.Pod = name
-			return t, nil
+			return fromPod(name, SourceOverride), nil
 		}
-		t.Kind, t.Name = o.Kind, name
-		return t, nil
-	case o != nil && o.Kind != "":
+		return fromWorkload(o.Kind, name, SourceOverride), nil
+	case o.Kind != "":
 		for _, kl := range kindLabels {
 			if kl.kind == o.Kind && alertLabels[kl.label] != "" {
-				t.Kind, t.Name = o.Kind, alertLabels[kl.label]
-				return t, nil
+				return fromWorkload(o.Kind, alertLabels[kl.label], SourceWorkloadLabel), nil
 			}
 		}
-		if t.Pod = alertLabels[LabelPod]; t.Pod == "" || o.Kind == v1beta1.TargetKindHorizontalPodAutoscaler {
+		pod := alertLabels[podLabel]
+		if pod == "" || o.Kind == v1beta1.TargetKindHorizontalPodAutoscaler {
 			return Target{}, fmt.Errorf("%w: no %s label", ErrNoTarget, o.Kind)
 		}
+		t = fromPod(pod, SourcePodLabel)
 		t.WantKind = o.Kind
 		return t, nil
 	}
 	for _, kl := range kindLabels {
 		if name := alertLabels[kl.label]; name != "" {
-			t.Kind, t.Name = kl.kind, name
-			return t, nil
+			return fromWorkload(kl.kind, name, SourceWorkloadLabel), nil
 		}
 	}
-	if t.Pod = alertLabels[LabelPod]; t.Pod == "" {
+	pod := alertLabels[podLabel]
+	if pod == "" {
+		if exported && alertLabels[LabelPod] != "" {
+			return Target{}, fmt.Errorf("%w: the pod label names the scraped exporter (the series' own pod would be %s)",
+				ErrNoTarget, podLabel)
+		}
 		return Target{}, ErrNoTarget
 	}
-	return t, nil
+	return fromPod(pod, SourcePodLabel), nil
 }

@@ -55,6 +55,31 @@ var (
 		"alertname": "ContainerCPUThrottling", "namespace": "monitoring", "pod_name": "node-agent-9xk2p",
 		"container_name": "agent", "job": "kubelet",
 	}
+	// Label sets as kube-prometheus-stack's rules leave them (test/fixtures/alerts has the
+	// whole notifications and their sources).
+	ksmHpaMaxedOutTargetLabels = map[string]string{
+		"alertname": "KubeHpaMaxedOut", "severity": "warning", "namespace": "shop", "horizontalpodautoscaler": "api",
+		"container": "kube-state-metrics", "pod": "kube-prometheus-stack-kube-state-metrics-6b7c9d8f5-q2w3e",
+		"endpoint": "http", "instance": "10.244.1.17:8080", "job": "kube-state-metrics",
+		"service": "kube-prometheus-stack-kube-state-metrics",
+	}
+	ksmRolloutStuckTargetLabels = map[string]string{
+		"alertname": "KubeDeploymentRolloutStuck", "severity": "warning", "namespace": "shop", "deployment": "api",
+		"condition": "Progressing", "status": "false", "container": "kube-state-metrics", "main_container": "web",
+		"pod": "kube-prometheus-stack-kube-state-metrics-6b7c9d8f5-q2w3e", "instance": "10.244.1.17:8080",
+		"job": "kube-state-metrics",
+	}
+	ksmCrashLoopingExported = map[string]string{
+		"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "monitoring",
+		"pod": "kube-state-metrics-6b7c9d8f5-q2w3e", "container": "kube-state-metrics",
+		"exported_namespace": "shop", "exported_pod": "api-7d9f8b6c5d-x2k4q", "exported_container": "app",
+		"reason": "CrashLoopBackOff", "instance": "10.244.1.17:8080", "job": "kube-state-metrics",
+	}
+	ksmHpaMaxedOutExported = map[string]string{
+		"alertname": "KubeHpaMaxedOut", "severity": "warning", "namespace": "monitoring", "exported_namespace": "shop",
+		"horizontalpodautoscaler": "api", "pod": "kube-state-metrics-6b7c9d8f5-q2w3e", "container": "kube-state-metrics",
+		"instance": "10.244.1.17:8080", "job": "kube-state-metrics",
+	}
 	ksmDeploymentAlert = map[string]string{
 		"alertname": "KubeDeploymentReplicasMismatch", "namespace": "shop", "deployment": "api", "job": "kube-state-metrics",
 	}
@@ -89,7 +114,36 @@ func TestExtractTarget(t *testing.T) {
 			want:     Target{Namespace: "monitoring", Pod: "node-agent-9xk2p", Container: "agent"}},
 		{name: "override kind and name label", labels: map[string]string{"namespace": "shop", "app": "api", "container": "c"},
 			override: &v1beta1.TargetOverride{Kind: v1beta1.TargetKindDeployment, NameLabel: "app"},
+			want:     Target{Namespace: "shop", Kind: v1beta1.TargetKindDeployment, Name: "api"}},
+		{name: "override kind, name and container labels", labels: map[string]string{"namespace": "shop", "app": "api", "container": "c"},
+			override: &v1beta1.TargetOverride{Kind: v1beta1.TargetKindDeployment, NameLabel: "app", ContainerLabel: "container"},
 			want:     Target{Namespace: "shop", Kind: v1beta1.TargetKindDeployment, Name: "api", Container: "c"}},
+		// kube-state-metrics' workload-level series have no pod or container of their own; the
+		// scrape (honorLabels: true) adds kube-state-metrics' own, which must not be read.
+		{name: "KubeHpaMaxedOut carrying kube-state-metrics' pod and container", labels: ksmHpaMaxedOutTargetLabels,
+			want: Target{Namespace: "shop", Kind: v1beta1.TargetKindHorizontalPodAutoscaler, Name: "api", Source: SourceWorkloadLabel}},
+		{name: "KubeDeploymentRolloutStuck carrying kube-state-metrics' pod and container", labels: ksmRolloutStuckTargetLabels,
+			want: Target{Namespace: "shop", Kind: v1beta1.TargetKindDeployment, Name: "api", Source: SourceWorkloadLabel}},
+		{name: "workload alert, the rule names the container label", labels: ksmRolloutStuckTargetLabels,
+			override: &v1beta1.TargetOverride{ContainerLabel: "main_container"},
+			want:     Target{Namespace: "shop", Kind: v1beta1.TargetKindDeployment, Name: "api", Container: "web", Source: SourceWorkloadLabel}},
+		// honorLabels: false (the kube-state-metrics chart's own ServiceMonitor): the series'
+		// namespace, pod and container are exported_*, the plain ones are kube-state-metrics'.
+		{name: "honorLabels false: pod alert", labels: ksmCrashLoopingExported,
+			want: Target{Namespace: "shop", Pod: "api-7d9f8b6c5d-x2k4q", Container: "app", Source: SourcePodLabel,
+				Exported: true, Instance: "10.244.1.17:8080"}},
+		{name: "honorLabels false: workload alert", labels: ksmHpaMaxedOutExported,
+			want: Target{Namespace: "shop", Kind: v1beta1.TargetKindHorizontalPodAutoscaler, Name: "api", Source: SourceWorkloadLabel, Exported: true}},
+		{name: "honorLabels false without exported_namespace", labels: map[string]string{
+			"namespace": "monitoring", "pod": "kube-state-metrics-6b7c9d8f5-q2w3e", "exported_pod": "api-1"}, wantErr: ErrNoNamespace},
+		{name: "honorLabels false: the plain pod is the exporter's", labels: map[string]string{
+			"namespace": "monitoring", "exported_namespace": "shop", "pod": "kube-state-metrics-6b7c9d8f5-q2w3e"}, wantErr: ErrNoTarget},
+		{name: "namespaceLabel override", labels: map[string]string{"namespace": "monitoring", "target_namespace": "shop", "deployment": "api"},
+			override: &v1beta1.TargetOverride{NamespaceLabel: "target_namespace"},
+			want:     Target{Namespace: "shop", Kind: v1beta1.TargetKindDeployment, Name: "api", Source: SourceWorkloadLabel}},
+		{name: "namespaceLabel override, label missing", labels: map[string]string{"namespace": "monitoring", "deployment": "api"},
+			override: &v1beta1.TargetOverride{NamespaceLabel: "target_namespace"}, wantErr: ErrNoNamespace},
+		{name: "container not a name", labels: map[string]string{"namespace": "shop", "pod": "p", "container": "A_B"}, wantErr: ErrNoTarget},
 		{name: "override kind picks its label over a more specific one", labels: map[string]string{"namespace": "shop", "horizontalpodautoscaler": "h", "deployment": "api"},
 			override: &v1beta1.TargetOverride{Kind: v1beta1.TargetKindDeployment},
 			want:     Target{Namespace: "shop", Kind: v1beta1.TargetKindDeployment, Name: "api"}},
@@ -115,6 +169,10 @@ func TestExtractTarget(t *testing.T) {
 				return
 			}
 			g.Expect(err).NotTo(HaveOccurred())
+			if tt.want.Source == "" {
+				// Cases written before provenance was recorded compare the target alone.
+				got.Source, got.Instance, got.Exported = "", "", false
+			}
 			g.Expect(got).To(Equal(tt.want))
 			g.Expect(got.NeedsOwner()).To(Equal(tt.want.Pod != "" && tt.want.Kind == ""))
 		})

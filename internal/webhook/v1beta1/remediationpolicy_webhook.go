@@ -149,7 +149,9 @@ func validateTargetOverride(path *field.Path, t *v1beta1.TargetOverride) field.E
 		return nil
 	}
 	var errs field.ErrorList
-	for _, l := range []struct{ name, value string }{{"nameLabel", t.NameLabel}, {"containerLabel", t.ContainerLabel}} {
+	for _, l := range []struct{ name, value string }{
+		{"nameLabel", t.NameLabel}, {"containerLabel", t.ContainerLabel}, {"namespaceLabel", t.NamespaceLabel},
+	} {
 		if l.value != "" && !labelName.MatchString(l.value) {
 			errs = append(errs, field.Invalid(path.Child(l.name), l.value, "not a valid Prometheus label name"))
 		}
