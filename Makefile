@@ -71,7 +71,7 @@ test: manifests generate fmt vet setup-envtest kustomize helm ## Run unit and en
 # The chart renders its CRDs, manager RBAC, webhooks and PrometheusRule from copies of what
 # controller-gen and config/ produce, so it never drifts; test/manifests fails if the copies differ.
 .PHONY: chart-files
-chart-files: ## Copy generated CRDs, RBAC, webhooks, rules and the dashboard into charts/heal8s/files.
+chart-files: ## Copy generated CRDs, RBAC, webhooks, rules, the dashboard and the example policies into charts/heal8s/files.
 	@mkdir -p charts/heal8s/files/crds charts/heal8s/files/rbac charts/heal8s/files/webhook charts/heal8s/files/prometheus
 	@rm -f charts/heal8s/files/crds/*.yaml
 	@cp config/crd/bases/*.yaml charts/heal8s/files/crds/
@@ -79,6 +79,7 @@ chart-files: ## Copy generated CRDs, RBAC, webhooks, rules and the dashboard int
 	@cp config/webhook/manifests.yaml charts/heal8s/files/webhook/manifests.yaml
 	@cp config/prometheus/prometheusrule.yaml charts/heal8s/files/prometheus/prometheusrule.yaml
 	@mkdir -p charts/heal8s/files/grafana && cp examples/grafana/heal8s-dashboard.json charts/heal8s/files/grafana/heal8s-dashboard.json
+	@mkdir -p charts/heal8s/files/policies && rm -f charts/heal8s/files/policies/*.yaml && cp examples/policies/*.yaml charts/heal8s/files/policies/
 
 .PHONY: helm-lint
 helm-lint: chart-files helm ## Lint the Helm chart and render it with default values.

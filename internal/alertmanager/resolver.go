@@ -116,7 +116,8 @@ func podHasIP(p *corev1.Pod, ip string) bool {
 }
 
 // Controller implements routing.Resolver for HorizontalPodAutoscalers (the only kind routing
-// asks about): their controller owner, such as KEDA's ScaledObject, or nil.
+// asks about): their controller owner, such as KEDA's ScaledObject, or nil, also when the HPA
+// does not exist.
 func (r *ClusterResolver) Controller(ctx context.Context, kind v1beta1.TargetKind, namespace, name string) (*metav1.OwnerReference, error) {
 	if kind != v1beta1.TargetKindHorizontalPodAutoscaler {
 		return nil, nil
@@ -126,7 +127,8 @@ func (r *ClusterResolver) Controller(ctx context.Context, kind v1beta1.TargetKin
 		return nil, err
 	}
 	if !found {
-		return nil, fmt.Errorf("%w: HorizontalPodAutoscaler %s/%s", ErrTargetNotFound, namespace, name)
+		// Not there (yet): the engine's TargetExists guard judges it, as for any workload label.
+		return nil, nil
 	}
 	return metav1.GetControllerOf(m), nil
 }

@@ -29,19 +29,61 @@ import (
 	yamlv3 "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
 )
 
-// receiverAlerts are the alerts examples/prometheus defines and examples/alertmanager routes.
-var receiverAlerts = []string{"KubePodOOMKilled", "ContainerMemoryNearLimit", "ContainerCPUThrottling",
-	"KubeHpaMaxedOut", "KubePodCrashLooping"}
+// policyAlertNames returns the alert names the rules of examples/policies match on
+// (alertname="X" or alertname=~"X|Y" with plain names), the alerts the example Alertmanager
+// route must pass.
+func policyAlertNames(t *testing.T) []string {
+	t.Helper()
+	g := NewWithT(t)
+	files, err := filepath.Glob(filepath.Join(suite.root, "examples", "policies", "*.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(files).NotTo(BeEmpty())
+	seen := map[string]bool{}
+	var names []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		g.Expect(err).NotTo(HaveOccurred())
+		p := &v1beta1.RemediationPolicy{}
+		g.Expect(yaml.UnmarshalStrict(data, p)).To(Succeed(), f)
+		for _, r := range p.Spec.Rules {
+			for _, m := range r.Matchers {
+				parsed, err := amlabels.ParseMatcher(m)
+				g.Expect(err).NotTo(HaveOccurred(), m)
+				if parsed.Name != "alertname" {
+					continue
+				}
+				g.Expect(parsed.Type).To(BeElementOf(amlabels.MatchEqual, amlabels.MatchRegexp), "%s: rule %s", f, r.Name)
+				for _, n := range strings.Split(parsed.Value, "|") {
+					if !seen[n] {
+						seen[n] = true
+						names = append(names, n)
+					}
+				}
+			}
+		}
+	}
+	return names
+}
+
+// otherRealAlerts are alerts of the same rule sets that no example policy acts on: the example
+// route must not send them to heal8s.
+var otherRealAlerts = []string{"Watchdog", "InfoInhibitor", "KubeDeploymentReplicasMismatch", "KubeStatefulSetReplicasMismatch",
+	"HostOomKillDetected", "ContainerHighMemoryUsage", "KubeMemoryOvercommit", "KubePodNotReady", "KubeJobFailed"}
 
 // TestExampleManifestsApply dry-runs the example manifests a user applies: the memory-leak
 // demo, the example alerts, the samples and the optional NetworkPolicies.
 func TestExampleManifestsApply(t *testing.T) {
 	var objs []*unstructured.Unstructured
 	for path, ns := range map[string]string{
-		"examples/memory-leak/manifest.yaml":         "demo",
-		"examples/prometheus/kubernetes-alerts.yaml": "monitoring",
+		"examples/memory-leak/manifest.yaml":               "demo",
+		"examples/prometheus/kubernetes-alerts.yaml":       "monitoring",
+		"examples/policies/kube-prometheus-stack.yaml":     "heal8s-system",
+		"examples/policies/awesome-prometheus-alerts.yaml": "heal8s-system",
+		"examples/policies/heal8s.yaml":                    "heal8s-system",
 	} {
 		data, err := os.ReadFile(filepath.Join(suite.root, path))
 		NewWithT(t).Expect(err).NotTo(HaveOccurred())
@@ -61,8 +103,9 @@ func TestExampleManifestsApply(t *testing.T) {
 	dryRunApply(t, objs)
 }
 
-// TestAlertmanagerExampleRoutesToTheReceiver checks the Alertmanager example sends the five
-// alerts, resolved ones included, to the receiver's path with the bearer token.
+// TestAlertmanagerExampleRoutesToTheReceiver checks the Alertmanager example sends exactly the
+// alerts the example policies act on, resolved ones included, to the receiver's path with the
+// bearer token.
 func TestAlertmanagerExampleRoutesToTheReceiver(t *testing.T) {
 	g := NewWithT(t)
 	raw, err := os.ReadFile(filepath.Join(suite.root, "examples", "alertmanager", "alertmanager.yaml"))
@@ -105,10 +148,14 @@ func TestAlertmanagerExampleRoutesToTheReceiver(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		matchers = append(matchers, parsed...)
 	}
-	for _, alert := range receiverAlerts {
+	names := policyAlertNames(t)
+	g.Expect(len(names)).To(BeNumerically(">=", 12))
+	for _, alert := range names {
 		g.Expect(matchers.Matches(model.LabelSet{"alertname": model.LabelValue(alert), "namespace": "demo"})).To(BeTrue(), alert)
 	}
-	g.Expect(matchers.Matches(model.LabelSet{"alertname": "Watchdog"})).To(BeFalse())
+	for _, alert := range otherRealAlerts {
+		g.Expect(matchers.Matches(model.LabelSet{"alertname": model.LabelValue(alert), "namespace": "demo"})).To(BeFalse(), alert)
+	}
 
 	found := false
 	for _, r := range cfg.Receivers {

@@ -68,6 +68,12 @@ func TestChartFilesAreCopiesOfTheirSources(t *testing.T) {
 	for _, c := range crds {
 		pairs["config/crd/bases/"+filepath.Base(c)] = chart + "/files/crds/" + filepath.Base(c)
 	}
+	policies, err := filepath.Glob(filepath.Join(suite.root, "examples", "policies", "*.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(policies).NotTo(BeEmpty())
+	for _, p := range policies {
+		pairs["examples/policies/"+filepath.Base(p)] = chart + "/files/policies/" + filepath.Base(p)
+	}
 	copies, err := filepath.Glob(filepath.Join(suite.root, chart, "files", "crds", "*.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(copies).To(HaveLen(len(crds)), "charts/heal8s/files/crds has CRDs config/crd/bases does not; run 'make chart-files'")
