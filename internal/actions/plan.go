@@ -41,6 +41,9 @@ var (
 	// ErrNoChange means the plan would not change anything.
 	ErrNoChange = errors.New("no change needed")
 	// ErrUnsupportedTarget means the action cannot act on this kind of object.
+	// ErrControlled means the target is controlled by another object (a KEDA ScaledObject owns
+	// its HorizontalPodAutoscaler) that would revert the change.
+	ErrControlled        = errors.New("controlled by another object")
 	ErrUnsupportedTarget = errors.New("unsupported target")
 )
 

@@ -80,7 +80,13 @@ func findContainer(spec *corev1.PodSpec, name string) (int, error) {
 		if len(spec.Containers) == 1 {
 			return 0, nil
 		}
-		return -1, fmt.Errorf("no container named and the pod template has %d containers: %w", len(spec.Containers), ErrContainerNotFound)
+		names := make([]string, 0, len(spec.Containers))
+		for i := range spec.Containers {
+			names = append(names, spec.Containers[i].Name)
+		}
+		return -1, fmt.Errorf("no container named (the alert names the workload, not a container) and the pod template has %d (%s); "+
+			"name the alert label that holds it with the rule's target.containerLabel: %w",
+			len(spec.Containers), strings.Join(names, ", "), ErrContainerNotFound)
 	}
 	names := make([]string, 0, len(spec.Containers))
 	for i := range spec.Containers {

@@ -57,6 +57,20 @@ func PlanRollbackDeployment(d *appsv1.Deployment, replicaSets []appsv1.ReplicaSe
 	if d == nil {
 		return Plan{}, fmt.Errorf("planning RollbackImage: no Deployment: %w", ErrUnsupportedTarget)
 	}
+	if container == "" && len(d.Spec.Template.Spec.Containers) > 1 {
+		var history []imagesAt
+		for i := range replicaSets {
+			rs := &replicaSets[i]
+			if n, err := parseRevision(rs.Annotations[RevisionAnnotation]); err == nil && controlledBy(rs, d.UID) {
+				history = append(history, imagesAt{number: n, images: podImages(&rs.Spec.Template.Spec)})
+			}
+		}
+		current, err := parseRevision(d.Annotations[RevisionAnnotation])
+		if err != nil {
+			current = maxImagesAt(history)
+		}
+		container = changedContainer(&d.Spec.Template.Spec, history, current)
+	}
 	var revs []revision
 	var unreadable []string
 	for i := range replicaSets {
@@ -92,8 +106,11 @@ func PlanRollbackStatefulSet(s *appsv1.StatefulSet, history []appsv1.ControllerR
 	if s == nil {
 		return Plan{}, fmt.Errorf("planning RollbackImage: no StatefulSet: %w", ErrUnsupportedTarget)
 	}
-	name := containerNameFor(&s.Spec.Template.Spec, container)
-	var revs []revision
+	type readRevision struct {
+		cr     *appsv1.ControllerRevision
+		images map[string]string
+	}
+	var read []readRevision
 	var unreadable []string
 	current := int64(-1)
 	for i := range history {
@@ -106,28 +123,92 @@ func PlanRollbackStatefulSet(s *appsv1.StatefulSet, history []appsv1.ControllerR
 		}
 		data := cr.Data.Raw
 		if len(data) == 0 && cr.Data.Object != nil {
-			if data, err := json.Marshal(cr.Data.Object); err == nil {
-				cr = cr.DeepCopy()
-				cr.Data.Raw = data
+			if raw, err := json.Marshal(cr.Data.Object); err == nil {
+				data = raw
 			}
 		}
-		images, err := revisionImages(cr.Data.Raw)
+		images, err := revisionImages(data)
 		if err != nil {
 			unreadable = append(unreadable, cr.Name)
 			continue
 		}
-		revs = append(revs, revision{
-			kind:   "ControllerRevision",
-			name:   cr.Name,
-			number: cr.Revision,
-			image:  images[name],
-			stable: cr.Labels[v1beta1.LabelStable] == "true",
-		})
+		read = append(read, readRevision{cr: cr, images: images})
 	}
 	if current < 0 {
-		current = maxRevision(revs)
+		for _, r := range read {
+			current = max(current, r.cr.Revision)
+		}
+	}
+	if container == "" && len(s.Spec.Template.Spec.Containers) > 1 {
+		imgs := make([]imagesAt, 0, len(read))
+		for _, r := range read {
+			imgs = append(imgs, imagesAt{number: r.cr.Revision, images: r.images})
+		}
+		container = changedContainer(&s.Spec.Template.Spec, imgs, current)
+	}
+	name := containerNameFor(&s.Spec.Template.Spec, container)
+	revs := make([]revision, 0, len(read))
+	for _, r := range read {
+		revs = append(revs, revision{
+			kind:   "ControllerRevision",
+			name:   r.cr.Name,
+			number: r.cr.Revision,
+			image:  r.images[name],
+			stable: r.cr.Labels[v1beta1.LabelStable] == "true",
+		})
 	}
 	return planRollback(s, container, revs, current, unreadable, params)
+}
+
+// imagesAt is a revision's container images by name.
+type imagesAt struct {
+	number int64
+	images map[string]string
+}
+
+func podImages(spec *corev1.PodSpec) map[string]string {
+	m := make(map[string]string, len(spec.Containers))
+	for _, c := range spec.Containers {
+		m[c.Name] = c.Image
+	}
+	return m
+}
+
+func maxImagesAt(h []imagesAt) int64 {
+	var m int64
+	for _, r := range h {
+		m = max(m, r.number)
+	}
+	return m
+}
+
+// changedContainer picks, when a rollback names no container and the pod template has several
+// (an alert about the whole workload, such as KubeDeploymentRolloutStuck, names none), the one
+// container whose image the latest change of images touched: the newest earlier revision whose
+// images differ from the current ones must differ in exactly that container. Otherwise it
+// returns "", and planning says that a container must be named.
+func changedContainer(current *corev1.PodSpec, history []imagesAt, currentRevision int64) string {
+	slices.SortFunc(history, func(a, b imagesAt) int { return cmp.Compare(b.number, a.number) })
+	for _, r := range history {
+		if r.number >= currentRevision {
+			continue
+		}
+		var changed []string
+		for _, c := range current.Containers {
+			if img, ok := r.images[c.Name]; ok && img != c.Image {
+				changed = append(changed, c.Name)
+			}
+		}
+		switch len(changed) {
+		case 0:
+			continue
+		case 1:
+			return changed[0]
+		default:
+			return ""
+		}
+	}
+	return ""
 }
 
 // planRollback chooses among revs (excluding current) and patches the workload's image.

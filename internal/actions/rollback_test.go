@@ -356,3 +356,63 @@ func TestShouldMarkStable(t *testing.T) {
 	ok, _ := ShouldMarkStable(nil, nil, now, time.Minute)
 	NewWithT(t).Expect(ok).To(BeFalse())
 }
+
+// TestPlanRollbackWithoutContainer covers alerts about a whole workload (KubeDeploymentRolloutStuck
+// names a deployment, no container): with several containers, the one whose image the latest
+// change touched is rolled back, and a change to several is refused.
+func TestPlanRollbackWithoutContainer(t *testing.T) {
+	bothChanged := rs(4, "app:v4", false)
+	bothChanged.Spec.Template.Spec.Containers[1].Image = "proxy:0"
+	sidecarOnly := crashing(5, "app:v5")
+	sidecarOnly.Spec.Template.Spec.Containers[1].Image = "proxy:2"
+	tests := []struct {
+		name     string
+		d        *appsv1.Deployment
+		rss      []appsv1.ReplicaSet
+		wantPath string
+		want     string
+		err      error
+	}{{
+		name: "the app image changed last",
+		d:    crashing(5, "app:v5"), rss: []appsv1.ReplicaSet{rs(5, "app:v5", false), rs(4, "app:v4", false)},
+		wantPath: appImage, want: "app:v4",
+	}, {
+		name: "a revision without image change is passed over",
+		d:    crashing(5, "app:v5"), rss: []appsv1.ReplicaSet{rs(5, "app:v5", false), rs(4, "app:v5", false), rs(3, "app:v3", false)},
+		wantPath: appImage, want: "app:v3",
+	}, {
+		name: "the sidecar changed last",
+		d:    sidecarOnly, rss: []appsv1.ReplicaSet{rs(4, "app:v5", false)},
+		wantPath: "spec.template.spec.containers[sidecar].image", want: "proxy:1",
+	}, {
+		name: "both changed: a container must be named",
+		d:    crashing(5, "app:v5"), rss: []appsv1.ReplicaSet{bothChanged},
+		err: ErrContainerNotFound,
+	}, {
+		name: "nothing changed",
+		d:    crashing(5, "app:v5"), rss: []appsv1.ReplicaSet{rs(4, "app:v5", false)},
+		err: ErrContainerNotFound,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			p, err := PlanRollbackDeployment(tt.d, tt.rss, "", nil)
+			if tt.err != nil {
+				g.Expect(err).To(MatchError(tt.err))
+				g.Expect(err.Error()).To(ContainSubstring("target.containerLabel"))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(p.After).To(Equal(map[string]string{tt.wantPath: tt.want}))
+		})
+	}
+
+	t.Run("StatefulSet", func(t *testing.T) {
+		g := NewWithT(t)
+		s := statefulSet(corev1.Container{Name: "app", Image: "db:v3"}, corev1.Container{Name: "exporter", Image: "exporter:1"})
+		s.Status.UpdateRevision = "db-3"
+		p, err := PlanRollbackStatefulSet(s, []appsv1.ControllerRevision{cr(t, 2, "db:v2"), cr(t, 3, "db:v3")}, "", nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(p.After).To(Equal(map[string]string{appImage: "db:v2"}))
+	})
+}

@@ -23,6 +23,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -80,6 +81,11 @@ func PlanScaleUp(obj runtime.Object, params *v1beta1.ScaleUpAction) (Plan, error
 	switch o := obj.(type) {
 	case *autoscalingv2.HorizontalPodAutoscaler:
 		if o != nil {
+			if ref := metav1.GetControllerOf(o); ref != nil {
+				return Plan{}, fmt.Errorf("planning ScaleUp for HorizontalPodAutoscaler %s/%s: it is controlled by %s %s (%s), "+
+					"which would revert maxReplicas; raise the limit there (for KEDA, the ScaledObject's maxReplicaCount): %w",
+					o.Namespace, o.Name, ref.Kind, ref.Name, ref.APIVersion, ErrControlled)
+			}
 			current, field = int64(o.Spec.MaxReplicas), "maxReplicas"
 		}
 	case *appsv1.Deployment:

@@ -22,6 +22,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
@@ -30,6 +31,10 @@ import (
 
 func TestPlanScaleUp(t *testing.T) {
 	withReplicas := func(d *appsv1.Deployment, n *int32) *appsv1.Deployment { d.Spec.Replicas = n; return d }
+	keda := hpa("keda-hpa-web", "Deployment", "web", 4)
+	keda.OwnerReferences = []metav1.OwnerReference{{APIVersion: "keda.sh/v1alpha1", Kind: "ScaledObject", Name: "web", UID: "so-uid", Controller: ptr.To(true)}}
+	owned := hpa("web", "Deployment", "web", 4)
+	owned.OwnerReferences = []metav1.OwnerReference{{APIVersion: "example.com/v1", Kind: "App", Name: "web", UID: "a-uid"}}
 	tests := []struct {
 		name   string
 		obj    runtime.Object
@@ -52,6 +57,11 @@ func TestPlanScaleUp(t *testing.T) {
 		reason: []string{"capped at the policy maximum of 10"},
 	}, {
 		name: "HPA: at the cap", obj: hpa("web", "Deployment", "web", 10), err: ErrAtMaximum,
+	}, {
+		name: "HPA controlled by a KEDA ScaledObject", obj: keda, err: ErrControlled,
+	}, {
+		name: "HPA owned but not controlled", obj: owned,
+		key: "spec.maxReplicas", before: "4", after: "6",
 	}, {
 		name: "HPA: above a custom cap", obj: hpa("web", "Deployment", "web", 12),
 		params: &v1beta1.ScaleUpAction{MaxReplicas: ptr.To[int32](11)}, err: ErrAtMaximum,

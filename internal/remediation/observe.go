@@ -45,6 +45,8 @@ func SkipFor(err error) *Outcome {
 		reason = NoChangeReason
 	case errors.Is(err, actions.ErrUnsupportedTarget):
 		reason = UnsupportedTargetReason
+	case errors.Is(err, actions.ErrControlled):
+		reason = ControlledHPAReason
 	default:
 		return nil
 	}

@@ -114,4 +114,7 @@ const (
 	NoChangeReason = "NoChange"
 	// UnsupportedTargetReason means the action cannot act on the target's kind.
 	UnsupportedTargetReason = "UnsupportedTarget"
+	// ControlledHPAReason means the HorizontalPodAutoscaler is controlled by another object (a KEDA
+	// ScaledObject) that would revert a change to it.
+	ControlledHPAReason = "ControlledHPA"
 )
