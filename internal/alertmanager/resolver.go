@@ -64,16 +64,15 @@ func (r *ClusterResolver) PodOwner(ctx context.Context, namespace, pod string) (
 
 // ScrapeTarget implements routing.Resolver. A pod is the scrape target at instance when its IP
 // is the instance's host; a pod on the host network shares the node's IP with every other such
-// pod and the kubelet, so it must also declare the instance's port. A pod that is gone is not
-// the scrape target, and neither is any pod when instance is not an IP address and port
-// (relabelled to a node name, say).
+// pod and the kubelet, so it must also declare the instance's port. Where the scrape relabelled
+// instance to the node's name (kube-prometheus does so for node-exporter), a pod on the host
+// network of that node is the scrape target. A pod that is gone is not.
 func (r *ClusterResolver) ScrapeTarget(ctx context.Context, namespace, pod, instance string) (bool, error) {
 	host, portStr, err := net.SplitHostPort(instance)
-	if err != nil || net.ParseIP(host) == nil {
-		return false, nil
-	}
-	port, err := strconv.Atoi(portStr)
 	if err != nil {
+		host, portStr = instance, ""
+	}
+	if host == "" {
 		return false, nil
 	}
 	live := r.Live
@@ -87,11 +86,18 @@ func (r *ClusterResolver) ScrapeTarget(ctx context.Context, namespace, pod, inst
 		}
 		return false, fmt.Errorf("reading Pod %s/%s: %w", namespace, pod, err)
 	}
+	if net.ParseIP(host) == nil {
+		return p.Spec.HostNetwork && p.Spec.NodeName == host, nil
+	}
 	if !podHasIP(p, host) {
 		return false, nil
 	}
 	if !p.Spec.HostNetwork {
 		return true, nil
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return false, nil
 	}
 	for _, c := range p.Spec.Containers {
 		for _, cp := range c.Ports {
