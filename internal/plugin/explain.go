@@ -170,7 +170,9 @@ func printExplanationText(w io.Writer, e *Explanation, now time.Time) error {
 	r := e.Remediation
 	s, st := r.Spec, r.Status
 	tw := &errWriter{w: w}
-	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%-15s %s\n", k+":", fmt.Sprintf(format, args...)) }
+	row := func(k, format string, args ...any) {
+		fmt.Fprintf(tw, "%-15s %s\n", k+":", fmt.Sprintf(format, args...))
+	}
 	age := func(t *metav1.Time) string { return ago(t, now) }
 
 	row("Remediation", "%s/%s (created %s)", r.Namespace, r.Name, age(&r.CreationTimestamp))

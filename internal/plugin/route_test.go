@@ -124,11 +124,11 @@ func TestRouteTestOffline(t *testing.T) {
 				"not checked against the scrape target 10.244.1.17:8080", "namespace shop assumed selected"},
 		},
 		{
-			name:       "KubeHpaMaxedOut: the HPA; kube-state-metrics' own pod and container are not the target",
-			labels:     with(ksmScrape, "alertname", "KubeHpaMaxedOut", "namespace", "shop", "horizontalpodautoscaler", "checkout"),
-			wantRule:   "hpa-maxed",
-			wantTarget: routing.Target{Kind: v1beta1.TargetKindHorizontalPodAutoscaler, Name: "checkout", Namespace: "shop", Source: routing.SourceWorkloadLabel},
-			unresolved: true,
+			name:        "KubeHpaMaxedOut: the HPA; kube-state-metrics' own pod and container are not the target",
+			labels:      with(ksmScrape, "alertname", "KubeHpaMaxedOut", "namespace", "shop", "horizontalpodautoscaler", "checkout"),
+			wantRule:    "hpa-maxed",
+			wantTarget:  routing.Target{Kind: v1beta1.TargetKindHorizontalPodAutoscaler, Name: "checkout", Namespace: "shop", Source: routing.SourceWorkloadLabel},
+			unresolved:  true,
 			wantDetails: []string{"HorizontalPodAutoscaler shop/checkout not checked for a controller"},
 		},
 		{
@@ -289,7 +289,9 @@ func (c clusterResolver) PodOwner(_ context.Context, ns, pod string) (v1beta1.Ta
 	return "", "", routing.ErrTargetNotFound
 }
 
-func (clusterResolver) ScrapeTarget(context.Context, string, string, string) (bool, error) { return false, nil }
+func (clusterResolver) ScrapeTarget(context.Context, string, string, string) (bool, error) {
+	return false, nil
+}
 
 func (clusterResolver) Controller(context.Context, v1beta1.TargetKind, string, string) (*metav1.OwnerReference, error) {
 	return nil, nil
