@@ -150,8 +150,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS ?= -s -w -X main.version=$(VERSION)
 
 .PHONY: build
-build: manifests generate fmt vet ## Build manager binary.
+build: manifests generate fmt vet ## Build manager binary and the kubectl plugin (bin/kubectl-heal8s).
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/manager ./cmd
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-heal8s ./cmd/kubectl-heal8s
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager from your host against ~/.kube/config (webhooks off).
