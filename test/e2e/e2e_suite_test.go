@@ -142,7 +142,8 @@ func policy(ns string) *v1beta1.RemediationPolicy {
 				SecretRef: corev1.LocalObjectReference{Name: st.GitHubSecret},
 			},
 			Rules: []v1beta1.Rule{
-				{Name: "oom", Matchers: []string{`alertname="KubePodOOMKilled"`},
+				// heal8s's own OOM alert and awesome-prometheus-alerts' (examples/policies).
+				{Name: "oom", Matchers: []string{`alertname=~"KubePodOOMKilled|KubernetesContainerOomKiller"`},
 					Action: v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}},
 				{Name: "cpu", Matchers: []string{`alertname="ContainerCPUThrottling"`},
 					Action: v1beta1.Action{IncreaseCPU: &v1beta1.IncreaseCPUAction{}}},

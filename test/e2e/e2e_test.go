@@ -155,7 +155,17 @@ func deployment(ns, name string) *appsv1.Deployment {
 var _ = Describe("heal8s", Ordered, func() {
 	It("raises memory after an OOMKill through a reviewed pull request", func() {
 		fluxApply("apps/e2e/mem.yaml")
-		alert := oomAlert(appNamespace, rolledOut(appNamespace, "mem"))
+		// awesome-prometheus-alerts' KubernetesContainerOomKiller as kube-prometheus-stack's
+		// kube-state-metrics scrape labels it (test/fixtures/alerts/apa-kubernetes-container-oom-killer).
+		pod := rolledOut(appNamespace, "mem")
+		alert := harness.Alert{
+			Labels: map[string]string{"alertname": "KubernetesContainerOomKiller", "severity": "warning",
+				"namespace": appNamespace, "pod": pod, "container": "app", "uid": "5b0e9f7c-8a1d-4c2e-9f3b-7d6a5c4b3a21",
+				"endpoint": "http", "instance": "10.244.1.17:8080", "job": "kube-state-metrics",
+				"service": "kube-prometheus-stack-kube-state-metrics", "prometheus": "monitoring/kube-prometheus-stack-prometheus"},
+			Annotations: map[string]string{"summary": "Kubernetes Container oom killer (" + appNamespace + "/" + pod + ")"},
+			StartsAt:    time.Now().UTC(),
+		}
 		Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
 
 		rem := heal(appNamespace, "mem", "apps/e2e/mem.yaml", alert)
@@ -182,11 +192,18 @@ var _ = Describe("heal8s", Ordered, func() {
 	It("raises a maxed-out HPA's ceiling", func() {
 		fluxApply("apps/e2e/scale.yaml")
 		rolledOut(appNamespace, "scale")
+		// kube-prometheus-stack's KubeHpaMaxedOut carries kube-state-metrics' own pod and container
+		// (test/fixtures/alerts/kps-kube-hpa-maxed-out): the target is the HPA, with no container.
 		alert := harness.Alert{Labels: map[string]string{"alertname": "KubeHpaMaxedOut", "namespace": appNamespace,
-			"horizontalpodautoscaler": "scale", "severity": "warning"}, StartsAt: time.Now().UTC()}
+			"horizontalpodautoscaler": "scale", "severity": "warning", "container": "kube-state-metrics",
+			"pod": "kube-prometheus-stack-kube-state-metrics-6f8d9c7b5-w7xqz", "endpoint": "http",
+			"instance": "10.244.1.17:8080", "job": "kube-state-metrics", "service": "kube-prometheus-stack-kube-state-metrics"},
+			StartsAt: time.Now().UTC()}
 		Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
 
-		heal(appNamespace, "scale", "apps/e2e/scale.yaml", alert)
+		rem := heal(appNamespace, "scale", "apps/e2e/scale.yaml", alert)
+		Expect(rem.Spec.Target.Kind).To(Equal(v1beta1.TargetKindHorizontalPodAutoscaler))
+		Expect(rem.Spec.Target.Container).To(BeEmpty(), "kube-state-metrics' container is not the HPA's")
 		hpa := &autoscalingv2.HorizontalPodAutoscaler{}
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: appNamespace, Name: "scale"}, hpa)).To(Succeed())
 		Expect(hpa.Spec.MaxReplicas).To(BeEquivalentTo(6))
@@ -204,8 +221,14 @@ var _ = Describe("heal8s", Ordered, func() {
 		fluxApply("apps/e2e/crash.yaml")
 		pod := rolledOut(appNamespace, "crash")
 
-		alert := harness.Alert{Labels: map[string]string{"alertname": "KubePodCrashLooping", "namespace": appNamespace,
-			"pod": pod, "container": "app", "reason": "CrashLoopBackOff", "severity": "warning"}, StartsAt: time.Now().UTC()}
+		// Scraped by the kube-state-metrics chart's own ServiceMonitor (honorLabels: false): the
+		// series' namespace, pod and container are exported_*; the plain ones are the exporter's
+		// (test/fixtures/alerts/kps-kube-pod-crash-looping-exported).
+		alert := harness.Alert{Labels: map[string]string{"alertname": "KubePodCrashLooping", "severity": "warning",
+			"namespace": "monitoring", "pod": "kube-state-metrics-7d9c8b6f5-k2m4p", "container": "kube-state-metrics",
+			"exported_namespace": appNamespace, "exported_pod": pod, "exported_container": "app",
+			"reason": "CrashLoopBackOff", "instance": "10.244.2.9:8080", "job": "kube-state-metrics",
+			"endpoint": "http", "service": "kube-state-metrics"}, StartsAt: time.Now().UTC()}
 		Expect(st.Alertmanager.Fire(ctx, alert)).To(Succeed())
 		heal(appNamespace, "crash", "apps/e2e/crash.yaml", alert)
 		Expect(container(deployment(appNamespace, "crash")).Image).To(Equal("registry.k8s.io/pause:3.9"))
