@@ -228,7 +228,7 @@ func (t *Table) route(alertLabels map[string]string, nsLabels NamespaceLabels) (
 	inScope, outOfScope, err := t.candidates(s, ns, nsLabels)
 	if errors.Is(err, ErrUnresolved) {
 		d, err := t.decide(s, alertLabels, ns, inScope, nil, nsLabels)
-		if d.Reason == "" || d.Rule != "" {
+		if d.Reason == "" {
 			d.Unresolved = true
 			d.Detail += fmt.Sprintf("; namespace %s assumed selected by the cluster-wide policies (its labels were not read)", ns)
 		}

@@ -55,6 +55,7 @@ import (
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/alertmanager"
 	"github.com/heal8s/heal8s/internal/metrics"
+	"github.com/heal8s/heal8s/internal/plugin"
 	"github.com/heal8s/heal8s/internal/routing"
 	"github.com/heal8s/heal8s/test/utils"
 )
@@ -194,7 +195,7 @@ func loadWorld(path string) {
 
 // withReceiver installs a rule set's policy alone (as the policy controller would compile it)
 // and runs a receiver for it until fn returns, its Events recorded by a real broadcaster.
-func withReceiver(ruleSet string, fn func(url string, p *v1beta1.RemediationPolicy)) {
+func withReceiver(ruleSet string, fn func(url string, p *v1beta1.RemediationPolicy, table *routing.Table)) {
 	p := readPolicy(ruleSet)
 	Expect(k8sClient.Create(suiteCtx, p)).To(Succeed(), "policy %s", p.Name)
 	defer func() { Expect(k8sClient.Delete(suiteCtx, p)).To(Succeed()) }()
@@ -232,7 +233,7 @@ func withReceiver(ruleSet string, fn func(url string, p *v1beta1.RemediationPoli
 		_ = resp.Body.Close()
 		return resp.StatusCode
 	}).Should(Equal(http.StatusOK))
-	fn(url, p)
+	fn(url, p, table)
 }
 
 func post(url, file string) alertmanager.Result {
@@ -273,22 +274,65 @@ var _ = Describe("Real alerts through the receiver", func() {
 			byRuleSet[c.RuleSet] = append(byRuleSet[c.RuleSet], c)
 		}
 		for _, rs := range ruleSets {
-			withReceiver(rs, func(url string, p *v1beta1.RemediationPolicy) {
+			withReceiver(rs, func(url string, p *v1beta1.RemediationPolicy, table *routing.Table) {
 				for _, c := range byRuleSet[rs] {
 					By(fmt.Sprintf("%s (%s, %s)", c.Name, c.Alert, c.Source))
-					checkCase(url, p, c)
+					plugin := pluginSays(table, c)
+					checkCase(url, p, c, plugin)
 				}
 			})
 		}
 	})
 })
 
-func checkCase(url string, p *v1beta1.RemediationPolicy, c fixtureCase) {
+// pluginSays is what `kubectl heal8s route test --alert <fixture>` answers with a kubeconfig for
+// the same cluster and the same policy, before the receiver has seen the alert.
+func pluginSays(table *routing.Table, c fixtureCase) plugin.RouteResult {
+	alerts, err := plugin.LoadAlerts(filepath.Join(fixtures, c.Name+".firing.json"))
+	Expect(err).NotTo(HaveOccurred())
+	results, err := plugin.RouteTest(suiteCtx, table, alerts, plugin.NewClusterResolver(k8sClient))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(results).To(HaveLen(1))
+	Expect(results[0].Decision.Unresolved).To(BeFalse(), "%s: with a cluster everything is resolved", c.Name)
+
+	// Offline (no kubeconfig) it never contradicts: the same final answer, or the same rule with
+	// what is left to check.
+	offline, err := plugin.RouteTest(suiteCtx, table, alerts, nil)
+	Expect(err).NotTo(HaveOccurred())
+	d := offline[0].Decision
+	if d.Unresolved {
+		Expect(d.Rule).To(Equal(c.Expect.Rule+ruleOfSkip(c)), "%s offline: %s", c.Name, d.Detail)
+	} else {
+		Expect(d.Reason).To(BeEquivalentTo(c.Expect.Skip), "%s offline: %s", c.Name, d.Detail)
+	}
+	return results[0]
+}
+
+// skipRules are the rules of the cases whose skip only the cluster can tell.
+var skipRules = map[string]string{
+	"kps-kube-hpa-maxed-out-keda":                "hpa-maxed",
+	"kps-kube-pod-crash-looping-sandbox":         "crash-looping",
+	"kps-kube-pod-crash-looping-replicaset-gone": "crash-looping",
+	"broad-host-oom-kill-detected":               "any-oom",
+}
+
+// ruleOfSkip is the rule a skipped case matched, which offline routing reports as unresolved
+// when the skip needs the cluster (the scrape target, the owner, the HPA's controller, the
+// namespace's labels); "" for cases that matched.
+func ruleOfSkip(c fixtureCase) string {
+	if c.Expect.Skip == "" {
+		return ""
+	}
+	return skipRules[c.Name]
+}
+
+func checkCase(url string, p *v1beta1.RemediationPolicy, c fixtureCase, says plugin.RouteResult) {
 	res := post(url, c.Name+".firing.json")
 	fp := fingerprintOf(c.Name + ".firing.json")
 	if c.Expect.Skip != "" {
 		Expect(res.Created).To(BeZero(), c.Name)
 		Expect(res.Skipped).To(Equal(map[routing.SkipReason]int{routing.SkipReason(c.Expect.Skip): 1}), c.Name)
+		Expect(says.Decision.Reason).To(BeEquivalentTo(c.Expect.Skip), "%s: kubectl heal8s route test agrees: %s", c.Name, says.Decision.Detail)
 		list := &v1beta1.RemediationList{}
 		Expect(k8sClient.List(suiteCtx, list, client.MatchingLabels{v1beta1.LabelFingerprint: fp})).To(Succeed())
 		Expect(list.Items).To(BeEmpty(), "%s: no Remediation for a skipped alert", c.Name)
@@ -313,6 +357,15 @@ func checkCase(url string, p *v1beta1.RemediationPolicy, c fixtureCase) {
 	Expect(rem.Spec.Target.Name).To(Equal(c.Expect.Target.Name), c.Name)
 	Expect(rem.Spec.Target.Container).To(Equal(c.Expect.Target.Container), c.Name)
 	Expect(isMonitoringPipeline(rem.Spec.Target)).To(BeFalse(), "%s: a Remediation may never target the pipeline that sent the alert", c.Name)
+
+	// kubectl heal8s route test agrees, to the Remediation's name.
+	Expect(says.Matched()).To(BeTrue(), "%s: %s", c.Name, says.Decision.Detail)
+	Expect(says.Decision.Rule).To(Equal(rem.Spec.Rule), c.Name)
+	Expect(says.Decision.Target.Kind).To(Equal(rem.Spec.Target.Kind), c.Name)
+	Expect(says.Decision.Target.Namespace).To(Equal(rem.Spec.Target.Namespace), c.Name)
+	Expect(says.Decision.Target.Name).To(Equal(rem.Spec.Target.Name), c.Name)
+	Expect(says.Decision.Target.Container).To(Equal(rem.Spec.Target.Container), c.Name)
+	Expect(says.Remediation).To(Equal(client.ObjectKeyFromObject(&rem)), c.Name)
 
 	// A repeat is a repeat, and the resolution reaches the Remediation.
 	res = post(url, c.Name+".firing.json")
