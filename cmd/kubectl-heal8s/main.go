@@ -101,8 +101,8 @@ func (g *globalOptions) defaultNamespace() string {
 	return "default"
 }
 
-// client connects to the cluster of the kubeconfig.
-func (g *globalOptions) client() (client.Client, *rest.Config, error) {
+// connect returns a client of the kubeconfig's cluster.
+func (g *globalOptions) connect() (client.Client, *rest.Config, error) {
 	cfg, err := g.clientConfig().ClientConfig()
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading the kubeconfig: %w", err)
@@ -153,7 +153,8 @@ func newVersionCommand(g *globalOptions) *cobra.Command {
 		Short: "Print the plugin's version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(g.stdout, "kubectl-heal8s %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			_, err := fmt.Fprintf(g.stdout, "kubectl-heal8s %s (%s, %s/%s)\n",
+				version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
 		},
 	}
@@ -223,7 +224,8 @@ manager's flags of the same names: give them the values the manager runs with.`,
 		"The manager's --protected-namespaces: comma-separated path.Match patterns heal8s never changes")
 	f.StringVar(&o.clusterName, "cluster-name", "",
 		"The manager's --cluster-name: alerts whose cluster label names another cluster are skipped")
-	f.StringVar(&o.clusterLabel, "cluster-label", "cluster", "The manager's --cluster-label: the alert label naming the cluster")
+	f.StringVar(&o.clusterLabel, "cluster-label", "cluster",
+		"The manager's --cluster-label: the alert label naming the cluster")
 	return cmd
 }
 
@@ -254,7 +256,8 @@ func (o *routeTestOptions) run(ctx context.Context, g *globalOptions, kubeconfig
 		alerts = append(alerts, as...)
 	}
 	if len(alerts) == 0 {
-		return errors.New("no alert to route: give label=value arguments (alertname=... namespace=... pod=...) or --alert PAYLOAD")
+		return errors.New("no alert to route: give label=value arguments (alertname=... namespace=... pod=...) " +
+			"or --alert PAYLOAD")
 	}
 
 	var (
@@ -265,7 +268,7 @@ func (o *routeTestOptions) run(ctx context.Context, g *globalOptions, kubeconfig
 	)
 	if useCluster {
 		var cfg *rest.Config
-		if c, cfg, err = g.client(); err != nil {
+		if c, cfg, err = g.connect(); err != nil {
 			return err
 		}
 		resolver = plugin.NewClusterResolver(c)
@@ -304,10 +307,12 @@ func (o *routeTestOptions) run(ctx context.Context, g *globalOptions, kubeconfig
 	}
 	for _, r := range reports {
 		if r.Reason == v1beta1.CompileFailedReason {
-			fmt.Fprintf(g.stderr, "warning: RemediationPolicy %s is not ready (Ready=False, %s): %s\n", r.Policy, r.Reason, r.Message)
+			fmt.Fprintf(g.stderr, "warning: RemediationPolicy %s is not ready (Ready=False, %s): %s\n",
+				r.Policy, r.Reason, r.Message)
 		}
 		for _, e := range r.Invalid {
-			fmt.Fprintf(g.stderr, "warning: RemediationPolicy %s would be refused by heal8s's validating webhook: %v\n", r.Policy, e)
+			fmt.Fprintf(g.stderr, "warning: RemediationPolicy %s would be refused by heal8s's validating webhook: %v\n",
+				r.Policy, e)
 		}
 	}
 
@@ -361,7 +366,8 @@ reason, the patch), the pull request, the history and the Events. -o yaml|json p
   kubectl heal8s explain remediation/crash-looping-3f9a1c2b7d -n shop -o yaml`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return fmt.Errorf("explain takes one Remediation name, got %d arguments (kubectl get remediations -A lists them)", len(args))
+				return fmt.Errorf("explain takes one Remediation name, got %d arguments "+
+					"(kubectl get remediations -A lists them)", len(args))
 			}
 			return nil
 		},
@@ -384,7 +390,7 @@ func (o *explainOptions) run(ctx context.Context, g *globalOptions, arg string) 
 	if o.events < 0 {
 		return fmt.Errorf("--events must be 0 or more, not %d", o.events)
 	}
-	c, _, err := g.client()
+	c, _, err := g.connect()
 	if err != nil {
 		return err
 	}

@@ -98,8 +98,8 @@ func TestRouteTestCommand(t *testing.T) {
 		},
 		{
 			name: "flags after the labels, as kubectl takes them",
-			args: []string{"route", "test", "alertname=KubePodCrashLooping", "namespace=kube-system", "pod=coredns-674b8bbfcf-8xqvt",
-				"-f", pol},
+			args: []string{"route", "test", "alertname=KubePodCrashLooping", "namespace=kube-system",
+				"pod=coredns-674b8bbfcf-8xqvt", "-f", pol},
 			wantOut: []string{"result:      skip: protected_namespace"},
 		},
 		{
@@ -109,8 +109,9 @@ func TestRouteTestCommand(t *testing.T) {
 			wantOut: []string{"result:      skip: other_cluster"},
 		},
 		{
-			name:    "--protected-namespaces",
-			args:    []string{"route", "test", "-f", pol, "--protected-namespaces", "kube-*,shop", "alertname=KubePodCrashLooping", "namespace=shop", "pod=checkout-5f7b8c9d4-abcde"},
+			name: "--protected-namespaces",
+			args: []string{"route", "test", "-f", pol, "--protected-namespaces", "kube-*,shop",
+				"alertname=KubePodCrashLooping", "namespace=shop", "pod=checkout-5f7b8c9d4-abcde"},
 			wantOut: []string{"result:      skip: protected_namespace"},
 		},
 		{
@@ -240,7 +241,8 @@ func TestRouteTestJSON(t *testing.T) {
 		!strings.HasPrefix(r.Remediation.Name, "hpa-maxed-") {
 		t.Errorf("firing result = %+v", r)
 	}
-	if r := results[1]; r.Decision != nil || r.Alert.Status != "resolved" || r.Resolution == "" || r.Outcome != "resolved" {
+	if r := results[1]; r.Decision != nil || r.Alert.Status != "resolved" || r.Resolution == "" ||
+		r.Outcome != "resolved" {
 		t.Errorf("resolved result = %+v", r)
 	}
 }
@@ -258,7 +260,8 @@ func TestExplainCommandArguments(t *testing.T) {
 		{"bad output", []string{"explain", "x", "-o", "table"}, `unknown output format "table"`},
 		{"negative events", []string{"explain", "x", "--events", "-1"}, "--events must be 0 or more"},
 		{"no kubeconfig", []string{"explain", "remediation/x", "-n", "shop"}, "loading the kubeconfig"},
-		{"a kubeconfig that is not there", []string{"explain", "x", "--kubeconfig", "/nonexistent/kubeconfig"}, "loading the kubeconfig"},
+		{"a kubeconfig that is not there", []string{"explain", "x", "--kubeconfig", "/nonexistent/kubeconfig"},
+			"loading the kubeconfig"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,8 +289,8 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("no arguments: exit %d, help:\n%s", code, out)
 	}
 	code, out, _ = execute(t, "route", "test", "--help")
-	if code != 0 || !strings.Contains(out, "kubectl heal8s route test") || !strings.Contains(out, "--operator-namespace") ||
-		!strings.Contains(out, "-n, --namespace") {
+	if code != 0 || !strings.Contains(out, "kubectl heal8s route test") ||
+		!strings.Contains(out, "--operator-namespace") || !strings.Contains(out, "-n, --namespace") {
 		t.Errorf("route test --help: exit %d:\n%s", code, out)
 	}
 	code, out, _ = execute(t, "version")
@@ -337,7 +340,8 @@ func TestKrewManifest(t *testing.T) {
 	if err := yaml.UnmarshalStrict(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.APIVersion != "krew.googlecontainertools.github.com/v1alpha2" || m.Kind != "Plugin" || m.Metadata.Name != "heal8s" {
+	if m.APIVersion != "krew.googlecontainertools.github.com/v1alpha2" || m.Kind != "Plugin" ||
+		m.Metadata.Name != "heal8s" {
 		t.Errorf("header = %s %s %s", m.APIVersion, m.Kind, m.Metadata.Name)
 	}
 	if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(m.Spec.Version) || m.Spec.Homepage == "" ||
@@ -351,7 +355,8 @@ func TestKrewManifest(t *testing.T) {
 			t.Errorf("platform %s/%s unexpected or twice", goos, arch)
 		}
 		delete(want, goos+"/"+arch)
-		uri := "https://github.com/heal8s/heal8s/releases/download/" + m.Spec.Version + "/kubectl-heal8s_" + goos + "_" + arch + ".tar.gz"
+		uri := "https://github.com/heal8s/heal8s/releases/download/" + m.Spec.Version +
+			"/kubectl-heal8s_" + goos + "_" + arch + ".tar.gz"
 		if p.URI != uri {
 			t.Errorf("%s/%s uri = %s, want %s", goos, arch, p.URI, uri)
 		}
