@@ -170,6 +170,18 @@ func TestHelmTemplate(t *testing.T) {
 			for _, u := range byKind(objs, "CustomResourceDefinition") {
 				g.Expect(u.GetAnnotations()).NotTo(HaveKey("helm.sh/resource-policy"))
 			}
+			policies := byKind(objs, "RemediationPolicy")
+			g.Expect(policies).To(HaveLen(1), "policies.install installs the chosen example policy")
+			p := policies[0]
+			g.Expect(p.GetNamespace()).To(Equal("ops-tools"), "in the operator namespace, so it may act cluster-wide")
+			g.Expect(p.GetName()).To(Equal("kube-prometheus-stack"))
+			field := func(path ...string) string { v, _, _ := unstructured.NestedString(p.Object, path...); return v }
+			g.Expect(field("spec", "strategy")).To(Equal("GitOps"))
+			g.Expect(field("spec", "git", "repository")).To(Equal("acme/deploy"))
+			g.Expect(field("spec", "git", "secretRef", "name")).To(Equal("heal8s-github"))
+			g.Expect(field("spec", "namespaceSelector", "matchLabels", "team")).To(Equal("shop"))
+			rules, _, _ := unstructured.NestedSlice(p.Object, "spec", "rules")
+			g.Expect(rules).To(HaveLen(5), "the example's rules, unchanged")
 			for _, kind := range []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"} {
 				hooks, _, _ := unstructured.NestedSlice(byKind(objs, kind)[0].Object, "webhooks")
 				for _, h := range hooks {
