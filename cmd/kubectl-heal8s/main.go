@@ -276,7 +276,11 @@ func (o *routeTestOptions) run(ctx context.Context, g *globalOptions, kubeconfig
 			if policies, err = plugin.ListPolicies(ctx, c, ""); err != nil {
 				return fmt.Errorf("reading the cluster's policies (%s): %w", cfg.Host, err)
 			}
-			notes = append(notes, fmt.Sprintf("%d RemediationPolicies read from the cluster at %s", len(policies), cfg.Host))
+			kind := "RemediationPolicies"
+			if len(policies) == 1 {
+				kind = "RemediationPolicy"
+			}
+			notes = append(notes, fmt.Sprintf("%d %s read from the cluster at %s", len(policies), kind, cfg.Host))
 		}
 	}
 	if len(o.filenames) > 0 {
