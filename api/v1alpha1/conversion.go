@@ -24,22 +24,29 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Conversion between v1alpha1 and the v1beta1 hub is lossless in both directions.
+// Conversion between v1alpha1 and the v1beta1 hub is lossless for the spec in both directions.
 //
-// Each direction first converts field by field. Where that loses information, the original
-// spec and status ride along in an annotation on the converted object:
+// Each direction first converts field by field. Where that loses spec information, the original
+// spec rides along in an annotation on the converted object:
 //
-//   - AnnotationHubData on a v1alpha1 object holds the v1beta1 spec and status it was made from;
-//   - AnnotationSpokeData on a v1beta1 object holds the v1alpha1 spec and status it was made from.
+//   - AnnotationHubData on a v1alpha1 object holds the v1beta1 spec it was made from;
+//   - AnnotationSpokeData on a v1beta1 object holds the v1alpha1 spec it was made from.
 //
 // On the way back the annotation is used only while it is still consistent with the object, that
-// is, while converting the stored original field by field gives exactly the object's fields.
-// An edit made in the other version in between therefore wins over the stored original, as it
-// must, and an unchanged object comes back deep-equal to where it started.
+// is, while converting the stored original field by field gives exactly the object's spec. An
+// edit made in the other version in between therefore wins over the stored original, as it must,
+// and an unchanged spec comes back deep-equal to where it started.
+//
+// Status never rides in an annotation and is never restored from one: anyone who may update an
+// object may write its annotations, while status is written only by heal8s through the status
+// subresource, and the engine acts on it (a plan's patch, a merged pull request). Status is
+// converted field by field, so the status fields only v1beta1 has (the plan, the history, the
+// alert counters) are not visible through v1alpha1 and are dropped by a write of status in
+// v1alpha1; heal8s writes status in v1beta1 only. docs/api-versions.md and docs/security.md say so.
 const (
-	// AnnotationHubData keeps, on a v1alpha1 object, the v1beta1 fields it cannot hold.
+	// AnnotationHubData keeps, on a v1alpha1 object, the v1beta1 spec it cannot hold.
 	AnnotationHubData = "heal8s.io/v1beta1-data"
-	// AnnotationSpokeData keeps, on a v1beta1 object, the v1alpha1 fields it cannot hold.
+	// AnnotationSpokeData keeps, on a v1beta1 object, the v1alpha1 spec it cannot hold.
 	AnnotationSpokeData = "heal8s.io/v1alpha1-data"
 )
 
@@ -63,30 +70,38 @@ func convertMeta(in metav1.ObjectMeta) metav1.ObjectMeta {
 	return out
 }
 
-// restore returns the original stored under key on the source object when converting it back
-// still gives exactly source, and converted otherwise.
-func restore[O, S any](meta metav1.ObjectMeta, key string, source S, converted O, back func(O) S) (O, error) {
+// restore returns the converted object with its spec replaced by the original stored under key
+// on the source object, when converting that spec back still gives exactly the source's spec.
+// The status is always the field-by-field conversion: an annotation never supplies status.
+func restore[OS, OT, SS, ST any](meta metav1.ObjectMeta, key string, source convertible[SS, ST], converted convertible[OS, OT],
+	back func(convertible[OS, OT]) convertible[SS, ST]) (convertible[OS, OT], error) {
 	raw, ok := meta.Annotations[key]
 	if !ok {
 		return converted, nil
 	}
-	var orig O
+	var orig struct {
+		Spec OS `json:"spec"`
+	}
 	if err := json.Unmarshal([]byte(raw), &orig); err != nil {
 		return converted, fmt.Errorf("reading conversion annotation %s: %w", key, err)
 	}
-	if apiequality.Semantic.DeepEqual(back(orig), source) {
-		return orig, nil
+	candidate := convertible[OS, OT]{Spec: orig.Spec, Status: converted.Status}
+	if apiequality.Semantic.DeepEqual(back(candidate).Spec, source.Spec) {
+		return candidate, nil
 	}
 	return converted, nil
 }
 
-// keep records source under key on the converted object's metadata when converting result back
-// would not give source: the conversion lost something.
-func keep[O, S any](meta *metav1.ObjectMeta, key string, source S, result O, back func(O) S) error {
-	if apiequality.Semantic.DeepEqual(back(result), source) {
+// keep records the source's spec under key on the converted object's metadata when converting
+// result back would not give that spec: the conversion lost something. Status is never kept.
+func keep[OS, OT, SS, ST any](meta *metav1.ObjectMeta, key string, source convertible[SS, ST], result convertible[OS, OT],
+	back func(convertible[OS, OT]) convertible[SS, ST]) error {
+	if apiequality.Semantic.DeepEqual(back(result).Spec, source.Spec) {
 		return nil
 	}
-	raw, err := json.Marshal(source)
+	raw, err := json.Marshal(struct {
+		Spec SS `json:"spec"`
+	}{source.Spec})
 	if err != nil {
 		return fmt.Errorf("writing conversion annotation %s: %w", key, err)
 	}

@@ -148,12 +148,16 @@ func roundTripRemediationSpoke(g Gomega, spoke *Remediation) {
 	expectSemanticallyEqual(g, back, spoke)
 }
 
+// roundTripRemediationHub checks a hub's spec and metadata survive v1alpha1; its status comes
+// back as far as v1alpha1 carries it, since status never rides in an annotation.
 func roundTripRemediationHub(g Gomega, hub *v1beta1.Remediation) {
 	spoke := &Remediation{}
 	g.Expect(spoke.ConvertFrom(hub.DeepCopy())).To(Succeed())
 	back := &v1beta1.Remediation{}
 	g.Expect(viaJSON(g, spoke).ConvertTo(back)).To(Succeed())
-	expectSemanticallyEqual(g, back, hub)
+	want := hub.DeepCopy()
+	want.Status = remediationToHub(remediationFromHub(remediationHubFields{Spec: hub.Spec, Status: hub.Status})).Status
+	expectSemanticallyEqual(g, back, want)
 }
 
 func roundTripPolicySpoke(g Gomega, spoke *RemediationPolicy) {
@@ -169,7 +173,9 @@ func roundTripPolicyHub(g Gomega, hub *v1beta1.RemediationPolicy) {
 	g.Expect(spoke.ConvertFrom(hub.DeepCopy())).To(Succeed())
 	back := &v1beta1.RemediationPolicy{}
 	g.Expect(viaJSON(g, spoke).ConvertTo(back)).To(Succeed())
-	expectSemanticallyEqual(g, back, hub)
+	want := hub.DeepCopy()
+	want.Status = policyToHub(policyFromHub(policyHubFields{Spec: hub.Spec, Status: hub.Status})).Status
+	expectSemanticallyEqual(g, back, want)
 }
 
 // FuzzConversionRoundTrip drives the same round trips from Go's fuzzer: `make fuzz` runs it for
@@ -259,3 +265,29 @@ func TestConversionLetsAnEditInTheSpokeWin(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestConversionNeverRestoresStatusFromAnAnnotation is the forged-status attack: a user who may
+// update Remediations (not their status) writes v1alpha1 with a heal8s.io/v1beta1-data
+// annotation carrying a plan, a merged pull request and a Succeeded phase. None of it reaches the
+// v1beta1 status the engine reads.
+func TestConversionNeverRestoresStatusFromAnAnnotation(t *testing.T) {
+	g := NewWithT(t)
+	forged := `{"spec":{"policyRef":{"name":"p"},"rule":"r","alert":{"name":"A","fingerprint":"f"},` +
+		`"target":{"apiVersion":"apps/v1","kind":"Deployment","name":"web","namespace":"shop"},` +
+		`"action":{"rollbackImage":{}},"strategy":"Direct"},` +
+		`"status":{"phase":"Proposed","plan":{"patch":"[{\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/image\",\"value\":\"evil:1\"}]"},` +
+		`"pullRequest":{"number":7,"state":"merged","merged":true}}}`
+	spoke := &Remediation{
+		ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "shop", Annotations: map[string]string{AnnotationHubData: forged}},
+		Spec: RemediationSpec{Policy: "p", Rule: "r", AlertName: "A", Fingerprint: "f", Action: "RollbackImage", Strategy: "Direct",
+			Target: Target{Kind: "Deployment", Name: "web", Namespace: "shop"}},
+		Status: RemediationStatus{Phase: "Proposed"},
+	}
+	hub := &v1beta1.Remediation{}
+	g.Expect(spoke.ConvertTo(hub)).To(Succeed())
+	g.Expect(hub.Status.Plan).To(BeNil(), "a plan never comes from an annotation")
+	g.Expect(hub.Status.PullRequest).To(BeNil(), "nor a pull request")
+	g.Expect(hub.Status.Phase).To(Equal(v1beta1.PhaseProposed), "the v1alpha1 status itself converts field by field")
+	g.Expect(hub.Annotations).NotTo(HaveKey(AnnotationHubData))
+	g.Expect(hub.Spec.Action.RollbackImage).NotTo(BeNil(), "the spec is restored from a consistent annotation")
+}
