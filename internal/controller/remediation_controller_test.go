@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +73,17 @@ type writeCounter struct {
 	before  func(obj client.Object)
 	// refuse, when set, may fail a Patch the way an admission policy would.
 	refuse func(obj client.Object) error
+	// beforeStatus, when set, runs ahead of a status write and may change what is written.
+	beforeStatus func(obj client.Object)
+}
+
+func (w *writeCounter) statusHook(obj client.Object) {
+	w.mu.Lock()
+	hook := w.beforeStatus
+	w.mu.Unlock()
+	if hook != nil {
+		hook(obj)
+	}
 }
 
 func (w *writeCounter) count(obj client.Object, target bool) {
@@ -139,11 +151,13 @@ type statusCounter struct {
 }
 
 func (s *statusCounter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	s.w.statusHook(obj)
 	s.w.count(obj, false)
 	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
 }
 
 func (s *statusCounter) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	s.w.statusHook(obj)
 	s.w.count(obj, false)
 	return s.SubResourceWriter.Update(ctx, obj, opts...)
 }
@@ -654,6 +668,35 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		// 300Mi * 1.25 = 375Mi, rounded up to 384Mi: planned from the person's value, not 256Mi.
 		Expect(memLimit("web")).To(Equal("384Mi"))
 		Expect(r.Status.Plan.Before).To(ContainElement("300Mi"))
+	})
+
+	It("never applies a plan in status that planning the live target does not give (a forged plan)", func() {
+		deployment("web", nil)
+		policy(v1beta1.StrategyDirect, nil)
+		var once sync.Once
+		writes.mu.Lock()
+		writes.beforeStatus = func(obj client.Object) {
+			r, ok := obj.(*v1beta1.Remediation)
+			if !ok || r.Namespace != ns || r.Status.Phase != v1beta1.PhaseProposed || r.Status.Plan == nil {
+				return
+			}
+			once.Do(func() {
+				// Someone who could write status swaps the planned 320Mi for 64Gi: the patch's
+				// test operations still hold on the live object.
+				p := r.Status.Plan
+				p.Patch = strings.ReplaceAll(p.Patch, `"320Mi"`, `"64Gi"`)
+				for k, v := range p.After {
+					p.After[k] = strings.ReplaceAll(v, "320Mi", "64Gi")
+				}
+			})
+		}
+		writes.mu.Unlock()
+		DeferCleanup(func() { writes.mu.Lock(); writes.beforeStatus = nil; writes.mu.Unlock() })
+
+		Expect(k8sClient.Create(ctx, newRemediation("forged-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+		r := heal("forged-1", "web")
+		Expect(history(r)).To(ContainElements("Planning/TargetChanged", "Verifying/Applied"))
+		Expect(memLimit("web")).To(Equal("320Mi"), "the fresh plan, never the forged 64Gi")
 	})
 
 	It("fails PatchRejected, without re-planning, when the API server refuses a patch whose tests hold", func() {

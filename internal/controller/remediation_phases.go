@@ -260,6 +260,14 @@ func (r *RemediationReconciler) applyDirect(ctx context.Context, s *scope, obs *
 		obs.Conflict = true
 		return nil
 	}
+	holds, err := r.planHolds(ctx, s, r.APIReader)
+	if err != nil {
+		return err
+	}
+	if !holds {
+		obs.Conflict = true
+		return nil
+	}
 	err = r.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, []byte(plan.Patch)))
 	switch {
 	case err == nil:
@@ -367,6 +375,17 @@ func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *reme
 	gvk, err := r.targetGVK(target)
 	if err != nil {
 		return err
+	}
+	if s.rem.Status.PullRequest == nil {
+		// Before the first proposal only: once a pull request exists, its branch holds the plan.
+		holds, err := r.planHolds(ctx, s, r.Client)
+		if err != nil {
+			return err
+		}
+		if !holds {
+			obs.Conflict = true
+			return nil
+		}
 	}
 	pr, err := prov.Propose(ctx, r.proposal(s, target, gvk))
 	if err != nil {

@@ -202,22 +202,15 @@ func Transition(rem *v1beta1.Remediation, set Settings, obs Observations) Decisi
 			case obs.Applied:
 				return move(v1beta1.PhaseVerifying, AppliedReason, "Patched the live object as planned")
 			case obs.Conflict:
-				max := set.MaxAttempts
-				if max <= 0 {
-					max = DefaultMaxAttempts
-				}
-				if attempts+1 >= max {
-					return move(v1beta1.PhaseFailed, ConflictRetriesExhaustedReason,
-						fmt.Sprintf("The target changed under heal8s %d times in a row; someone else is editing it", attempts+1))
-				}
-				d := move(v1beta1.PhasePlanning, TargetChangedReason, "The target changed since it was planned; planning again from the new values")
-				d.Attempts = attempts + 1
-				return d
+				return replan(set, attempts, move)
 			}
 			return stay
 		case v1beta1.StrategyGitOps:
 			if obs.PullRequest != nil {
 				return fromPullRequest(phase, obs.PullRequest, move, stay)
+			}
+			if obs.Conflict {
+				return replan(set, attempts, move)
 			}
 			return stay
 		}
@@ -345,4 +338,20 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// replan goes back to Planning after the target changed since it was planned (or the stored plan
+// is not what planning gives now), at most MaxAttempts times in a row.
+func replan(set Settings, attempts int32, move func(v1beta1.Phase, string, string) Decision) Decision {
+	max := set.MaxAttempts
+	if max <= 0 {
+		max = DefaultMaxAttempts
+	}
+	if attempts+1 >= max {
+		return move(v1beta1.PhaseFailed, ConflictRetriesExhaustedReason,
+			fmt.Sprintf("The target changed under heal8s %d times in a row; someone else is editing it", attempts+1))
+	}
+	d := move(v1beta1.PhasePlanning, TargetChangedReason, "The target changed since it was planned; planning again from the new values")
+	d.Attempts = attempts + 1
+	return d
 }

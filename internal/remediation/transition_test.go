@@ -107,6 +107,9 @@ func expected() map[v1beta1.Strategy]map[v1beta1.Phase]map[string]move {
 		// whose idempotent Propose may find it already merged or closed.
 		if s == v1beta1.StrategyGitOps {
 			m[v1beta1.PhaseProposed]["pr open"] = move{v1beta1.PhaseAwaitingMerge, PullRequestOpenedReason}
+			// The target changed, or the stored plan is not what planning gives now: plan again
+			// before proposing it.
+			m[v1beta1.PhaseProposed]["conflict"] = move{v1beta1.PhasePlanning, TargetChangedReason}
 			for _, p := range []v1beta1.Phase{v1beta1.PhaseProposed, v1beta1.PhaseAwaitingMerge} {
 				m[p]["pr merged"] = move{v1beta1.PhaseApplying, MergedReason}
 				m[p]["pr closed"] = move{v1beta1.PhaseFailed, RejectedReason}

@@ -1,0 +1,60 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"maps"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/heal8s/heal8s/internal/actions"
+)
+
+// planHolds reports whether the plan in status is exactly what planning the action from the live
+// target (read through c) gives now: the same patch and the same values. The engine checks it
+// before it patches or proposes, so a plan in status that heal8s did not make from this object
+// and this rule (a forged status, a plan for an older version of the target) is never applied:
+// the remediation plans again instead. A target that is gone holds no plan.
+func (r *RemediationReconciler) planHolds(ctx context.Context, s *scope, c client.Reader) (bool, error) {
+	stored := s.rem.Status.Plan
+	obj, err := r.readTarget(ctx, c, s.rem.Spec.Target)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	in, err := r.planInputs(ctx, c, s, obj)
+	if err != nil {
+		return false, err
+	}
+	fresh, err := actions.PlanFor(s.action, in)
+	if err != nil {
+		// The action would not act now (at its cap, no candidate...): planning again says so.
+		return false, nil //nolint:nilerr // a planning verdict, not a failure to read
+	}
+	api := fresh.API()
+	holds := api.Patch == stored.Patch && maps.Equal(api.After, stored.After)
+	if !holds {
+		ctrl.LoggerFrom(ctx).Info("Stored plan differs from a fresh plan of the live target; planning again",
+			"Remediation", client.ObjectKeyFromObject(s.rem), "storedAfter", stored.After, "freshAfter", api.After)
+	}
+	return holds, nil
+}
