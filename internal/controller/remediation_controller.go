@@ -59,6 +59,9 @@ type RemediationReconciler struct {
 	Clock clock.PassiveClock
 	// Providers builds Git providers for GitOps policies; nil fails GitOps remediations.
 	Providers ProviderFactory
+	// ProtectedNamespaces are the --protected-namespaces patterns: no Remediation acts there,
+	// nor in the operator's namespace.
+	ProtectedNamespaces []string
 	// OperatorNamespace holds the Secrets that policies' git.secretRef name.
 	OperatorNamespace string
 	// PollInterval is how often waiting phases look again; zero means remediation.DefaultPollInterval.

@@ -105,7 +105,10 @@ func (r *RemediationReconciler) observe(ctx context.Context, s *scope) (remediat
 // observeGuards gathers the guards' input and runs the chain.
 func (r *RemediationReconciler) observeGuards(ctx context.Context, s *scope, obs *remediation.Observations) error {
 	in := remediation.Input{Remediation: s.rem, Policy: s.policy, Now: s.now, RecheckInterval: r.PollInterval,
-		OperatorNamespace: r.OperatorNamespace}
+		OperatorNamespace: r.OperatorNamespace, ProtectedNamespaces: r.ProtectedNamespaces}
+	if err := r.scopeInputs(ctx, s, &in); err != nil {
+		return err
+	}
 	_, err := r.readTarget(ctx, r.Client, s.rem.Spec.Target)
 	switch {
 	case apierrors.IsNotFound(err):

@@ -25,7 +25,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/template"
 
 	yaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -42,7 +41,8 @@ var (
 	// ErrSearchLimit means the repository search stopped at its bounds, so a unique match
 	// cannot be trusted and no match may be a false negative.
 	ErrSearchLimit = errors.New("repository search limit reached")
-	// ErrPathTemplate means the policy's path template does not parse or execute.
+	// ErrPathTemplate means the policy's path template uses more than the plain placeholders
+	// {{ .Namespace }}, {{ .Name }}, {{ .Kind }}, or expands to nothing.
 	ErrPathTemplate = errors.New("invalid path template")
 )
 
@@ -78,8 +78,8 @@ func (o Object) String() string {
 
 // Hints carries what the policy says about where manifests live, and the search's bounds.
 type Hints struct {
-	// PathTemplate is the policy's spec.git.path: a Go template over .Namespace, .Name, .Kind
-	// and .APIVersion giving "file.yaml" or "file.yaml#n".
+	// PathTemplate is the policy's spec.git.path: "file.yaml" or "file.yaml#n" with the
+	// placeholders {{ .Namespace }}, {{ .Name }} and {{ .Kind }} (see ExpandPath).
 	PathTemplate string
 	// NamespacelessMatches lets a document without metadata.namespace match an object in any
 	// namespace during the search (manifests applied with a default namespace, kustomize
@@ -130,19 +130,75 @@ func Locate(ctx context.Context, repo Repo, obj Object, hints Hints) (Location, 
 	return search(ctx, repo, obj, hints)
 }
 
-// ExpandPath executes a policy path template for obj, failing on unknown fields.
+// pathPlaceholders are the only placeholders a path template may use. A template is not a Go
+// template: it is never executed, so a tenant's spec.git.path cannot loop, allocate or call
+// functions in the leader's worker.
+var pathPlaceholders = map[string]func(Object) string{
+	"Namespace": func(o Object) string { return o.Namespace },
+	"Name":      func(o Object) string { return o.Name },
+	"Kind":      func(o Object) string { return o.Kind },
+}
+
+// MaxPathTemplate bounds a path template's length, as the CRD does (spec.git.path, 512).
+const MaxPathTemplate = 512
+
+// ValidatePathTemplate checks that tmpl is plain text with only the placeholders
+// {{ .Namespace }}, {{ .Name }} and {{ .Kind }} (spaces inside the braces optional). The
+// admission webhook and the controller both call it; errors wrap ErrPathTemplate.
+func ValidatePathTemplate(tmpl string) error {
+	_, err := expandPath(tmpl, nil)
+	return err
+}
+
+// ExpandPath substitutes the placeholders of a path template for obj. It never runs a template
+// engine: the work is one linear scan of at most MaxPathTemplate bytes.
 func ExpandPath(tmpl string, obj Object) (string, error) {
-	t, err := template.New("path").Option("missingkey=error").Parse(tmpl)
+	out, err := expandPath(tmpl, &obj)
 	if err != nil {
-		return "", fmt.Errorf("%w: parsing %q: %w", ErrPathTemplate, tmpl, err)
+		return "", err
+	}
+	if strings.TrimSpace(out) == "" {
+		return "", fmt.Errorf("%w: %q expands to an empty path", ErrPathTemplate, tmpl)
+	}
+	return out, nil
+}
+
+// expandPath scans tmpl; with obj nil it only validates.
+func expandPath(tmpl string, obj *Object) (string, error) {
+	if len(tmpl) > MaxPathTemplate {
+		return "", fmt.Errorf("%w: longer than %d bytes", ErrPathTemplate, MaxPathTemplate)
 	}
 	var b strings.Builder
-	data := struct{ Namespace, Name, Kind, APIVersion string }{obj.Namespace, obj.Name, obj.Kind, obj.APIVersion}
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("%w: executing %q: %w", ErrPathTemplate, tmpl, err)
-	}
-	if strings.TrimSpace(b.String()) == "" {
-		return "", fmt.Errorf("%w: %q expands to an empty path", ErrPathTemplate, tmpl)
+	rest := tmpl
+	for {
+		open := strings.Index(rest, "{{")
+		if open < 0 {
+			if strings.Contains(rest, "}}") {
+				return "", fmt.Errorf("%w: %q has a }} without {{", ErrPathTemplate, tmpl)
+			}
+			b.WriteString(rest)
+			break
+		}
+		if strings.Contains(rest[:open], "}}") {
+			return "", fmt.Errorf("%w: %q has a }} without {{", ErrPathTemplate, tmpl)
+		}
+		b.WriteString(rest[:open])
+		rest = rest[open+2:]
+		end := strings.Index(rest, "}}")
+		if end < 0 {
+			return "", fmt.Errorf("%w: %q has a {{ without }}", ErrPathTemplate, tmpl)
+		}
+		inner := strings.Trim(rest[:end], " \t")
+		name, ok := strings.CutPrefix(inner, ".")
+		value, known := pathPlaceholders[name]
+		if !ok || !known {
+			return "", fmt.Errorf("%w: {{%s}} in %q is not one of {{ .Namespace }}, {{ .Name }}, {{ .Kind }} (a path is not a Go template)",
+				ErrPathTemplate, rest[:end], tmpl)
+		}
+		if obj != nil {
+			b.WriteString(value(*obj))
+		}
+		rest = rest[end+2:]
 	}
 	return b.String(), nil
 }

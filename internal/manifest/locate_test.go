@@ -135,12 +135,12 @@ func TestLocate(t *testing.T) {
 			want: Location{Path: "list.yaml", Pointer: "/items/1"},
 		},
 		{
-			name:  "template that does not parse",
+			name:  "template with a pipeline",
 			repo:  memRepo{"clusters/prod/shop/web.deployment.yaml": deployment("web", ""), "other.yaml": deployment("web", "shop")},
 			obj:   web,
 			hints: Hints{PathTemplate: "clusters/prod/{{.Namespace}}/{{.Name}}.{{.Kind | printf \"%s\" | lower}}.yaml"},
 			err:   []error{ErrPathTemplate},
-			msg:   []string{"parsing"},
+			msg:   []string{"is not one of"},
 		},
 		{
 			name:  "template expands to the file",
@@ -155,7 +155,7 @@ func TestLocate(t *testing.T) {
 			obj:   web,
 			hints: Hints{PathTemplate: "{{.Cluster}}/{{.Name}}.yaml"},
 			err:   []error{ErrPathTemplate},
-			msg:   []string{"executing"},
+			msg:   []string{"{{.Cluster}}"},
 		},
 		{
 			name:  "template to a missing file does not fall back to search",
@@ -276,4 +276,56 @@ func TestLocateThenApply(t *testing.T) {
 	out, err := Apply([]byte(repo["shop.yaml"]), loc, []byte(`[{"op":"test","path":"/spec/replicas","value":2},{"op":"replace","path":"/spec/replicas","value":3}]`))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(string(out)).To(Equal(strings.Replace(repo["shop.yaml"], "replicas: 2  #", "replicas: 3  #", 1)))
+}
+
+// TestExpandPath: a path template is plain text with three placeholders, substituted without a
+// template engine; everything a Go template could do more is refused.
+func TestExpandPath(t *testing.T) {
+	web := Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	ok := []struct{ tmpl, want string }{
+		{"apps/web.yaml", "apps/web.yaml"},
+		{"apps/{{.Namespace}}/{{.Name}}.yaml", "apps/shop/web.yaml"},
+		{"apps/{{ .Namespace }}/{{  .Kind }}-{{.Name  }}.yaml#1", "apps/shop/Deployment-web.yaml#1"},
+		{"{{\t.Name\t}}.yaml", "web.yaml"},
+		{"{{.Name}}{{.Name}}", "webweb"},
+		{"a{b}c.yaml", "a{b}c.yaml"},
+	}
+	for _, tc := range ok {
+		t.Run(tc.tmpl, func(t *testing.T) {
+			g := NewWithT(t)
+			g.Expect(ValidatePathTemplate(tc.tmpl)).To(Succeed())
+			got, err := ExpandPath(tc.tmpl, web)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got).To(Equal(tc.want))
+		})
+	}
+	bad := []string{
+		"{{range 2000000000}}{{end}}",
+		"{{range 2000000000}}x{{end}}.yaml",
+		"{{.APIVersion}}/{{.Name}}.yaml",
+		"{{.Cluster}}/{{.Name}}.yaml",
+		"{{.Kind | lower}}.yaml",
+		`{{printf "%s" .Name}}`,
+		"{{- .Name -}}.yaml",
+		"{{ . }}.yaml",
+		"{{Name}}.yaml",
+		"{{.Name}.yaml",
+		"{{.Name",
+		"apps/}}.yaml",
+		"{{/* comment */}}a.yaml",
+		"{{ .Name }}}}",
+		"{{{{.Name}}}}",
+		strings.Repeat("a", MaxPathTemplate+1),
+	}
+	for _, tmpl := range bad {
+		t.Run("refuses "+tmpl[:min(len(tmpl), 40)], func(t *testing.T) {
+			g := NewWithT(t)
+			g.Expect(ValidatePathTemplate(tmpl)).To(MatchError(ErrPathTemplate))
+			_, err := ExpandPath(tmpl, web)
+			g.Expect(err).To(MatchError(ErrPathTemplate))
+		})
+	}
+	g := NewWithT(t)
+	_, err := ExpandPath("{{.Name}}", Object{})
+	g.Expect(err).To(MatchError(ErrPathTemplate), "an empty expansion is refused")
 }
