@@ -260,11 +260,12 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		return fmt.Errorf("setting up the RemediationPolicy controller: %w", err)
 	}
 	if err := (&controller.RemediationReconciler{
-		Client:            mgr.GetClient(),
-		Scheme:            mgr.GetScheme(),
-		Metrics:           recorder,
-		OperatorNamespace: o.operatorNamespace,
-		PollInterval:      o.pollInterval,
+		Client:              mgr.GetClient(),
+		Scheme:              mgr.GetScheme(),
+		Metrics:             recorder,
+		OperatorNamespace:   o.operatorNamespace,
+		ProtectedNamespaces: splitList(o.protectedNamespaces),
+		PollInterval:        o.pollInterval,
 		// The poller below follows pull requests with one call per repository; the
 		// reconciler's own per-pull-request check is a slow safety net.
 		PullRequestPollInterval: max(10*o.prPollInterval, 5*time.Minute),

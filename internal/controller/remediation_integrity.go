@@ -18,14 +18,42 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"maps"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/internal/actions"
+	"github.com/heal8s/heal8s/internal/remediation"
+	"github.com/heal8s/heal8s/internal/routing"
 )
+
+// scopeInputs fills in what the scope guards read: the policy as routing.Compile interprets it
+// (the receiver's reading of its namespaceSelector, not a second one) and, for a cluster-wide
+// policy, the labels of the Remediation's namespace.
+func (r *RemediationReconciler) scopeInputs(ctx context.Context, s *scope, in *remediation.Input) error {
+	if s.policy != nil {
+		in.Compiled, _ = routing.Compile(s.policy)
+	}
+	if s.rem.Spec.PolicyRef.Namespace == s.rem.Namespace {
+		return nil
+	}
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	err := r.Get(ctx, client.ObjectKey{Name: s.rem.Namespace}, ns)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("reading the labels of namespace %s: %w", s.rem.Namespace, err)
+	default:
+		in.NamespaceLabels, in.NamespaceFound = ns.Labels, true
+	}
+	return nil
+}
 
 // planHolds reports whether the plan in status is exactly what planning the action from the live
 // target (read through c) gives now: the same patch and the same values. The engine checks it

@@ -26,6 +26,7 @@ import (
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/defaults"
+	"github.com/heal8s/heal8s/internal/routing"
 )
 
 // Verdict is a guard's answer.
@@ -96,13 +97,23 @@ type Input struct {
 	// RecheckInterval is when a guard that cannot know the time it will allow looks again
 	// (maxConcurrent); zero means DefaultPollInterval.
 	RecheckInterval time.Duration
+	// Compiled is the policy as routing.Compile interprets it (its namespaceSelector above all);
+	// nil when the policy is gone or does not compile.
+	Compiled *routing.Policy
+	// NamespaceLabels are the labels of the Remediation's namespace, for a cluster-wide policy's
+	// selector; NamespaceFound is false when the namespace is gone.
+	NamespaceLabels map[string]string
+	NamespaceFound  bool
+	// ProtectedNamespaces are the --protected-namespaces patterns; the operator's namespace is
+	// always protected.
+	ProtectedNamespaces []string
 }
 
 // DefaultGuards is the chain the reconciler runs, "never" verdicts first so that a remediation
 // that will be skipped is not held in Pending by a "not yet" first.
 func DefaultGuards() []Guard {
 	return []Guard{
-		PolicyExists, InScope, MatchesPolicy, PolicyNotSuspended, TargetExists, OneAtATime, NotVetoed, WithinBudget,
+		PolicyExists, NotProtected, InScope, MatchesPolicy, PolicyNotSuspended, TargetExists, OneAtATime, NotVetoed, WithinBudget,
 		NotManagedByVPA, CooledDown, WithinHourlyRate, WithinConcurrency,
 	}
 }
@@ -139,6 +150,24 @@ func InScope(in Input) (Verdict, string, string, time.Time) {
 	if p := r.Spec.PolicyRef.Namespace; p != r.Namespace && (in.OperatorNamespace == "" || p != in.OperatorNamespace) {
 		return Never, TargetOutOfScopeReason, fmt.Sprintf("RemediationPolicy %s/%s acts only on its own namespace, not %q",
 			p, r.Spec.PolicyRef.Name, r.Namespace), time.Time{}
+	}
+	if r.Spec.PolicyRef.Namespace != r.Namespace {
+		// A cluster-wide policy: its namespaceSelector, read the way the receiver reads it.
+		if in.Compiled == nil || !routing.Covers(in.Compiled, in.OperatorNamespace, r.Namespace, in.NamespaceLabels, in.NamespaceFound) {
+			return Never, TargetOutOfScopeReason, fmt.Sprintf("The namespaceSelector of RemediationPolicy %s/%s does not select namespace %q",
+				r.Spec.PolicyRef.Namespace, r.Spec.PolicyRef.Name, r.Namespace), time.Time{}
+		}
+	}
+	return Allow, "", "", time.Time{}
+}
+
+// NotProtected skips a remediation whose target is in a protected namespace (kube-*, the
+// operator's own, --protected-namespaces), whoever created it: the receiver never routes alerts
+// there, and a Remediation written by hand is held to the same rule.
+func NotProtected(in Input) (Verdict, string, string, time.Time) {
+	ns := in.Remediation.Spec.Target.Namespace
+	if routing.IsProtected(ns, in.OperatorNamespace, in.ProtectedNamespaces) || routing.IsProtected(in.Remediation.Namespace, in.OperatorNamespace, in.ProtectedNamespaces) {
+		return Never, ProtectedNamespaceReason, fmt.Sprintf("Namespace %q is protected: heal8s never changes workloads there", ns), time.Time{}
 	}
 	return Allow, "", "", time.Time{}
 }
@@ -345,13 +374,14 @@ func CooledDown(in Input) (Verdict, string, string, time.Time) {
 }
 
 // WithinHourlyRate holds the remediation while the policy started maxPerHour remediations in
-// the last hour, until the oldest of them leaves the hour.
+// the last hour (in this namespace, for a cluster-wide policy), until the oldest of them leaves
+// the hour.
 func WithinHourlyRate(in Input) (Verdict, string, string, time.Time) {
 	limit := int32Of(in.safety().MaxPerHour)
 	var starts []time.Time
 	for i := range in.Others {
 		o := &in.Others[i]
-		if isSelf(in.Remediation, o) || !samePolicy(in.Remediation, o) || o.Status.StartedAt == nil || o.Status.Phase == v1beta1.PhaseSkipped {
+		if isSelf(in.Remediation, o) || !budgetPeer(in.Remediation, o) || o.Status.StartedAt == nil || o.Status.Phase == v1beta1.PhaseSkipped {
 			continue
 		}
 		if t := o.Status.StartedAt.Time; in.Now.Sub(t) < time.Hour {
@@ -367,15 +397,15 @@ func WithinHourlyRate(in Input) (Verdict, string, string, time.Time) {
 	return Allow, "", "", time.Time{}
 }
 
-// WithinConcurrency holds the remediation while maxConcurrent of the policy's remediations are
-// under way. Their end cannot be known, so it looks again after RecheckInterval.
+// WithinConcurrency holds the remediation while maxConcurrent of the policy's remediations (in
+// this namespace, for a cluster-wide policy) are under way. Their end cannot be known, so it looks again after RecheckInterval.
 func WithinConcurrency(in Input) (Verdict, string, string, time.Time) {
 	limit := int32Of(in.safety().MaxConcurrent)
 	var n int32
 	for i := range in.Others {
 		o := &in.Others[i]
 		p := Current(o.Status.Phase)
-		if isSelf(in.Remediation, o) || !samePolicy(in.Remediation, o) || p == v1beta1.PhasePending || p.IsTerminal() {
+		if isSelf(in.Remediation, o) || !budgetPeer(in.Remediation, o) || p == v1beta1.PhasePending || p.IsTerminal() {
 			continue
 		}
 		n++
@@ -406,6 +436,16 @@ func sameTargetAndAction(a, b *v1beta1.Remediation) bool {
 
 func samePolicy(a, b *v1beta1.Remediation) bool {
 	return a.Spec.PolicyRef == b.Spec.PolicyRef
+}
+
+// budgetPeer reports whether b counts against a's policy budgets (maxPerHour, maxConcurrent).
+// A cluster-wide policy (one outside the Remediation's namespace) keeps them per namespace, so
+// one tenant's storm cannot use up every other namespace's fixes.
+func budgetPeer(a, b *v1beta1.Remediation) bool {
+	if !samePolicy(a, b) {
+		return false
+	}
+	return a.Spec.PolicyRef.Namespace == a.Namespace || a.Namespace == b.Namespace
 }
 
 // acted reports whether a remediation got past the guards with a strategy that changes things:

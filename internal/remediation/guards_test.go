@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/routing"
 )
 
 // rem builds a Remediation of the "web" Deployment in "shop" by policy shop/p, created at t0+created.
@@ -93,12 +94,14 @@ func TestGuards(t *testing.T) {
 		self    *v1beta1.Remediation
 		policy  *v1beta1.RemediationPolicy
 		missing bool
-		others  []v1beta1.Remediation
-		vpas    []VPA
-		verdict Verdict
-		reason  string
-		retryAt time.Time
-		message string
+		// nsLabels are the Remediation's namespace's labels; nil when it is gone.
+		nsLabels map[string]string
+		others   []v1beta1.Remediation
+		vpas     []VPA
+		verdict  Verdict
+		reason   string
+		retryAt  time.Time
+		message  string
 	}{
 		{name: "nothing in the way", policy: policy(nil), verdict: Allow},
 		{name: "policy gone", verdict: Never, reason: PolicyNotFoundReason},
@@ -106,8 +109,30 @@ func TestGuards(t *testing.T) {
 			policy: policy(nil), verdict: Never, reason: TargetOutOfScopeReason},
 		{name: "policy in another namespace", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) { r.Spec.PolicyRef.Namespace = "bank" })),
 			policy: policy(nil), verdict: Never, reason: TargetOutOfScopeReason},
-		{name: "cluster-wide policy in the operator's namespace", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) { r.Spec.PolicyRef.Namespace = "heal8s-system" })),
-			policy: policy(nil), verdict: Allow},
+		{name: "cluster-wide policy whose selector selects the namespace", self: ptr.To(clusterWide(self)),
+			policy: selecting(policy(nil)), nsLabels: map[string]string{"heal8s.io/remediate": "true"}, verdict: Allow},
+		{name: "cluster-wide policy whose selector excludes the namespace", self: ptr.To(clusterWide(self)),
+			policy: selecting(policy(nil)), nsLabels: map[string]string{"team": "bank"}, verdict: Never, reason: TargetOutOfScopeReason,
+			message: "does not select"},
+		{name: "policy in the operator's namespace without a selector", self: ptr.To(clusterWide(self)),
+			policy: policy(nil), nsLabels: map[string]string{"heal8s.io/remediate": "true"}, verdict: Never, reason: TargetOutOfScopeReason},
+		{name: "protected namespace, whoever made the Remediation", self: ptr.To(mutRem(clusterWide(self), func(r *v1beta1.Remediation) {
+			r.Namespace, r.Spec.Target.Namespace = "kube-system", "kube-system"
+		})), policy: selecting(policy(nil)), nsLabels: map[string]string{"heal8s.io/remediate": "true"}, verdict: Never, reason: ProtectedNamespaceReason},
+		{name: "the operator's namespace is protected", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) {
+			r.Namespace, r.Spec.Target.Namespace, r.Spec.PolicyRef.Namespace = "heal8s-system", "heal8s-system", "heal8s-system"
+		})), policy: policy(nil), verdict: Never, reason: ProtectedNamespaceReason},
+		{name: "cluster-wide budgets are per namespace: another namespace's fix does not count",
+			self: ptr.To(clusterWide(self)), nsLabels: map[string]string{"heal8s.io/remediate": "true"},
+			policy: selecting(policy(func(s *v1beta1.SafetySpec) { s.MaxConcurrent = ptr.To[int32](1); s.MaxPerHour = ptr.To[int32](1) })),
+			others: []v1beta1.Remediation{running(inNamespace(clusterWide(otherTarget(rem("a", mem, -time.Minute), "a")), "bank"),
+				v1beta1.PhaseAwaitingMerge, -time.Minute)},
+			verdict: Allow},
+		{name: "cluster-wide budgets are per namespace: this namespace's fix counts",
+			self: ptr.To(clusterWide(self)), nsLabels: map[string]string{"heal8s.io/remediate": "true"},
+			policy:  selecting(policy(func(s *v1beta1.SafetySpec) { s.MaxConcurrent = ptr.To[int32](1) })),
+			others:  []v1beta1.Remediation{running(clusterWide(otherTarget(rem("a", mem, -time.Minute), "a")), v1beta1.PhaseAwaitingMerge, -time.Minute)},
+			verdict: NotYet, reason: MaxConcurrentReason, retryAt: t0.Add(20 * time.Second)},
 		{name: "rule gone", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) { r.Spec.Rule = "gone" })),
 			policy: policy(nil), verdict: Never, reason: PolicyMismatchReason, message: `no rule "gone"`},
 		{name: "rule allows another action", self: ptr.To(mutRem(self, func(r *v1beta1.Remediation) { r.Spec.Rule = "scale" })),
@@ -210,7 +235,13 @@ func TestGuards(t *testing.T) {
 				s = *tt.self
 			}
 			in := Input{Remediation: &s, Policy: tt.policy, OperatorNamespace: "heal8s-system", TargetExists: !tt.missing, Now: t0,
-				Others: append([]v1beta1.Remediation{s}, tt.others...), VPAs: tt.vpas, RecheckInterval: 20 * time.Second}
+				Others: append([]v1beta1.Remediation{s}, tt.others...), VPAs: tt.vpas, RecheckInterval: 20 * time.Second,
+				NamespaceLabels: tt.nsLabels, NamespaceFound: tt.nsLabels != nil, ProtectedNamespaces: routing.DefaultProtectedNamespaces}
+			if tt.policy != nil {
+				p := tt.policy.DeepCopy()
+				p.Namespace = s.Spec.PolicyRef.Namespace
+				in.Compiled, _ = routing.Compile(p)
+			}
 			res := RunGuards(DefaultGuards(), in)
 			g.Expect(res.Verdict).To(Equal(tt.verdict), res.Message)
 			g.Expect(res.Reason).To(Equal(tt.reason))
@@ -234,6 +265,24 @@ func mutRem(r v1beta1.Remediation, mut func(*v1beta1.Remediation)) v1beta1.Remed
 func otherTarget(r v1beta1.Remediation, name string) v1beta1.Remediation {
 	r.Spec.Target.Name = name
 	return r
+}
+
+// clusterWide makes r a Remediation of the policy of the same name in the operator's namespace.
+func clusterWide(r v1beta1.Remediation) v1beta1.Remediation {
+	r = *r.DeepCopy()
+	r.Spec.PolicyRef.Namespace = "heal8s-system"
+	return r
+}
+
+func inNamespace(r v1beta1.Remediation, ns string) v1beta1.Remediation {
+	r.Namespace, r.Spec.Target.Namespace = ns, ns
+	return r
+}
+
+// selecting gives a policy the namespaceSelector of the shipped policies (examples/policies).
+func selecting(p *v1beta1.RemediationPolicy) *v1beta1.RemediationPolicy {
+	p.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"heal8s.io/remediate": "true"}}
+	return p
 }
 
 func otherPolicy(r v1beta1.Remediation) v1beta1.Remediation {

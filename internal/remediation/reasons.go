@@ -78,6 +78,9 @@ const (
 	// policy lives in another namespace than the Remediation and is not the operator's: acting
 	// would let whoever wrote the Remediation change a workload the policy does not cover.
 	TargetOutOfScopeReason = "TargetOutOfScope"
+	// ProtectedNamespaceReason means the target is in a namespace heal8s never changes (kube-*,
+	// the operator's own, --protected-namespaces).
+	ProtectedNamespaceReason = "ProtectedNamespace"
 	// PolicyMismatchReason means the Remediation asks for more than its policy allows now: its
 	// rule is gone, or names another action or strategy.
 	PolicyMismatchReason = "PolicyMismatch"

@@ -348,21 +348,42 @@ func (t *Table) covers(p *Policy, ns string, nsLabels NamespaceLabels) (bool, er
 	if err != nil {
 		return false, fmt.Errorf("reading labels of namespace %s: %w", ns, err)
 	}
-	return found && p.Selector.Matches(labels.Set(nsl)), nil
+	return Covers(p, t.opts.OperatorNamespace, ns, nsl, found), nil
 }
 
 // Protected reports whether namespace ns is one heal8s never changes: the operator's own, or
 // one matching a pattern of TableOptions.ProtectedNamespaces.
 func (t *Table) Protected(ns string) bool {
-	if ns == t.opts.OperatorNamespace && ns != "" {
+	return IsProtected(ns, t.opts.OperatorNamespace, t.opts.ProtectedNamespaces)
+}
+
+// IsProtected reports whether heal8s must never change namespace ns: the operator's own, or one
+// matching a path.Match pattern. The receiver (Table.Protected) and the engine's guards both ask
+// it, so a Remediation created by hand is held to the same rule as one the receiver made.
+func IsProtected(ns, operatorNamespace string, patterns []string) bool {
+	if ns == operatorNamespace && ns != "" {
 		return true
 	}
-	for _, pat := range t.opts.ProtectedNamespaces {
+	for _, pat := range patterns {
 		if ok, err := path.Match(pat, ns); err == nil && ok {
 			return true
 		}
 	}
 	return false
+}
+
+// Covers reports whether compiled policy p may act on namespace ns, whose labels are nsLabels
+// (found false when it does not exist): its own namespace, or, for a policy in the operator's
+// namespace with a namespaceSelector, a namespace the selector selects. The receiver's routing
+// and the engine's InScope guard both ask it.
+func Covers(p *Policy, operatorNamespace, ns string, nsLabels map[string]string, found bool) bool {
+	if p.Key.Namespace == ns {
+		return true
+	}
+	if p.Selector == nil || operatorNamespace == "" || p.Key.Namespace != operatorNamespace || ns == operatorNamespace {
+		return false
+	}
+	return found && p.Selector.Matches(labels.Set(nsLabels))
 }
 
 func skip(reason SkipReason, format string, args ...any) Decision {
