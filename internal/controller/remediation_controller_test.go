@@ -52,6 +52,7 @@ import (
 	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/metrics"
 	"github.com/heal8s/heal8s/internal/remediation"
+	"github.com/heal8s/heal8s/internal/routing"
 )
 
 // shiftClock is the real clock moved by an offset, so specs can jump past a cooldown while the
@@ -295,11 +296,12 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		writes = &writeCounter{Client: mgr.GetClient(), writes: map[string]int{}, targets: map[string]int{}}
 		Expect((&RemediationReconciler{
-			Client:            writes,
-			Metrics:           rec,
-			Clock:             clk,
-			OperatorNamespace: operatorNamespace,
-			PollInterval:      100 * time.Millisecond,
+			Client:              writes,
+			Metrics:             rec,
+			Clock:               clk,
+			OperatorNamespace:   operatorNamespace,
+			PollInterval:        100 * time.Millisecond,
+			ProtectedNamespaces: routing.DefaultProtectedNamespaces,
 
 			PullRequestPollInterval: 150 * time.Millisecond,
 			Providers: func(p *v1beta1.RemediationPolicy, secret map[string][]byte) (gitprovider.Provider, error) {
@@ -837,6 +839,61 @@ spec:
 	})
 
 	Context("guards", func() {
+		It("lets a namespace the selector excludes invoke no cluster-wide policy, whoever creates the Remediation", func() {
+			deployment("web", nil)
+			name := "cluster-" + ns
+			p := &v1beta1.RemediationPolicy{
+				ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: name},
+				Spec: v1beta1.RemediationPolicySpec{
+					Strategy:          v1beta1.StrategyDirect,
+					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"heal8s.io/remediate": "true"}},
+					Rules: []v1beta1.Rule{{Name: "oom", Matchers: []string{`alertname="KubePodOOMKilled"`},
+						Action: v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}}},
+				},
+			}
+			Expect(k8sClient.Create(ctx, p)).To(Succeed())
+			DeferCleanup(func() { Expect(k8sClient.Delete(ctx, p)).To(Succeed()) })
+			excluded := newRemediation("excluded-1", memory, v1beta1.StrategyDirect, "web")
+			excluded.Spec.PolicyRef = v1beta1.PolicyReference{Namespace: operatorNamespace, Name: name}
+			Expect(k8sClient.Create(ctx, excluded)).To(Succeed())
+			r := waitPhase("excluded-1", v1beta1.PhaseSkipped)
+			Expect(r.Status.Reason).To(Equal(remediation.TargetOutOfScopeReason))
+			Expect(r.Status.Message).To(ContainSubstring("namespaceSelector"))
+			Expect(memLimit("web")).To(Equal("256Mi"))
+
+			By("labelling the namespace into the policy's scope")
+			n := &corev1.Namespace{}
+			Expect(k8sClient.Get(ctx, types.NamespacedName{Name: ns}, n)).To(Succeed())
+			n.Labels["heal8s.io/remediate"] = "true"
+			Expect(k8sClient.Update(ctx, n)).To(Succeed())
+			selected := newRemediation("selected-1", memory, v1beta1.StrategyDirect, "web")
+			selected.Spec.PolicyRef = excluded.Spec.PolicyRef
+			Expect(k8sClient.Create(ctx, selected)).To(Succeed())
+			waitPhase("selected-1", v1beta1.PhaseVerifying)
+			Expect(memLimit("web")).To(Equal("320Mi"))
+		})
+
+		It("never acts in a protected namespace, even for a Remediation and policy made by hand there", func() {
+			const sys = "kube-system"
+			p := &v1beta1.RemediationPolicy{
+				ObjectMeta: metav1.ObjectMeta{Namespace: sys, Name: "by-hand-" + ns},
+				Spec: v1beta1.RemediationPolicySpec{Strategy: v1beta1.StrategyDirect, Rules: []v1beta1.Rule{{Name: "oom",
+					Matchers: []string{`alertname="KubePodOOMKilled"`}, Action: v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}}}},
+			}
+			Expect(k8sClient.Create(ctx, p)).To(Succeed())
+			DeferCleanup(func() { Expect(k8sClient.Delete(ctx, p)).To(Succeed()) })
+			r := newRemediation("coredns-"+ns, memory, v1beta1.StrategyDirect, "coredns")
+			r.Namespace, r.Spec.Target.Namespace = sys, sys
+			r.Spec.PolicyRef = v1beta1.PolicyReference{Namespace: sys, Name: p.Name}
+			Expect(k8sClient.Create(ctx, r)).To(Succeed())
+			Eventually(func(g Gomega) {
+				got := &v1beta1.Remediation{}
+				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(r), got)).To(Succeed())
+				g.Expect(got.Status.Phase).To(Equal(v1beta1.PhaseSkipped))
+				g.Expect(got.Status.Reason).To(Equal(remediation.ProtectedNamespaceReason))
+			}).Should(Succeed())
+		})
+
 		It("skips everything of a suspended policy", func() {
 			deployment("web", nil)
 			policy(v1beta1.StrategyDirect, func(s *v1beta1.RemediationPolicySpec) { s.Safety.Suspend = true })
