@@ -264,9 +264,9 @@ func newRemediation(key types.NamespacedName, m routing.Match, a *Alert) *v1beta
 				Name:         a.Labels[routing.LabelAlertName],
 				Fingerprint:  a.Fingerprint,
 				Labels:       a.Labels,
-				Annotations:  a.Annotations,
+				Annotations:  boundedAnnotations(a.Annotations),
 				StartsAt:     startsAt,
-				GeneratorURL: a.GeneratorURL,
+				GeneratorURL: boundedText(a.GeneratorURL),
 			},
 			Target: v1beta1.TargetRef{
 				APIVersion: m.Target.Kind.APIVersion(),

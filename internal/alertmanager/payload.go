@@ -28,7 +28,9 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"time"
+	"unicode/utf8"
 )
 
 // PayloadVersion is the only webhook payload version heal8s understands.
@@ -91,13 +93,40 @@ func Decode(body []byte) (*Payload, error) {
 	return p, nil
 }
 
-// Validate checks what heal8s needs of a payload: version 4 and, for each alert, a status, some
-// labels and a fingerprint that fits a label value.
+// Bounds on what one payload may carry. Alertmanager's own webhook_configs max_alerts (50 in
+// examples/alertmanager) stays far below them; they keep one sender from making the receiver do
+// unbounded work or store unbounded text. Labels are a Prometheus series' labels, so real ones
+// are few and short.
+const (
+	// MaxAlertsPerPayload is the most alerts one payload may carry.
+	MaxAlertsPerPayload = 1000
+	// MaxLabels is the most labels one alert may carry.
+	MaxLabels = 64
+	// MaxLabelNameLength and MaxLabelValueLength bound each label.
+	MaxLabelNameLength  = 128
+	MaxLabelValueLength = 1024
+	// MaxAnnotations is the most annotations kept on a Remediation; more are dropped.
+	MaxAnnotations = 32
+	// MaxAnnotationLength is the most bytes kept of each annotation (and of generatorURL);
+	// longer text is cut, with a marker.
+	MaxAnnotationLength = 2048
+)
+
+// Validate checks what heal8s needs of a payload: version 4, at most MaxAlertsPerPayload alerts
+// and, for each alert, a status, some labels within the label bounds and a fingerprint that fits
+// a label value.
 func (p *Payload) Validate() error {
 	if p.Version != PayloadVersion {
 		return fmt.Errorf("%w: unsupported payload version %q; heal8s understands version %s", ErrBadPayload, p.Version, PayloadVersion)
 	}
+	if len(p.Alerts) > MaxAlertsPerPayload {
+		return fmt.Errorf("%w: %d alerts in one payload; at most %d (set max_alerts in Alertmanager's webhook_configs)",
+			ErrBadPayload, len(p.Alerts), MaxAlertsPerPayload)
+	}
 	for i, a := range p.Alerts {
+		if err := validateLabels(a.Labels); err != nil {
+			return fmt.Errorf("%w: alerts[%d]: %w", ErrBadPayload, i, err)
+		}
 		switch {
 		case a.Status != StatusFiring && a.Status != StatusResolved:
 			return fmt.Errorf("%w: alerts[%d]: status %q is neither %s nor %s", ErrBadPayload, i, a.Status, StatusFiring, StatusResolved)
@@ -110,4 +139,53 @@ func (p *Payload) Validate() error {
 		}
 	}
 	return nil
+}
+
+func validateLabels(ls map[string]string) error {
+	if len(ls) > MaxLabels {
+		return fmt.Errorf("%d labels; at most %d", len(ls), MaxLabels)
+	}
+	for k, v := range ls {
+		switch {
+		case len(k) > MaxLabelNameLength:
+			return fmt.Errorf("label name %.40q... is longer than %d bytes", k, MaxLabelNameLength)
+		case len(v) > MaxLabelValueLength:
+			return fmt.Errorf("label %s is longer than %d bytes", k, MaxLabelValueLength)
+		}
+	}
+	return nil
+}
+
+// truncatedMarker ends text cut to MaxAnnotationLength.
+const truncatedMarker = " [truncated by heal8s]"
+
+// boundedText returns s cut to at most MaxAnnotationLength bytes, on a UTF-8 boundary.
+func boundedText(s string) string {
+	if len(s) <= MaxAnnotationLength {
+		return s
+	}
+	cut := MaxAnnotationLength - len(truncatedMarker)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + truncatedMarker
+}
+
+// boundedAnnotations keeps at most MaxAnnotations annotations (by name, in order), each cut to
+// MaxAnnotationLength: alert text is shown to people, never acted on, and is stored on every
+// Remediation.
+func boundedAnnotations(in map[string]string) map[string]string {
+	if in == nil {
+		return nil
+	}
+	keys := make([]string, 0, len(in))
+	for k := range in {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make(map[string]string, min(len(keys), MaxAnnotations))
+	for _, k := range keys[:min(len(keys), MaxAnnotations)] {
+		out[k] = boundedText(in[k])
+	}
+	return out
 }
