@@ -39,6 +39,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -94,6 +95,7 @@ type options struct {
 	pollInterval            time.Duration
 	prPollInterval          time.Duration
 	stableAfter             time.Duration
+	reconcileTimeout        time.Duration
 }
 
 func (o *options) bind(fs *flag.FlagSet) {
@@ -147,6 +149,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"How often waiting remediations look again at their target (0 means the built-in default).")
 	fs.DurationVar(&o.prPollInterval, "pr-poll-interval", time.Minute,
 		"How often the open pull requests of each repository are listed from GitHub (one conditional request per repository), for when no webhook reports them.")
+	fs.DurationVar(&o.reconcileTimeout, "reconcile-timeout", 3*time.Minute,
+		"The longest one reconcile of any controller may take; past it its context ends and the object is retried with backoff (a hung Git host or API call cannot hold a worker).")
 	fs.DurationVar(&o.stableAfter, "stable-after", 0,
 		"How long a Deployment must be fully available on a revision before heal8s marks it a stable rollback candidate (0 means the built-in default).")
 }
@@ -230,6 +234,7 @@ func newManager(o options) (ctrl.Manager, error) {
 		Metrics:                 metricsOpts,
 		WebhookServer:           webhook.NewServer(webhookOpts),
 		HealthProbeBindAddress:  o.probeAddr,
+		Controller:              config.Controller{ReconciliationTimeout: o.reconcileTimeout},
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "heal8s.heal8s.io",
 		LeaderElectionNamespace: o.leaderElectionNamespace,
