@@ -65,8 +65,38 @@ type Proposal struct {
 	Title, Body, CommitMessage string
 	// Labels are added to the pull request: "heal8s" and the action's name.
 	Labels []string
+	// Owner identifies who proposes (the Remediation's UID). When set, the commit carries it in
+	// an OwnerTrailer line, and a branch or pull request from Branch whose head commit does not
+	// carry it is refused (ErrBranchNotOwned) instead of adopted.
+	Owner string
 	// Edit computes the change against the base commit.
 	Edit EditFunc
+}
+
+// OwnerTrailer is the Git trailer heal8s writes into its commits with the Remediation's UID.
+const OwnerTrailer = "Heal8s-Remediation-UID"
+
+// CommitMessageFor is message with the owner's trailer appended (message alone when owner is
+// empty).
+func CommitMessageFor(message, owner string) string {
+	if owner == "" {
+		return message
+	}
+	return strings.TrimRight(message, "\n") + "\n\n" + OwnerTrailer + ": " + owner + "\n"
+}
+
+// OwnedBy reports whether a commit message carries owner's trailer on a line of its own.
+func OwnedBy(message, owner string) bool {
+	if owner == "" {
+		return false
+	}
+	want := OwnerTrailer + ": " + owner
+	for _, line := range strings.Split(message, "\n") {
+		if strings.TrimSpace(line) == want {
+			return true
+		}
+	}
+	return false
 }
 
 // State is a pull request's state as heal8s cares about it. The values match
@@ -100,6 +130,12 @@ type PullRequest struct {
 	Labels []string
 	// MergedAt and ClosedAt are set once the pull request was merged or closed.
 	MergedAt, ClosedAt *time.Time
+	// NodeID is the provider's global identifier of the pull request (GitHub's node_id): unlike
+	// the number it is never shared with a pull request of another repository.
+	NodeID string
+	// UpdatedAt is when the provider last changed the pull request; zero when unknown. An event
+	// older than what heal8s recorded is a replay.
+	UpdatedAt time.Time
 }
 
 var (
@@ -113,6 +149,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrInvalidProposal means the Proposal misses a field; retrying will not help.
 	ErrInvalidProposal = errors.New("invalid proposal")
+	// ErrBranchNotOwned means the proposal's branch, or a pull request from it, exists and its
+	// head commit does not carry the proposal's OwnerTrailer: someone else made it, and heal8s
+	// does not adopt it.
+	ErrBranchNotOwned = errors.New("branch exists and was not made by heal8s for this proposal")
 )
 
 // Validate checks that a Proposal has what Propose needs, so a mistake is reported before any

@@ -18,6 +18,7 @@ package fake
 
 import (
 	"crypto/rsa"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -72,6 +73,55 @@ func (s *Server) CommitFiles(fullName, branch string, files map[string]string, m
 	sha := r.commitFiles(head, b, message, s.clock.Now())
 	r.refs["heads/"+branch] = sha
 	return sha, nil
+}
+
+// PushForeignBranch creates branch from the default branch with one commit of someone else's
+// (no heal8s trailer), as a person with push access could before heal8s proposes.
+func (s *Server) PushForeignBranch(fullName, branch string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.repo(fullName)
+	if err != nil {
+		return err
+	}
+	if _, ok := r.refs["heads/"+branch]; ok {
+		return fmt.Errorf("branch %s exists", branch)
+	}
+	base := r.refs["heads/"+r.defaultBranch]
+	r.refs["heads/"+branch] = r.commitFiles(base, map[string][]byte{"foreign.txt": []byte("not heal8s's\n")},
+		"someone else's change", s.clock.Now())
+	return nil
+}
+
+// OpenForeignPR opens a pull request from branch into the default branch, as a person would,
+// and returns its number.
+func (s *Server) OpenForeignPR(fullName, branch string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.repo(fullName)
+	if err != nil {
+		return 0, err
+	}
+	body, err := json.Marshal(map[string]string{"title": "someone else's pull request", "head": branch, "base": r.defaultBranch})
+	if err != nil {
+		return 0, err
+	}
+	rep := s.createPull(r, body, s.clock.Now())
+	if rep.status != http.StatusCreated {
+		return 0, fmt.Errorf("opening a pull request from %s: %s", branch, rep.body)
+	}
+	return r.nextNumber - 1, nil
+}
+
+// PullRequestNodeID is the node_id the server gives pull request number of repository.
+func (s *Server) PullRequestNodeID(fullName string, number int) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, p, err := s.pullOf(fullName, number)
+	if err != nil {
+		return "", err
+	}
+	return nodeID(r, p), nil
 }
 
 // ReadFile returns a file's content at the head of branch.

@@ -333,7 +333,7 @@ func (s *Server) compare(r *repo, spec string) reply {
 func (s *Server) pullJSON(r *repo, p *pull, single bool) map[string]any {
 	head := r.headOf(p)
 	out := map[string]any{
-		"number": p.number, "state": p.state, "title": p.title, "body": p.body,
+		"number": p.number, "state": p.state, "title": p.title, "body": p.body, "node_id": nodeID(r, p),
 		"html_url":   fmt.Sprintf("%s%s/pull/%d", s.srv.URL+"/", r.fullName(), p.number),
 		"head":       map[string]any{"ref": p.head, "sha": head, "label": r.owner + ":" + p.head},
 		"base":       map[string]any{"ref": p.base, "sha": r.refs["heads/"+p.base], "label": r.owner + ":" + p.base},
@@ -351,6 +351,12 @@ func (s *Server) pullJSON(r *repo, p *pull, single bool) map[string]any {
 		out["merged"] = p.merged
 	}
 	return out
+}
+
+// nodeID is a pull request's global id, like GitHub's node_id: unique across repositories,
+// unlike the number.
+func nodeID(r *repo, p *pull) string {
+	return "PR_" + base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%s#%d", r.fullName(), p.number)))
 }
 
 func timeOrNil(t *time.Time) any {

@@ -30,6 +30,8 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v88/github"
+
+	"github.com/heal8s/heal8s/internal/gitaccess"
 )
 
 // Keys of the Secret a RemediationPolicy's git.secretRef names.
@@ -174,14 +176,14 @@ func New(opts Options) (*Provider, error) {
 	case opts.Token != "" && opts.AppID != 0:
 		return nil, fmt.Errorf("configuring GitHub client: both a token and an App identity are set; use one")
 	case opts.Token != "":
-		clientOpts = append(clientOpts, gh.WithHTTPClient(&http.Client{Transport: rt}), gh.WithAuthToken(opts.Token))
+		clientOpts = append(clientOpts, gh.WithHTTPClient(&http.Client{Transport: rt, CheckRedirect: sameHostRedirects}), gh.WithAuthToken(opts.Token))
 	case opts.AppID != 0:
 		itr, err := ghinstallation.New(rt, opts.AppID, opts.InstallationID, opts.PrivateKey)
 		if err != nil {
 			return nil, fmt.Errorf("configuring GitHub App %d installation %d: %w", opts.AppID, opts.InstallationID, err)
 		}
 		itr.BaseURL = strings.TrimSuffix(baseURL, "/")
-		clientOpts = append(clientOpts, gh.WithHTTPClient(&http.Client{Transport: itr}))
+		clientOpts = append(clientOpts, gh.WithHTTPClient(&http.Client{Transport: itr, CheckRedirect: sameHostRedirects}))
 	default:
 		return nil, fmt.Errorf("configuring GitHub client: %w", ErrMissingCredentials)
 	}
@@ -190,4 +192,17 @@ func New(opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("configuring GitHub client: %w", err)
 	}
 	return &Provider{client: client, transport: rt, clock: opts.Clock}, nil
+}
+
+// sameHostRedirects follows a redirect only to the scheme, host and port of the first request:
+// the token or App credentials are added by the transport to every request, so a redirect to
+// another host would carry them there.
+func sameHostRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if !gitaccess.SameHost(via[0].URL, req.URL) {
+		return fmt.Errorf("refusing to follow a redirect from %s to another host %s", via[0].URL.Host, req.URL.Host)
+	}
+	return nil
 }

@@ -54,6 +54,11 @@ func (p *Provider) Calls() int64 { return p.transport.calls.Load() }
 // to resume, which looks for the pull request, then for a commit on the branch, and finishes
 // whatever is missing; an Edit that changes nothing looks for a pull request that was already
 // merged. So a crash at any point followed by a retry leaves one branch, one commit, one PR.
+//
+// With prop.Owner set, the commit carries the owner trailer (gitprovider.OwnerTrailer), and a
+// branch with commits, or a pull request, that Propose finds instead of making must have it on
+// its head commit: someone else's heal8s/<name> branch is refused (gitprovider.ErrBranchNotOwned),
+// never adopted. Finding costs one more call, reading that commit.
 func (p *Provider) Propose(ctx context.Context, prop gitprovider.Proposal) (gitprovider.PullRequest, error) {
 	if err := prop.Validate(); err != nil {
 		return gitprovider.PullRequest{}, err
@@ -92,7 +97,7 @@ func (p *Provider) Propose(ctx context.Context, prop gitprovider.Proposal) (gitp
 		if !found {
 			return gitprovider.PullRequest{}, fmt.Errorf("%s on %s: %w", path, prop.BaseBranch, gitprovider.ErrNoChange)
 		}
-		return p.ensureLabels(ctx, r, prop, pr)
+		return p.adopt(ctx, r, prop, pr)
 	}
 
 	c := commitPlan{path: path, content: content, blobSHA: blobSHA, exists: exists}
@@ -122,7 +127,7 @@ func (p *Provider) resume(ctx context.Context, r repoRef, prop gitprovider.Propo
 	if pr, found, err := p.findPR(ctx, r, prop); err != nil {
 		return gitprovider.PullRequest{}, err
 	} else if found {
-		return p.ensureLabels(ctx, r, prop, pr)
+		return p.adopt(ctx, r, prop, pr)
 	}
 	headSHA, err := p.refSHA(ctx, r, prop.Branch)
 	if err != nil {
@@ -134,6 +139,11 @@ func (p *Provider) resume(ctx context.Context, r repoRef, prop gitprovider.Propo
 			return gitprovider.PullRequest{}, fmt.Errorf("comparing %s with %s: %w", prop.Branch, prop.BaseBranch, mapErr(err))
 		}
 		if cmp.GetAheadBy() > 0 {
+			// The branch holds commits: ours from a call that stopped before the pull request,
+			// or someone else's, which heal8s must not put its name on.
+			if err := p.checkOwned(ctx, r, prop, headSHA); err != nil {
+				return gitprovider.PullRequest{}, err
+			}
 			return p.openPR(ctx, r, prop)
 		}
 		// The branch was created from an older base and holds no commit of ours: move it to the
@@ -166,7 +176,7 @@ func (p *Provider) createBranch(ctx context.Context, r repoRef, branch, sha stri
 // that file, whose parent is the branch head.
 func (p *Provider) commit(ctx context.Context, r repoRef, prop gitprovider.Proposal, c commitPlan) error {
 	opts := &gh.RepositoryContentFileOptions{
-		Message: gh.Ptr(prop.CommitMessage),
+		Message: gh.Ptr(gitprovider.CommitMessageFor(prop.CommitMessage, prop.Owner)),
 		Content: c.content,
 		Branch:  gh.Ptr(prop.Branch),
 	}
@@ -198,9 +208,39 @@ func (p *Provider) openPR(ctx context.Context, r repoRef, prop gitprovider.Propo
 		if !found {
 			return gitprovider.PullRequest{}, fmt.Errorf("opening pull request for %s: GitHub says one exists but none is listed: %w", prop.Branch, mapErr(err))
 		}
-		return p.ensureLabels(ctx, r, prop, pr)
+		return p.adopt(ctx, r, prop, pr)
 	}
 	return p.ensureLabels(ctx, r, prop, convertPR(prop.Repository, created))
+}
+
+// adopt returns a pull request an earlier call opened, after checking that it is the proposal's:
+// its head commit carries the proposal's owner trailer. Anyone with push access can open a pull
+// request from a branch named heal8s/<remediation>; heal8s follows only its own.
+func (p *Provider) adopt(ctx context.Context, r repoRef, prop gitprovider.Proposal, pr gitprovider.PullRequest) (gitprovider.PullRequest, error) {
+	if err := p.checkOwned(ctx, r, prop, pr.HeadSHA); err != nil {
+		return gitprovider.PullRequest{}, fmt.Errorf("pull request #%d: %w", pr.Number, err)
+	}
+	return p.ensureLabels(ctx, r, prop, pr)
+}
+
+// checkOwned reads commit sha and fails with gitprovider.ErrBranchNotOwned unless its message
+// carries the proposal's owner trailer. A proposal without an owner checks nothing.
+func (p *Provider) checkOwned(ctx context.Context, r repoRef, prop gitprovider.Proposal, sha string) error {
+	if prop.Owner == "" {
+		return nil
+	}
+	if sha == "" {
+		return fmt.Errorf("%w: %s has no head commit to check", gitprovider.ErrBranchNotOwned, prop.Branch)
+	}
+	c, _, err := p.client.Git.GetCommit(ctx, r.owner, r.name, sha)
+	if err != nil {
+		return fmt.Errorf("reading head commit %s of %s: %w", short(sha), prop.Branch, mapErr(err))
+	}
+	if !gitprovider.OwnedBy(c.GetMessage(), prop.Owner) {
+		return fmt.Errorf("%w: the head commit %s of %s lacks the trailer %q; delete the branch or rename it",
+			gitprovider.ErrBranchNotOwned, short(sha), prop.Branch, gitprovider.OwnerTrailer+": "+prop.Owner)
+	}
+	return nil
 }
 
 // findPR looks for a pull request from the proposal's branch in any state; an open one wins over
@@ -403,6 +443,8 @@ func convertPR(repository string, pr *gh.PullRequest) gitprovider.PullRequest {
 		Branch:     pr.GetHead().GetRef(),
 		HeadSHA:    pr.GetHead().GetSHA(),
 		State:      gitprovider.StateOpen,
+		NodeID:     pr.GetNodeID(),
+		UpdatedAt:  pr.GetUpdatedAt().Time,
 	}
 	for _, l := range pr.Labels {
 		out.Labels = append(out.Labels, l.GetName())

@@ -163,7 +163,8 @@ func TestProposeHappyPathCalls(t *testing.T) {
 		"GET /repos/acme/deploy/contents/apps/shop/web.yaml?ref=SHA -> 200",
 		"POST /repos/acme/deploy/git/refs -> 422",
 		"GET /repos/acme/deploy/pulls?head=acme%3Aheal8s%2Fa&per_page=100&state=all -> 200",
-	}), "a repeated Propose finds the pull request in four calls")
+		"GET /repos/acme/deploy/git/commits/SHA -> 200",
+	}), "a repeated Propose finds the pull request, and checks its head commit is its own, in five calls")
 }
 
 // callStrings renders calls with commit shas replaced, so the list reads as documentation.
@@ -171,8 +172,10 @@ func callStrings(calls []fake.Call) []string {
 	var out []string
 	for _, c := range calls {
 		s := c.String()
-		if i := strings.Index(s, "ref="); i >= 0 && len(s) > i+44 {
-			s = s[:i+4] + "SHA" + s[i+44:]
+		for _, marker := range []string{"ref=", "/git/commits/"} {
+			if i := strings.Index(s, marker); i >= 0 && len(s) >= i+len(marker)+40 {
+				s = s[:i+len(marker)] + "SHA" + s[i+len(marker)+40:]
+			}
 		}
 		out = append(out, s)
 	}

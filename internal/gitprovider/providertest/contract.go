@@ -44,6 +44,10 @@ type Backend interface {
 	BranchCommits(repository, base, branch string) (messages, files []string, err error)
 	// PullRequestCount counts the repository's pull requests in every state.
 	PullRequestCount(repository string) (int, error)
+	// PushForeignBranch creates branch with a commit of someone else's (no heal8s trailer).
+	PushForeignBranch(repository, branch string) error
+	// OpenForeignPR opens a pull request from branch, as a person would; it returns the number.
+	OpenForeignPR(repository, branch string) (int, error)
 }
 
 // Harness is one fresh backend with repository Repository, whose main branch holds Files, and a
@@ -77,13 +81,18 @@ func ReplaceEdit(old, new string) gitprovider.EditFunc {
 	}
 }
 
-// NewProposal is a Proposal for branch heal8s/<name> that raises the memory.
+// CommitMessage is the message of NewProposal's commit, before the owner trailer.
+const CommitMessage = "heal8s: raise memory of shop/web to 384Mi"
+
+// NewProposal is a Proposal for branch heal8s/<name> that raises the memory, owned by
+// "uid-<name>".
 func NewProposal(repository, name string) gitprovider.Proposal {
 	return gitprovider.Proposal{
 		Repository: repository, BaseBranch: "main", Branch: "heal8s/" + name,
 		Title: "heal8s: IncreaseMemory for shop/web", Body: "body of " + name,
-		CommitMessage: "heal8s: raise memory of shop/web to 384Mi",
+		CommitMessage: CommitMessage,
 		Labels:        []string{"heal8s", "IncreaseMemory"},
+		Owner:         "uid-" + name,
 		Edit:          ReplaceEdit("256Mi", "384Mi"),
 	}
 }
@@ -105,6 +114,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		g.Expect(pr.HeadSHA).NotTo(BeEmpty())
 		g.Expect(pr.State).To(Equal(gitprovider.StateOpen))
 		g.Expect(pr.Labels).To(ConsistOf("heal8s", "IncreaseMemory"))
+		g.Expect(pr.NodeID).NotTo(BeEmpty(), "the pull request's global id, unlike its number, is unique across repositories")
+		g.Expect(pr.UpdatedAt.IsZero()).To(BeFalse())
 
 		got, err := h.Backend.ReadFile(h.Repository, "heal8s/a", EditPath)
 		g.Expect(err).NotTo(HaveOccurred())
@@ -114,7 +125,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		g.Expect(base).To(Equal(Files()[EditPath]), "the base branch is untouched")
 		msgs, files, err := h.Backend.BranchCommits(h.Repository, "main", "heal8s/a")
 		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(msgs).To(Equal([]string{"heal8s: raise memory of shop/web to 384Mi"}))
+		g.Expect(msgs).To(Equal([]string{gitprovider.CommitMessageFor(CommitMessage, "uid-a")}), "the commit carries the owner trailer")
+		g.Expect(gitprovider.OwnedBy(msgs[0], "uid-a")).To(BeTrue())
 		g.Expect(files).To(Equal([]string{EditPath}))
 	})
 
@@ -259,6 +271,41 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		p = NewProposal("no-slash", "a")
 		_, err = h.Provider.Propose(ctx, p)
 		g.Expect(err).To(MatchError(gitprovider.ErrInvalidProposal))
+	})
+
+	t.Run("a branch heal8s did not make is refused, not adopted", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		g.Expect(h.Backend.PushForeignBranch(h.Repository, "heal8s/a")).To(Succeed())
+		_, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).To(MatchError(gitprovider.ErrBranchNotOwned))
+		n, err := h.Backend.PullRequestCount(h.Repository)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(n).To(BeZero(), "no pull request opened from someone else's branch")
+		msgs, _, err := h.Backend.BranchCommits(h.Repository, "main", "heal8s/a")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(msgs).To(Equal([]string{"someone else's change"}), "nothing was committed onto it")
+	})
+
+	t.Run("a pull request someone else opened from the branch is refused, not adopted", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		g.Expect(h.Backend.PushForeignBranch(h.Repository, "heal8s/a")).To(Succeed())
+		_, err := h.Backend.OpenForeignPR(h.Repository, "heal8s/a")
+		g.Expect(err).NotTo(HaveOccurred())
+		_, err = h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).To(MatchError(gitprovider.ErrBranchNotOwned))
+	})
+
+	t.Run("another Remediation's pull request from the same branch name is refused", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		_, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		other := NewProposal(h.Repository, "a")
+		other.Owner = "uid-of-another-remediation"
+		_, err = h.Provider.Propose(ctx, other)
+		g.Expect(err).To(MatchError(gitprovider.ErrBranchNotOwned))
 	})
 
 	t.Run("status of a missing pull request is ErrNotFound", func(t *testing.T) {
