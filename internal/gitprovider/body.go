@@ -34,7 +34,7 @@ type BodyInput struct {
 	FiringSince time.Time
 	// GeneratorURL links to the expression that fired; empty when unknown.
 	GeneratorURL string
-	// Summary is the alert's summary annotation; untrusted text, escaped.
+	// Summary is the alert's summary annotation; untrusted text, shown in a code span.
 	Summary string
 	// Target is the object the change applies to.
 	Target BodyTarget
@@ -67,12 +67,19 @@ type BodyChange struct {
 
 // RenderBody builds the pull request description. It is a pure function of its input so the text
 // is golden-tested and the same Remediation always gets the same body.
+//
+// Everything that comes from the alert or the cluster (alert name, labels, summary,
+// generatorURL, object names, values, the plan's reason, which quotes images) is untrusted: a
+// tenant or whoever can make Prometheus fire writes it. It is rendered only inside code spans
+// (one line, backticks replaced by ˋ so a span cannot be closed early) or a fenced block, where
+// GitHub shows text as text: no links or images, no autolinks, no @mentions that notify, no
+// closing keywords ("fixes #1") that close issues, no HTML.
 func RenderBody(in BodyInput) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	w("heal8s proposes **%s** on %s because the alert %s is firing.\n\n",
-		cell(in.Action), targetText(in.Target), code(in.AlertName))
+		word(in.Action), targetText(in.Target), code(in.AlertName))
 	w("Merge to apply the change; close without merging to reject it.\n\n")
 
 	w("### Alert\n\n")
@@ -82,10 +89,11 @@ func RenderBody(in BodyInput) string {
 		w("| Firing since | %s |\n", in.FiringSince.UTC().Format(time.RFC3339))
 	}
 	if in.GeneratorURL != "" {
-		w("| Expression | [open in Prometheus](%s) |\n", linkTarget(in.GeneratorURL))
+		// Shown, not linked: the address is the alert's, and a link would be clicked.
+		w("| Expression | %s |\n", code(in.GeneratorURL))
 	}
 	if in.Summary != "" {
-		w("| Summary | %s |\n", cell(in.Summary))
+		w("| Summary | %s |\n", code(in.Summary))
 	}
 	if len(in.AlertLabels) > 0 {
 		keys := make([]string, 0, len(in.AlertLabels))
@@ -121,13 +129,14 @@ func RenderBody(in BodyInput) string {
 	}
 
 	if in.Reason != "" {
-		w("\n### Why these numbers\n\n%s\n", paragraph(in.Reason))
+		w("\n### Why these numbers\n\n%s", fenced(in.Reason))
 	}
 
 	w("\n### Tracking\n\n")
 	w("The Remediation %s follows this pull request: after the merge it waits until the cluster "+
 		"carries the new values, then verifies that the alert stays resolved.", code(in.RemediationNamespace+"/"+in.RemediationName))
 	if in.DashboardURL != "" {
+		// The operator's own address, not the alert's.
 		w(" [Open it on the dashboard](%s).", linkTarget(in.DashboardURL))
 	}
 	w("\n")
@@ -140,7 +149,18 @@ func RenderBody(in BodyInput) string {
 }
 
 func targetText(t BodyTarget) string {
-	return fmt.Sprintf("%s %s", cell(t.Kind), code(t.Namespace+"/"+t.Name))
+	return fmt.Sprintf("%s %s", word(t.Kind), code(t.Namespace+"/"+t.Name))
+}
+
+// word keeps only the letters and digits of a name from heal8s's own vocabulary (an action, a
+// kind), so it can stand in prose as plain text.
+func word(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 func valueText(v string) string {
@@ -150,42 +170,28 @@ func valueText(v string) string {
 	return code(v)
 }
 
-// code renders s as an inline code span that no backtick in s can break out of, and that keeps a
-// table row on one line (GitHub renders `\|` inside a code span in a table as a pipe).
+// graveLookalike replaces a backtick in untrusted text: U+02CB MODIFIER LETTER GRAVE ACCENT
+// reads the same and cannot open or close a code span or fence.
+const graveLookalike = "\u02cb"
+
+// code renders untrusted s as an inline code span that shows it as text: one line, backticks
+// replaced so nothing in s can close the span, and a pipe escaped so a table row stays one row
+// (GitHub renders `\|` inside a code span in a table as a pipe).
 func code(s string) string {
-	s = strings.ReplaceAll(oneLine(s), "|", `\|`)
+	s = strings.ReplaceAll(oneLine(s), "`", graveLookalike)
+	s = strings.ReplaceAll(s, "|", `\|`)
 	if s == "" {
-		return "``"
+		return "_(empty)_"
 	}
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", longest+1)
-	if longest > 0 {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
+	return "`" + s + "`"
 }
 
-// cell escapes untrusted text for a table cell or a sentence: no line breaks, no table
-// separators, no HTML, no @-mentions that would notify people.
-func cell(s string) string {
-	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "@", "@\u200b", "`", "'")
-	return r.Replace(oneLine(s))
-}
-
-func paragraph(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	for i, l := range lines {
-		lines[i] = strings.NewReplacer("<", "&lt;", ">", "&gt;", "@", "@\u200b").Replace(l)
-	}
-	return strings.Join(lines, "\n")
+// fenced renders untrusted multi-line text as a fenced code block; with its backticks replaced
+// no line of it can close the fence.
+func fenced(s string) string {
+	s = strings.ReplaceAll(strings.TrimSpace(s), "`", graveLookalike)
+	s = strings.ReplaceAll(s, "\r", "")
+	return "```text\n" + s + "\n```\n"
 }
 
 func oneLine(s string) string {

@@ -83,12 +83,13 @@ func TestRenderBodyEscapesUntrustedText(t *testing.T) {
 		{
 			name:    "backticks in a label cannot close the code span",
 			in:      BodyInput{AlertName: "A", AlertLabels: map[string]string{"x": "a`b``c"}},
-			present: []string{"``` x=\"a`b``c\" ```"},
+			present: []string{"`x=\"a\u02cbb\u02cb\u02cbc\"`"},
+			absent:  []string{"a`b"},
 		},
 		{
 			name:    "a pipe or newline in the summary cannot break the table",
 			in:      BodyInput{AlertName: "A", Summary: "one | two\n| three |"},
-			present: []string{`| Summary | one \| two \| three \| |`},
+			present: []string{"| Summary | `one \\| two \\| three \\|` |"},
 		},
 		{
 			name:    "a pipe in a label value stays inside its cell",
@@ -96,9 +97,15 @@ func TestRenderBodyEscapesUntrustedText(t *testing.T) {
 			present: []string{"| Labels | `severity=\"warning\\|critical\"` |"},
 		},
 		{
-			name:   "mentions and html are neutralised",
-			in:     BodyInput{AlertName: "A", Summary: "ping @org/team <img src=x>", Reason: "cc @someone"},
-			absent: []string{"@org", "<img", "@someone"},
+			name:    "the generatorURL is shown, not linked",
+			in:      BodyInput{AlertName: "A", GeneratorURL: "javascript:alert(1)//http://prometheus/graph"},
+			present: []string{"| Expression | `javascript:alert(1)//http://prometheus/graph` |"},
+			absent:  []string{"]("},
+		},
+		{
+			name:    "a reason with backtick fences cannot close its block",
+			in:      BodyInput{AlertName: "A", Reason: "line one\n```\n@someone fixes #1\n```"},
+			present: []string{"```text\nline one\n\u02cb\u02cb\u02cb\n@someone fixes #1\n\u02cb\u02cb\u02cb\n```\n"},
 		},
 		{
 			name:    "the undo instruction is always there",
@@ -117,6 +124,62 @@ func TestRenderBodyEscapesUntrustedText(t *testing.T) {
 				g.Expect(strings.Contains(got, s)).To(BeFalse(), "body must not contain %q:\n%s", s, got)
 			}
 		})
+	}
+}
+
+// outsideCode is what GitHub renders as markdown in a body RenderBody wrote: the text outside
+// its fenced blocks and inline code spans. RenderBody never leaves a backtick in untrusted text,
+// so single backticks delimit every span.
+func outsideCode(md string) string {
+	var out strings.Builder
+	inFence := false
+	for _, line := range strings.Split(md, "\n") {
+		if strings.HasPrefix(line, "```") {
+			inFence = !inFence
+			continue
+		}
+		if inFence {
+			continue
+		}
+		parts := strings.Split(line, "`")
+		for i, p := range parts {
+			if i%2 == 0 {
+				out.WriteString(p)
+			}
+		}
+		out.WriteString("\n")
+	}
+	return out.String()
+}
+
+// TestRenderBodyHostileAlertIsInert: an alert whose every field carries markdown that would
+// link, embed an image, notify a team, close an issue or inject HTML renders all of it as text.
+func TestRenderBodyHostileAlertIsInert(t *testing.T) {
+	g := NewWithT(t)
+	const hostile = "![x](http://evil) @org/team fixes #1 <script>alert(1)</script> [click](http://evil) http://evil.example/autolink"
+	in := BodyInput{
+		AlertName:       hostile,
+		AlertLabels:     map[string]string{"description": hostile, "evil`key": hostile + " `` ` "},
+		GeneratorURL:    "http://evil.example/graph?x=" + hostile,
+		Summary:         hostile + "\n\n" + hostile + " `close the span` " + hostile,
+		Target:          BodyTarget{Kind: "Deployment", Namespace: "shop", Name: "web", Container: hostile},
+		Action:          "IncreaseMemory",
+		Path:            hostile,
+		Changes:         []BodyChange{{Field: "image", Before: hostile, After: "x`y"}},
+		Reason:          "Roll back to " + hostile + "\n```\n" + hostile + "\n```",
+		RemediationName: "oom-web", RemediationNamespace: "shop",
+	}
+	got := RenderBody(in)
+	g.Expect(strings.Count(got, "```")).To(Equal(2), "one fenced block, opened and closed by heal8s:\n%s", got)
+	rendered := outsideCode(got)
+	for _, bad := range []string{"![", "](", "@org", "fixes #1", "<script", "http://evil", "evil.example", "click"} {
+		g.Expect(rendered).NotTo(ContainSubstring(bad), "outside code:\n%s\nbody:\n%s", rendered, got)
+	}
+	g.Expect(got).To(ContainSubstring("`![x](http://evil) @org/team fixes #1"), "the text is still there, as text")
+	for _, line := range strings.Split(got, "\n") {
+		if strings.HasPrefix(line, "|") {
+			g.Expect(strings.Count(line, "`")%2).To(BeZero(), "every span in a table row is closed: %s", line)
+		}
 	}
 }
 
