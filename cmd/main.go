@@ -54,6 +54,7 @@ import (
 	"github.com/heal8s/heal8s/internal/dashboard"
 	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/gitprovider/github"
+	"github.com/heal8s/heal8s/internal/httpserver"
 	"github.com/heal8s/heal8s/internal/metrics"
 	"github.com/heal8s/heal8s/internal/routing"
 	webhookv1beta1 "github.com/heal8s/heal8s/internal/webhook/v1beta1"
@@ -90,7 +91,12 @@ type options struct {
 
 	receiver                alertmanager.Options
 	githubWebhookSecretFile string
+	githubWebhookAddr       string
+	githubWebhookCertDir    string
 	dashboardAddr           string
+	dashboardCertDir        string
+	dashboardMaxStreams     int
+	dashboardStreamsPerUser int
 	activitySize            int
 	pollInterval            time.Duration
 	prPollInterval          time.Duration
@@ -130,7 +136,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"The alert label that names the cluster, for --cluster-name (usually a Prometheus external label).")
 
 	fs.StringVar(&o.receiver.BindAddress, "receiver-bind-address", alertmanager.DefaultBindAddress,
-		"The address the Alertmanager webhook receiver (POST /webhook/alertmanager, and /webhook/github) listens on.")
+		"The address the Alertmanager webhook receiver (POST /webhook/alertmanager) listens on.")
 	fs.StringVar(&o.receiver.TokenFile, "receiver-token-file", "",
 		"A file holding the bearer token Alertmanager must send (a mounted Secret; reread when it changes).")
 	fs.BoolVar(&o.receiver.Insecure, "receiver-insecure", false,
@@ -140,9 +146,21 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.receiver.FlushInterval, "receiver-flush-interval", alertmanager.DefaultFlushInterval,
 		"How often repeated alerts' counts are written to their Remediations (one write per Remediation per interval).")
 	fs.StringVar(&o.githubWebhookSecretFile, "github-webhook-secret-file", "",
-		"A file holding the secret GitHub signs pull_request webhooks with; enables POST /webhook/github on the receiver's port.")
+		"A file holding the secret GitHub signs pull_request webhooks with; enables POST /webhook/github on --github-webhook-bind-address.")
+	fs.StringVar(&o.githubWebhookAddr, "github-webhook-bind-address", ":9096",
+		"The address GitHub's pull_request webhook (POST /webhook/github) listens on, apart from the Alertmanager receiver so each can be exposed on its own; "+
+			"the receiver's address instead serves both on the receiver's port (as before, with --receiver-cert-dir).")
+	fs.StringVar(&o.githubWebhookCertDir, "github-webhook-cert-dir", "",
+		"A directory with tls.crt and tls.key to serve the GitHub webhook over HTTPS; empty serves plain HTTP.")
 	fs.StringVar(&o.dashboardAddr, "dashboard-bind-address", dashboard.DefaultBindAddress,
-		"The address the read-only dashboard listens on; 0 disables it.")
+		"The address the read-only dashboard listens on; 0 disables it. Every request needs a Kubernetes bearer token (TokenReview), "+
+			"and each viewer sees the namespaces where they may list Remediations (SubjectAccessReview).")
+	fs.StringVar(&o.dashboardCertDir, "dashboard-cert-dir", "",
+		"A directory with tls.crt and tls.key to serve the dashboard over HTTPS; empty serves plain HTTP.")
+	fs.IntVar(&o.dashboardMaxStreams, "dashboard-max-streams", dashboard.DefaultMaxStreams,
+		"How many live-update streams the dashboard serves at once, all viewers together.")
+	fs.IntVar(&o.dashboardStreamsPerUser, "dashboard-max-streams-per-user", dashboard.DefaultMaxStreamsPerUser,
+		"How many live-update streams (open dashboard tabs) one viewer may have at once.")
 	fs.IntVar(&o.activitySize, "dashboard-activity-size", dashboard.DefaultActivitySize,
 		"How many phase transitions the dashboard's recent-activity feed keeps.")
 	fs.DurationVar(&o.pollInterval, "poll-interval", 0,
@@ -305,8 +323,9 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 	return nil
 }
 
-// setupServers adds the servers every replica runs, leader or not: the Alertmanager receiver
-// (with the GitHub webhook on the same port) and the dashboard.
+// setupServers adds the servers every replica runs, leader or not: the Alertmanager receiver,
+// the GitHub webhook on its own port (or the receiver's, when given its address) and the
+// dashboard.
 func setupServers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table *routing.Table) error {
 	o.receiver.Events = mgr.GetEventRecorder("heal8s-receiver")
 	receiver, err := alertmanager.New(o.receiver, mgr.GetClient(), mgr.GetAPIReader(), table, recorder)
@@ -325,16 +344,36 @@ func setupServers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table
 		if err != nil {
 			return fmt.Errorf("setting up the GitHub webhook: %w", err)
 		}
-		receiver.Handle(github.WebhookPath, gh)
+		if o.githubWebhookAddr == o.receiver.BindAddress {
+			// One port for both, as before: Alertmanager's and GitHub's can then not be exposed
+			// (or restricted) apart.
+			receiver.Handle(github.WebhookPath, gh)
+		} else if err := mgr.Add(&httpserver.Server{
+			Name: "github-webhook", BindAddress: o.githubWebhookAddr, CertDir: o.githubWebhookCertDir,
+			Server: github.NewWebhookServer(o.githubWebhookAddr, gh),
+		}); err != nil {
+			return fmt.Errorf("adding the GitHub webhook server: %w", err)
+		}
 	}
 	if err := mgr.Add(receiver); err != nil {
 		return fmt.Errorf("adding the Alertmanager receiver: %w", err)
 	}
+	// The dashboard asks the API server who a viewer is and what they may list, as the metrics
+	// endpoint does.
+	authn, authz, err := dashboard.KubernetesAuth(mgr.GetConfig(), mgr.GetHTTPClient(), dashboard.DefaultAuthCacheTTL)
+	if err != nil {
+		return fmt.Errorf("setting up the dashboard's authentication: %w", err)
+	}
 	dash, err := dashboard.New(dashboard.Options{
-		BindAddress:  o.dashboardAddr,
-		Reader:       mgr.GetCache(),
-		Informers:    mgr.GetCache(),
-		ActivitySize: o.activitySize,
+		BindAddress:       o.dashboardAddr,
+		CertDir:           o.dashboardCertDir,
+		Reader:            mgr.GetCache(),
+		Informers:         mgr.GetCache(),
+		Authenticator:     authn,
+		Authorizer:        authz,
+		ActivitySize:      o.activitySize,
+		MaxStreams:        o.dashboardMaxStreams,
+		MaxStreamsPerUser: o.dashboardStreamsPerUser,
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the dashboard: %w", err)

@@ -21,6 +21,7 @@ import (
 	"context"
 	"fmt"
 	"image/png"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,16 +35,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
-	"github.com/heal8s/heal8s/test/utils"
 )
 
 // screenshotEnv names a directory the browser test also writes its screenshots to
@@ -68,31 +64,19 @@ func chromiumPath(t *testing.T) string {
 func TestBrowser(t *testing.T) {
 	g := NewWithT(t)
 	chromium := chromiumPath(t)
-	assets, err := utils.EnvtestAssets()
-	g.Expect(err).NotTo(HaveOccurred())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	ctx = ctrl.LoggerInto(ctx, zap.New(zap.WriteTo(testWriter{t}), zap.UseDevMode(true)))
 
-	scheme := testScheme()
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-		Scheme:                scheme,
-	}
-	cfg, err := env.Start()
-	g.Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = env.Stop() }()
-	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
-	g.Expect(err).NotTo(HaveOccurred())
+	cluster := startCluster(t, ctx)
+	k8s := cluster.k8s
 
 	// The incident board: Remediations in five phases, their Events, a Ready and a broken policy.
 	now := time.Now().Truncate(time.Second)
 	rems, pols := scene(now)
 	for _, ns := range []string{"prod", "staging"} {
-		g.Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		cluster.namespace(t, ctx, ns)
 	}
 	for _, r := range rems {
 		createWithStatus(ctx, g, k8s, r, func(o *v1beta1.Remediation) any { return &o.Status })
@@ -107,25 +91,13 @@ func TestBrowser(t *testing.T) {
 	other.Regarding = corev1.ObjectReference{APIVersion: "v1", Kind: "Pod", Namespace: "prod", Name: rems[0].Name}
 	g.Expect(k8s.Create(ctx, other)).To(Succeed())
 
-	// The manager serves the dashboard from its cache, as cmd/main.go wires it.
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		// What docs/dashboard.md advises: the cache holds only the Events about Remediations.
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&eventsv1.Event{}: {Field: fields.OneTermEqualSelector("regarding.kind", "Remediation")},
-		}},
-	})
-	g.Expect(err).NotTo(HaveOccurred())
-	dash, err := New(Options{BindAddress: "127.0.0.1:0", Reader: mgr.GetCache(), Informers: mgr.GetCache(), Debounce: 50 * time.Millisecond})
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(mgr.Add(dash)).To(Succeed())
-	mgrCtx, stopMgr := context.WithCancel(ctx)
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(mgrCtx) }()
-	defer func() { stopMgr(); <-mgrDone }()
-	addr, err := dash.Addr(ctx)
-	g.Expect(err).NotTo(HaveOccurred())
-	base := "http://" + addr.String()
+	// The on-call engineer signs in with a token of a ServiceAccount that may read heal8s objects
+	// cluster-wide (kubectl create token).
+	token := cluster.viewer(t, ctx, "on-call", clusterWide)
+
+	// A manager serves the dashboard from its cache, as cmd/main.go wires it.
+	dash, base := cluster.serve(t, ctx, time.Minute, nil)
+	cached := dash.opts.Reader
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chromium),
@@ -155,6 +127,22 @@ func TestBrowser(t *testing.T) {
 		_, err := chromedp.Run(tab, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
 		g.Expect(err).NotTo(HaveOccurred(), what)
 	}
+
+	// Without a token the browser gets the login page (401); the token pasted there leads back.
+	resp, err := chromedp.Run(tab, chromedp.NavigateResponse(base+"/"))
+	g.Expect(err).NotTo(HaveOccurred(), "open the dashboard")
+	g.Expect(resp.Status).To(BeEquivalentTo(http.StatusUnauthorized))
+	g.Expect(eval(`document.querySelectorAll("#remediations").length`)).To(BeNumerically("==", 0))
+	do("paste a bad token", chromedp.SetValue(chromedp.CSS("#token"), "not-a-token"))
+	_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#login-submit"))))
+	g.Expect(err).NotTo(HaveOccurred(), "submit a bad token")
+	g.Expect(eval(`document.getElementById("login-error").textContent`)).To(ContainSubstring("not accepted"))
+	do("paste the token", chromedp.SetValue(chromedp.CSS("#token"), token))
+	_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#login-submit"))))
+	g.Expect(err).NotTo(HaveOccurred(), "sign in")
+	g.Expect(eval(`location.pathname`)).To(Equal("/"))
+	g.Expect(eval(`document.getElementById("user").textContent`)).To(Equal("system:serviceaccount:viewers:on-call"))
+	g.Expect(eval(`document.cookie`)).To(Equal(""), "the token cookie is HttpOnly: no script reads it")
 
 	// Every remediation is a row, with its phase in its colour, and the live stream connects.
 	do("open the list", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(row("prod/oom-api"))))
@@ -202,9 +190,9 @@ func TestBrowser(t *testing.T) {
 	_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(row("prod/oom-api")+" a.detail"))))
 	g.Expect(err).NotTo(HaveOccurred(), "open a remediation")
 	g.Expect(eval(`location.pathname`)).To(Equal("/remediations/prod/oom-api"))
-	var cached eventsv1.EventList
-	g.Expect(mgr.GetCache().List(ctx, &cached)).To(Succeed())
-	g.Expect(cached.Items).To(HaveLen(2), "the cache holds only the Events about Remediations")
+	var cachedEvents eventsv1.EventList
+	g.Expect(cached.List(ctx, &cachedEvents)).To(Succeed())
+	g.Expect(cachedEvents.Items).To(HaveLen(2), "the cache holds only the Events about Remediations")
 	g.Expect(eval(`document.querySelector("#plan td.before").textContent + " -> " + document.querySelector("#plan td.after").textContent`)).To(Equal("256Mi -> 320Mi"))
 	g.Expect(eval(`[...document.querySelectorAll("#timeline li .phase")].map(e => e.textContent).join()`)).To(Equal("Pending,Planning,Proposed,AwaitingMerge"))
 	g.Expect(eval(`document.querySelector("#events").textContent`)).To(ContainSubstring("opened pull request #42"))
@@ -221,6 +209,14 @@ func TestBrowser(t *testing.T) {
 	g.Expect(eval(`document.querySelector('tr[data-name="staging/broken"]').textContent`)).To(And(
 		ContainSubstring("False"), ContainSubstring("CompileFailed"), ContainSubstring(`matcher alertname=~"(": missing closing )`)))
 	g.Expect(eval(`getComputedStyle(document.querySelector('tr[data-name="prod/default"] .ready')).backgroundColor`)).To(Equal("rgb(26, 127, 55)"))
+
+	// Signing out forgets the token: the next page is the login page.
+	_, err = chromedp.Run(tab, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#logout"))))
+	g.Expect(err).NotTo(HaveOccurred(), "sign out")
+	resp, err = chromedp.Run(tab, chromedp.NavigateResponse(base+"/policies"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(resp.Status).To(BeEquivalentTo(http.StatusUnauthorized))
+	g.Expect(eval(`document.querySelectorAll("#login-form").length`)).To(BeNumerically("==", 1))
 	t.Logf("Browser test done in %s", time.Since(now).Round(time.Millisecond))
 }
 

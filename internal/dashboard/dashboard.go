@@ -26,6 +26,9 @@ import (
 	"time"
 
 	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -34,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/httpserver"
 )
 
 // Defaults for Options left zero.
@@ -45,6 +49,13 @@ const (
 	// DefaultMaxStreams bounds concurrent live-update streams, so browsers left open cannot
 	// exhaust the manager's file descriptors.
 	DefaultMaxStreams = 64
+	// DefaultMaxStreamsPerUser bounds one viewer's live-update streams (one per open tab), so
+	// one client cannot take every slot.
+	DefaultMaxStreamsPerUser = 4
+	// DefaultPageSize is how many Remediations the list shows per page; MaxPageSize bounds what
+	// ?limit= may ask for.
+	DefaultPageSize = 50
+	MaxPageSize     = 500
 	// DefaultHeartbeat keeps idle live-update streams open through proxies.
 	DefaultHeartbeat = 15 * time.Second
 )
@@ -63,10 +74,22 @@ type Options struct {
 	// Informers, usually the same cache, feeds the recent-activity buffer and live updates.
 	// Without it the feed stays empty and pages refresh only when reloaded.
 	Informers cache.Informers
+	// Authenticator identifies the viewer from a bearer token (the Authorization header or the
+	// login cookie); Authorizer says in which namespaces the viewer may list Remediations and
+	// RemediationPolicies, and so what they see. KubernetesAuth builds both from the manager's
+	// rest.Config (TokenReview and SubjectAccessReview, cached). Both are required. Only
+	// unconditional answers count: a conditional allow shows nothing.
+	Authenticator authenticator.Request
+	Authorizer    authorizer.UnconditionalAuthorizer
+	// CertDir holds tls.crt and tls.key to serve over HTTPS (watched, so a renewed certificate
+	// is served without a restart); empty serves plain HTTP.
+	CertDir string
 	// ActivitySize is how many phase transitions the recent-activity feed keeps.
 	ActivitySize int
 	// MaxStreams bounds concurrent live-update (server-sent events) connections.
 	MaxStreams int
+	// MaxStreamsPerUser bounds one viewer's concurrent live-update connections.
+	MaxStreamsPerUser int
 	// Heartbeat is how often an idle live-update stream sends a comment.
 	Heartbeat time.Duration
 	// Debounce is how long a live-update stream waits after a change for more changes, so a
@@ -85,6 +108,9 @@ type Dashboard struct {
 	streams chan struct{}
 	pages   *pages
 
+	streamMu sync.Mutex
+	perUser  map[string]int
+
 	mu    sync.Mutex
 	addr  net.Addr
 	ready chan struct{}
@@ -100,11 +126,17 @@ func New(opts Options) (*Dashboard, error) {
 	if opts.Reader == nil {
 		return nil, ErrNoReader
 	}
+	if opts.Authenticator == nil || opts.Authorizer == nil {
+		return nil, ErrNoAuth
+	}
 	if opts.ActivitySize <= 0 {
 		opts.ActivitySize = DefaultActivitySize
 	}
 	if opts.MaxStreams <= 0 {
 		opts.MaxStreams = DefaultMaxStreams
+	}
+	if opts.MaxStreamsPerUser <= 0 {
+		opts.MaxStreamsPerUser = DefaultMaxStreamsPerUser
 	}
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = DefaultHeartbeat
@@ -124,6 +156,7 @@ func New(opts Options) (*Dashboard, error) {
 		feed:    NewFeed(opts.ActivitySize),
 		changes: newBroadcaster(),
 		streams: make(chan struct{}, opts.MaxStreams),
+		perUser: map[string]int{},
 		pages:   p,
 		ready:   make(chan struct{}),
 	}, nil
@@ -168,9 +201,9 @@ func (d *Dashboard) Start(ctx context.Context) error {
 		}
 		defer remove()
 	}
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", d.opts.BindAddress)
+	ln, err := httpserver.Listen(ctx, d.opts.BindAddress, d.opts.CertDir, log)
 	if err != nil {
-		return fmt.Errorf("listening for the dashboard on %s: %w", d.opts.BindAddress, err)
+		return fmt.Errorf("listening for the dashboard: %w", err)
 	}
 	d.mu.Lock()
 	d.addr = ln.Addr()
@@ -190,7 +223,7 @@ func (d *Dashboard) Start(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("Serving the dashboard", "address", ln.Addr().String())
+	log.Info("Serving the dashboard", "address", ln.Addr().String(), "tls", d.opts.CertDir != "")
 
 	select {
 	case err := <-errc:
@@ -208,10 +241,14 @@ func (d *Dashboard) Start(ctx context.Context) error {
 // watch feeds the activity buffer from Remediation updates and wakes live streams on any change
 // of what the pages show. It returns a function removing the handlers.
 func (d *Dashboard) watch(ctx context.Context) (func(), error) {
-	notify := toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { d.changes.notify() },
-		UpdateFunc: func(any, any) { d.changes.notify() },
-		DeleteFunc: func(any) { d.changes.notify() },
+	// Each change names the resource a viewer must be allowed to list, and its namespace, so a
+	// live stream wakes only viewers who may see it.
+	notifier := func(resource string) toolscache.ResourceEventHandlerFuncs {
+		return toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { d.changes.notify(changeOf(resource, obj)) },
+			UpdateFunc: func(_, obj any) { d.changes.notify(changeOf(resource, obj)) },
+			DeleteFunc: func(obj any) { d.changes.notify(changeOf(resource, obj)) },
+		}
 	}
 	handlers := []struct {
 		obj client.Object
@@ -222,7 +259,7 @@ func (d *Dashboard) watch(ctx context.Context) (func(), error) {
 				if r, ok := obj.(*v1beta1.Remediation); ok {
 					d.record(nil, r)
 				}
-				d.changes.notify()
+				d.changes.notify(changeOf(resourceRemediations, obj))
 			},
 			UpdateFunc: func(oldObj, newObj any) {
 				o, ok1 := oldObj.(*v1beta1.Remediation)
@@ -230,11 +267,11 @@ func (d *Dashboard) watch(ctx context.Context) (func(), error) {
 				if ok1 && ok2 {
 					d.record(o, n)
 				}
-				d.changes.notify()
+				d.changes.notify(changeOf(resourceRemediations, newObj))
 			},
-			DeleteFunc: func(any) { d.changes.notify() },
+			DeleteFunc: func(obj any) { d.changes.notify(changeOf(resourceRemediations, obj)) },
 		}},
-		{&v1beta1.RemediationPolicy{}, notify},
+		{&v1beta1.RemediationPolicy{}, notifier(resourcePolicies)},
 		{&eventsv1.Event{}, toolscache.FilteringResourceEventHandler{
 			// Only Events about Remediations are on a page; the rest of a busy cluster's Events
 			// must not refresh every open browser.
@@ -242,7 +279,8 @@ func (d *Dashboard) watch(ctx context.Context) (func(), error) {
 				e, ok := obj.(*eventsv1.Event)
 				return ok && e.Regarding.Kind == "Remediation"
 			},
-			Handler: notify,
+			// An Event is in its Remediation's namespace: who may see that Remediation sees it.
+			Handler: notifier(resourceRemediations),
 		}},
 	}
 	var removers []func()
@@ -274,26 +312,76 @@ func (d *Dashboard) record(old, cur *v1beta1.Remediation) {
 	}
 }
 
-// broadcaster wakes every waiter on each change by closing the channel they wait on.
+// change is what moved: a resource a viewer must be allowed to list, in a namespace.
+type change struct {
+	resource, namespace string
+}
+
+// changeOf names the change an informer reported for obj (which may be a tombstone).
+func changeOf(resource string, obj any) change {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		ns, _, _ := toolscache.SplitMetaNamespaceKey(t.Key)
+		return change{resource: resource, namespace: ns}
+	}
+	if m, err := meta.Accessor(obj); err == nil {
+		return change{resource: resource, namespace: m.GetNamespace()}
+	}
+	return change{resource: resource}
+}
+
+// broadcaster hands every change to every live stream. Each stream collects what changed since
+// it last looked and decides, with its viewer's permissions, whether to tell the browser.
 type broadcaster struct {
-	mu sync.Mutex
-	n  uint64
-	ch chan struct{}
+	mu   sync.Mutex
+	subs map[*subscriber]struct{}
 }
 
-func newBroadcaster() *broadcaster { return &broadcaster{ch: make(chan struct{})} }
+func newBroadcaster() *broadcaster { return &broadcaster{subs: map[*subscriber]struct{}{}} }
 
-func (b *broadcaster) notify() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.n++
-	close(b.ch)
-	b.ch = make(chan struct{})
+// subscriber is one live stream's inbox: the distinct changes not yet looked at (bounded by the
+// namespaces and resources there are) and a wake-up signal.
+type subscriber struct {
+	wake    chan struct{}
+	mu      sync.Mutex
+	pending map[change]struct{}
 }
 
-// wait returns the current change number and a channel closed at the next change.
-func (b *broadcaster) wait() (uint64, <-chan struct{}) {
+func (b *broadcaster) subscribe() *subscriber {
+	s := &subscriber{wake: make(chan struct{}, 1), pending: map[change]struct{}{}}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.n, b.ch
+	b.subs[s] = struct{}{}
+	return s
+}
+
+func (b *broadcaster) unsubscribe(s *subscriber) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.subs, s)
+}
+
+func (b *broadcaster) notify(c change) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		s.mu.Lock()
+		s.pending[c] = struct{}{}
+		s.mu.Unlock()
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take returns and forgets the pending changes.
+func (s *subscriber) take() []change {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]change, 0, len(s.pending))
+	for c := range s.pending {
+		out = append(out, c)
+	}
+	clear(s.pending)
+	return out
 }

@@ -52,10 +52,12 @@ func newTestDashboard(t *testing.T, mutate func(*Options)) *Dashboard {
 		event(rems[3], "Warning", "Rejected", "pull request #7 was closed without merging", t0.Add(-time.Hour)),
 	)
 	opts := Options{
-		BindAddress: "127.0.0.1:0",
-		Reader:      fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(objs...).Build(),
-		Clock:       clocktesting.NewFakePassiveClock(t0),
-		Debounce:    time.Millisecond,
+		BindAddress:   "127.0.0.1:0",
+		Reader:        fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(objs...).Build(),
+		Authenticator: testUsers,
+		Authorizer:    testGrants,
+		Clock:         clocktesting.NewFakePassiveClock(t0),
+		Debounce:      time.Millisecond,
 	}
 	if mutate != nil {
 		mutate(&opts)
@@ -70,9 +72,11 @@ func newTestDashboard(t *testing.T, mutate func(*Options)) *Dashboard {
 	return d
 }
 
+// get requests path as the cluster-wide viewer unless header names another token.
 func get(t *testing.T, h http.Handler, method, path string, header http.Header) (*http.Response, string) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -175,6 +179,7 @@ func TestPages(t *testing.T) {
 			g.Expect(resp.StatusCode).To(Equal(tt.status), body)
 			g.Expect(resp.Header.Get("Content-Security-Policy")).To(ContainSubstring("script-src 'self'"))
 			g.Expect(resp.Header.Get("X-Content-Type-Options")).To(Equal("nosniff"))
+			g.Expect(resp.Header.Get("Referrer-Policy")).To(Equal("same-origin"))
 			if tt.contentType != "" {
 				g.Expect(resp.Header.Get("Content-Type")).To(ContainSubstring(tt.contentType))
 			}
@@ -259,6 +264,7 @@ func TestLive(t *testing.T) {
 	defer cancel()
 
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/live", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
 	resp, err := http.DefaultClient.Do(req)
 	g.Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = resp.Body.Close() }()
@@ -268,7 +274,9 @@ func TestLive(t *testing.T) {
 	g.Expect(readEvent(r)).To(Equal("retry: 2000\nevent: hello\ndata: 0"))
 
 	// A second stream is refused while the only slot is taken.
-	second, err := http.Get(srv.URL + "/live")
+	secondReq, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/live", nil)
+	secondReq.Header.Set("Authorization", "Bearer "+prodToken)
+	second, err := http.DefaultClient.Do(secondReq)
 	g.Expect(err).NotTo(HaveOccurred())
 	_, _ = io.Copy(io.Discard, second.Body)
 	_ = second.Body.Close()
@@ -276,9 +284,9 @@ func TestLive(t *testing.T) {
 
 	// Heartbeats are comments, so readEvent only returns once a change is announced.
 	time.Sleep(50 * time.Millisecond)
-	d.changes.notify()
-	d.changes.notify()
-	g.Expect(readEvent(r)).To(HavePrefix("event: change\ndata: "))
+	d.changes.notify(change{resource: resourceRemediations, namespace: "prod"})
+	d.changes.notify(change{resource: resourcePolicies, namespace: "staging"})
+	g.Expect(readEvent(r)).To(Equal("event: change\ndata: 1"))
 }
 
 func TestStart(t *testing.T) {
@@ -299,13 +307,13 @@ func TestStart(t *testing.T) {
 		go func() { done <- d.Start(ctx) }()
 		addr, err := d.Addr(ctx)
 		g.Expect(err).NotTo(HaveOccurred())
-		resp, err := http.Get("http://" + addr.String() + "/policies")
+		resp, err := authGet(ctx, "http://"+addr.String()+"/policies", adminToken)
 		g.Expect(err).NotTo(HaveOccurred())
 		_ = resp.Body.Close()
 		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
 
 		// An open live stream must not hold the shutdown up.
-		live, err := http.Get("http://" + addr.String() + "/live")
+		live, err := authGet(context.Background(), "http://"+addr.String()+"/live", adminToken)
 		g.Expect(err).NotTo(HaveOccurred())
 		defer func() { _ = live.Body.Close() }()
 		cancel()
@@ -316,11 +324,7 @@ func TestStart(t *testing.T) {
 func TestBuildListSummary(t *testing.T) {
 	g := NewWithT(t)
 	rems, _ := scene(t0)
-	items := make([]v1beta1.Remediation, 0, len(rems))
-	for _, r := range rems {
-		items = append(items, *r)
-	}
-	v := buildList(items, filter{Namespace: "prod"}, t0)
+	v := buildList(rems, filter{Namespace: "prod"}, pagination{Number: 1, Size: DefaultPageSize}, t0)
 	g.Expect(v.Total).To(Equal(3))
 	g.Expect(v.Summary).To(Equal([]phaseCount{
 		{Phase: "AwaitingMerge", Class: "phase-awaitingmerge", URL: "/?namespace=prod&phase=AwaitingMerge", Count: 1},
@@ -342,8 +346,9 @@ func TestUnsafeLinksAreNeutralised(t *testing.T) {
 	r.Status.PullRequest = &v1beta1.PullRequestStatus{URL: "javascript:alert(1)", Number: 1}
 	r.Spec.Alert.GeneratorURL = "javascript:alert(2)"
 	d, err := New(Options{
-		Reader: fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(r).Build(),
-		Clock:  clocktesting.NewFakePassiveClock(t0),
+		Reader:        fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(r).Build(),
+		Authenticator: testUsers, Authorizer: testGrants,
+		Clock: clocktesting.NewFakePassiveClock(t0),
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, path := range []string{"/", "/remediations/prod/evil"} {

@@ -22,6 +22,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,17 +83,23 @@ func detailURL(namespace, name string) string {
 	return "/remediations/" + url.PathEscape(namespace) + "/" + url.PathEscape(name)
 }
 
-// filter is the list page's query: empty fields match everything.
+// filter is the list page's query: empty fields match everything. Limit is the page size
+// asked for (0: the default), kept in the links the page builds.
 type filter struct {
 	Namespace, Phase, Action string
+	Limit                    int
 }
 
 func filterFrom(q url.Values) filter {
-	return filter{
+	f := filter{
 		Namespace: strings.TrimSpace(q.Get("namespace")),
 		Phase:     strings.TrimSpace(q.Get("phase")),
 		Action:    strings.TrimSpace(q.Get("action")),
 	}
+	if q.Get("limit") != "" {
+		f.Limit = pageFrom(q).Size
+	}
+	return f
 }
 
 func (f filter) matches(r *v1beta1.Remediation) bool {
@@ -101,8 +108,11 @@ func (f filter) matches(r *v1beta1.Remediation) bool {
 		(f.Action == "" || actionOf(r) == f.Action)
 }
 
-// query renders the filter with one field replaced, for the summary's links.
-func (f filter) with(phase string) string {
+// with renders the filter with the phase replaced, for the summary's links (on page one).
+func (f filter) with(phase string) string { return f.url(phase, 1) }
+
+// url renders the list's address for the filter with phase, on page (1 is left out).
+func (f filter) url(phase string, page int) string {
 	q := url.Values{}
 	if f.Namespace != "" {
 		q.Set("namespace", f.Namespace)
@@ -113,10 +123,21 @@ func (f filter) with(phase string) string {
 	if f.Action != "" {
 		q.Set("action", f.Action)
 	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	if page > 1 {
+		q.Set("page", strconv.Itoa(page))
+	}
 	if len(q) == 0 {
 		return "/"
 	}
 	return "/?" + q.Encode()
+}
+
+// pagination is the page of the list asked for: Number from 1, Size rows.
+type pagination struct {
+	Number, Size int
 }
 
 // row is one Remediation as the list shows it.
@@ -180,25 +201,28 @@ type phaseCount struct {
 	Count             int
 }
 
-// listView is the list page.
+// listView is the list page. Rows holds one page: rows From to To (from 1) of Total.
 type listView struct {
-	Filter     filter
-	Rows       []row
-	Total      int
-	Summary    []phaseCount
-	Namespaces []string
-	Phases     []v1beta1.Phase
-	Actions    []v1beta1.ActionType
+	Filter           filter
+	Rows             []row
+	Total            int
+	Page, Pages      int
+	From, To         int
+	PrevURL, NextURL string
+	Summary          []phaseCount
+	Namespaces       []string
+	Phases           []v1beta1.Phase
+	Actions          []v1beta1.ActionType
 }
 
-// buildList filters and sorts: the unfinished first (they need attention), then newest first.
-func buildList(items []v1beta1.Remediation, f filter, now time.Time) listView {
+// buildList filters and sorts: the unfinished first (they need attention), then newest first;
+// and builds rows for one page only. items are read, never changed (they may be the cache's).
+func buildList(items []*v1beta1.Remediation, f filter, pg pagination, now time.Time) listView {
 	v := listView{Filter: f, Phases: allPhases, Actions: allActions}
 	counts := map[v1beta1.Phase]int{}
 	nsSet := map[string]struct{}{}
 	var sel []*v1beta1.Remediation
-	for i := range items {
-		r := &items[i]
+	for _, r := range items {
 		nsSet[r.Namespace] = struct{}{}
 		if f.Namespace != "" && r.Namespace != f.Namespace {
 			continue
@@ -232,10 +256,24 @@ func buildList(items []v1beta1.Remediation, f filter, now time.Time) listView {
 		}
 		return cmp.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
 	})
-	for _, r := range sel {
+	v.Total = len(sel)
+	pg.Size = max(pg.Size, 1)
+	v.Pages = max((v.Total+pg.Size-1)/pg.Size, 1)
+	v.Page = min(max(pg.Number, 1), v.Pages)
+	start := (v.Page - 1) * pg.Size
+	end := min(start+pg.Size, v.Total)
+	for _, r := range sel[start:end] {
 		v.Rows = append(v.Rows, rowFor(r, now))
 	}
-	v.Total = len(sel)
+	if end > start {
+		v.From, v.To = start+1, end
+	}
+	if v.Page > 1 {
+		v.PrevURL = f.url(f.Phase, v.Page-1)
+	}
+	if v.Page < v.Pages {
+		v.NextURL = f.url(f.Phase, v.Page+1)
+	}
 	return v
 }
 
@@ -392,11 +430,10 @@ type policyRow struct {
 	ClusterWide          bool
 }
 
-func buildPolicies(pols []v1beta1.RemediationPolicy, rems []v1beta1.Remediation, now time.Time) []policyRow {
+func buildPolicies(pols []*v1beta1.RemediationPolicy, rems []*v1beta1.Remediation, now time.Time) []policyRow {
 	type counts struct{ active, total int }
 	byPolicy := map[string]counts{}
-	for i := range rems {
-		r := &rems[i]
+	for _, r := range rems {
 		k := r.Spec.PolicyRef.Namespace + "/" + r.Spec.PolicyRef.Name
 		c := byPolicy[k]
 		c.total++
@@ -406,8 +443,7 @@ func buildPolicies(pols []v1beta1.RemediationPolicy, rems []v1beta1.Remediation,
 		byPolicy[k] = c
 	}
 	out := make([]policyRow, 0, len(pols))
-	for i := range pols {
-		p := &pols[i]
+	for _, p := range pols {
 		c := byPolicy[p.Namespace+"/"+p.Name]
 		pr := policyRow{
 			Namespace:     p.Namespace,

@@ -23,6 +23,8 @@
       cache: "no-store",
       credentials: "same-origin"
     }).then(function (resp) {
+      // The token expired or was revoked: reloading shows the login page.
+      if (resp.status === 401) { location.reload(); throw new Error("signed out"); }
       if (!resp.ok) { throw new Error("HTTP " + resp.status); }
       return resp.text();
     }).then(function (html) {
