@@ -36,6 +36,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -102,6 +103,7 @@ type options struct {
 	prPollInterval          time.Duration
 	stableAfter             time.Duration
 	reconcileTimeout        time.Duration
+	defaultServiceAccount   string
 }
 
 func (o *options) bind(fs *flag.FlagSet) {
@@ -167,6 +169,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"How often waiting remediations look again at their target (0 means the built-in default).")
 	fs.DurationVar(&o.prPollInterval, "pr-poll-interval", time.Minute,
 		"How often the open pull requests of each repository are listed from GitHub (one conditional request per repository), for when no webhook reports them.")
+	fs.StringVar(&o.defaultServiceAccount, "default-service-account", "",
+		"A ServiceAccount name: the Direct patches of a policy outside the operator namespace that names no spec.serviceAccountName are made with the rights of this ServiceAccount of the policy's namespace (impersonated). Empty uses heal8s's own rights.")
 	fs.DurationVar(&o.reconcileTimeout, "reconcile-timeout", 3*time.Minute,
 		"The longest one reconcile of any controller may take; past it its context ends and the object is retried with backoff (a hung Git host or API call cannot hold a worker).")
 	fs.DurationVar(&o.stableAfter, "stable-after", 0,
@@ -283,12 +287,18 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		return fmt.Errorf("setting up the RemediationPolicy controller: %w", err)
 	}
 	if err := (&controller.RemediationReconciler{
-		Client:              mgr.GetClient(),
-		Scheme:              mgr.GetScheme(),
-		Metrics:             recorder,
-		OperatorNamespace:   o.operatorNamespace,
-		ProtectedNamespaces: splitList(o.protectedNamespaces),
-		PollInterval:        o.pollInterval,
+		Client:                mgr.GetClient(),
+		Scheme:                mgr.GetScheme(),
+		Metrics:               recorder,
+		OperatorNamespace:     o.operatorNamespace,
+		ProtectedNamespaces:   splitList(o.protectedNamespaces),
+		DefaultServiceAccount: o.defaultServiceAccount,
+		Impersonate: func(user string) (client.Client, error) {
+			cfg := rest.CopyConfig(mgr.GetConfig())
+			cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+			return client.New(cfg, client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+		},
+		PollInterval: o.pollInterval,
 		// The poller below follows pull requests with one call per repository; the
 		// reconciler's own per-pull-request check is a slow safety net.
 		PullRequestPollInterval: max(10*o.prPollInterval, 5*time.Minute),

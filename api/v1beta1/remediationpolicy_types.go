@@ -55,6 +55,15 @@ type RemediationPolicySpec struct {
 	// must leave this empty.
 	// +optional
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+
+	// serviceAccountName names a ServiceAccount in the policy's namespace whose rights the
+	// Direct strategy's patches are made with (heal8s impersonates it), so a policy can change
+	// no more than that account may. Empty uses heal8s's own rights, unless the manager runs with
+	// --default-service-account, which then applies to policies outside the operator namespace.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 }
 
 // Rule maps alerts to an action.

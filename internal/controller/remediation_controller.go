@@ -62,6 +62,13 @@ type RemediationReconciler struct {
 	// ProtectedNamespaces are the --protected-namespaces patterns: no Remediation acts there,
 	// nor in the operator's namespace.
 	ProtectedNamespaces []string
+	// Impersonate builds the client a Direct patch is made with when the policy names a
+	// ServiceAccount (spec.serviceAccountName, or DefaultServiceAccount).
+	Impersonate Impersonator
+	// DefaultServiceAccount is --default-service-account: the ServiceAccount, in the policy's
+	// namespace, whose rights Direct patches of policies outside the operator namespace that name
+	// none are made with; empty makes them with heal8s's own.
+	DefaultServiceAccount string
 	// OperatorNamespace holds the Secrets that policies' git.secretRef name.
 	OperatorNamespace string
 	// PollInterval is how often waiting phases look again; zero means remediation.DefaultPollInterval.
@@ -86,6 +93,7 @@ type RemediationReconciler struct {
 // +kubebuilder:rbac:groups="",namespace=heal8s-system,resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 
 // Reconcile moves one Remediation at most one phase forward. Terminal phases are never touched
 // again; everything else is observe, decide, act, write.

@@ -33,6 +33,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -40,6 +41,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -302,6 +304,11 @@ var _ = Describe("Remediation controller", Ordered, func() {
 			OperatorNamespace:   operatorNamespace,
 			PollInterval:        100 * time.Millisecond,
 			ProtectedNamespaces: routing.DefaultProtectedNamespaces,
+			Impersonate: func(user string) (client.Client, error) {
+				c := rest.CopyConfig(cfg)
+				c.Impersonate = rest.ImpersonationConfig{UserName: user}
+				return client.New(c, client.Options{Scheme: scheme})
+			},
 
 			PullRequestPollInterval: 150 * time.Millisecond,
 			Providers: func(p *v1beta1.RemediationPolicy, secret map[string][]byte) (gitprovider.Provider, error) {
@@ -699,6 +706,32 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		r := heal("forged-1", "web")
 		Expect(history(r)).To(ContainElements("Planning/TargetChanged", "Verifying/Applied"))
 		Expect(memLimit("web")).To(Equal("320Mi"), "the fresh plan, never the forged 64Gi")
+	})
+
+	It("patches with the rights of the policy's ServiceAccount: refused with a reason where it may not patch", func() {
+		deployment("web", nil)
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fixer"}}
+		Expect(k8sClient.Create(ctx, sa)).To(Succeed())
+		policy(v1beta1.StrategyDirect, func(s *v1beta1.RemediationPolicySpec) {
+			s.ServiceAccountName = "fixer"
+			s.Safety.Cooldown = &metav1.Duration{Duration: time.Millisecond} // the refused try does not hold the next
+		})
+		Expect(k8sClient.Create(ctx, newRemediation("as-sa-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+		r := waitPhase("as-sa-1", v1beta1.PhaseFailed)
+		Expect(r.Status.Reason).To(Equal(ForbiddenReason))
+		Expect(r.Status.Message).To(ContainSubstring("system:serviceaccount:" + ns + ":fixer may not patch"))
+		Expect(memLimit("web")).To(Equal("256Mi"), "nothing changed with heal8s's own rights instead")
+
+		By("granting the ServiceAccount patch on Deployments in its namespace")
+		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fixer"}, Rules: []rbacv1.PolicyRule{{
+			APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "patch"}}}}
+		Expect(k8sClient.Create(ctx, role)).To(Succeed())
+		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fixer"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "fixer"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "fixer", Namespace: ns}}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, newRemediation("as-sa-2", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
+		waitPhase("as-sa-2", v1beta1.PhaseVerifying)
+		Expect(memLimit("web")).To(Equal("320Mi"))
 	})
 
 	It("fails PatchRejected, without re-planning, when the API server refuses a patch whose tests hold", func() {

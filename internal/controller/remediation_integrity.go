@@ -86,3 +86,44 @@ func (r *RemediationReconciler) planHolds(ctx context.Context, s *scope, c clien
 	}
 	return holds, nil
 }
+
+// ForbiddenReason means the identity a Direct patch is made with (the policy's ServiceAccount)
+// may not make it: the policy asked for no more rights than that account has.
+const ForbiddenReason = "Forbidden"
+
+// Impersonator returns a client that acts as user (system:serviceaccount:<ns>:<name>), for
+// Direct patches made with a policy's ServiceAccount. main builds it from the manager's config.
+type Impersonator func(user string) (client.Client, error)
+
+// serviceAccountOf is the ServiceAccount, in the policy's namespace, whose rights a Direct
+// patch of the policy is made with: spec.serviceAccountName, else --default-service-account for
+// a policy outside the operator namespace; "" means heal8s's own rights.
+func (r *RemediationReconciler) serviceAccountOf(s *scope) string {
+	if s.policy == nil {
+		return ""
+	}
+	if sa := s.policy.Spec.ServiceAccountName; sa != "" {
+		return sa
+	}
+	if s.policy.Namespace != r.OperatorNamespace {
+		return r.DefaultServiceAccount
+	}
+	return ""
+}
+
+// directWriter returns the client a Direct patch is sent with, and who it acts as.
+func (r *RemediationReconciler) directWriter(s *scope) (client.Writer, string, error) {
+	sa := r.serviceAccountOf(s)
+	if sa == "" {
+		return r.Client, "heal8s", nil
+	}
+	user := "system:serviceaccount:" + s.policy.Namespace + ":" + sa
+	if r.Impersonate == nil {
+		return nil, user, fmt.Errorf("patching as %s: the manager was started without impersonation", user)
+	}
+	c, err := r.Impersonate(user)
+	if err != nil {
+		return nil, user, fmt.Errorf("building a client that acts as %s: %w", user, err)
+	}
+	return c, user, nil
+}

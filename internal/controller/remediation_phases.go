@@ -271,11 +271,19 @@ func (r *RemediationReconciler) applyDirect(ctx context.Context, s *scope, obs *
 		obs.Conflict = true
 		return nil
 	}
-	err = r.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, []byte(plan.Patch)))
+	writer, who, err := r.directWriter(s)
+	if err != nil {
+		return err
+	}
+	err = writer.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, []byte(plan.Patch)))
 	switch {
 	case err == nil:
 		obs.Applied = true
-		ctrl.LoggerFrom(ctx).Info("Patched the target", "target", client.ObjectKeyFromObject(obj), "after", plan.After)
+		ctrl.LoggerFrom(ctx).Info("Patched the target", "target", client.ObjectKeyFromObject(obj), "after", plan.After, "as", who)
+		return nil
+	case apierrors.IsForbidden(err):
+		obs.Failure = &remediation.Outcome{Reason: ForbiddenReason,
+			Message: fmt.Sprintf("%s may not patch %s: %v", who, client.ObjectKeyFromObject(obj), err)}
 		return nil
 	case apierrors.IsInvalid(err) || apierrors.IsConflict(err):
 		// A test operation failed on the server: the target changed after it was read.
