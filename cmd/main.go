@@ -33,7 +33,6 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -53,6 +52,7 @@ import (
 	"github.com/heal8s/heal8s/internal/alertmanager"
 	"github.com/heal8s/heal8s/internal/controller"
 	"github.com/heal8s/heal8s/internal/dashboard"
+	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/gitprovider/github"
 	"github.com/heal8s/heal8s/internal/httpserver"
@@ -88,6 +88,8 @@ type options struct {
 	secureMetrics, enableHTTP2                       bool
 	operatorNamespace                                string
 	protectedNamespaces                              string
+	gitHosts                                         string
+	gitAllowInsecureHTTP                             bool
 	clusterName, clusterLabel                        string
 
 	receiver                alertmanager.Options
@@ -130,6 +132,11 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", "heal8s-system"),
 		"The operator's own namespace: policies there may act cluster-wide, and Secrets are read there only.")
 
+	fs.StringVar(&o.gitHosts, "git-hosts", gitaccess.DefaultHost,
+		"Comma-separated Git hosts heal8s may send credentials to: github.com (https://api.github.com) and GitHub Enterprise hosts "+
+			"(ghe.example.com means https://ghe.example.com/api/v3/). A policy's baseURL must name one, and the Secret's heal8s.io/git-host must match it.")
+	fs.BoolVar(&o.gitAllowInsecureHTTP, "git-allow-insecure-http", false,
+		"Allow a policy's baseURL to use plain http. Only for local tests against a fake GitHub: credentials would cross the network in clear.")
 	fs.StringVar(&o.protectedNamespaces, "protected-namespaces", strings.Join(routing.DefaultProtectedNamespaces, ","),
 		"Comma-separated namespaces (path.Match patterns such as kube-*) heal8s never changes, whatever a policy says; the operator namespace is always protected.")
 	fs.StringVar(&o.clusterName, "cluster-name", "",
@@ -203,14 +210,18 @@ func run(ctx context.Context, o options) error {
 		ClusterName:         o.clusterName,
 		ClusterLabel:        o.clusterLabel,
 	})
-	if err := setupControllers(mgr, o, recorder, table); err != nil {
+	access, err := o.gitAccess()
+	if err != nil {
+		return err
+	}
+	if err := setupControllers(mgr, o, recorder, table, access); err != nil {
 		return err
 	}
 	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
 		if err := webhookv1beta1.SetupRemediationWebhookWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the Remediation webhooks: %w", err)
 		}
-		if err := webhookv1beta1.SetupRemediationPolicyWebhookWithManager(mgr, o.operatorNamespace); err != nil {
+		if err := webhookv1beta1.SetupRemediationPolicyWebhookWithManager(mgr, o.operatorNamespace, access); err != nil {
 			return fmt.Errorf("setting up the RemediationPolicy webhooks: %w", err)
 		}
 	}
@@ -278,7 +289,16 @@ func newManager(o options) (ctrl.Manager, error) {
 	return mgr, nil
 }
 
-func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table *routing.Table) error {
+// gitAccess is the platform's rule for Git credentials, from the flags.
+func (o options) gitAccess() (gitaccess.Config, error) {
+	hosts, err := gitaccess.ParseHosts(o.gitHosts)
+	if err != nil {
+		return gitaccess.Config{}, fmt.Errorf("reading --git-hosts: %w", err)
+	}
+	return gitaccess.Config{OperatorNamespace: o.operatorNamespace, Hosts: hosts, AllowInsecureHTTP: o.gitAllowInsecureHTTP}, nil
+}
+
+func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table *routing.Table, access gitaccess.Config) error {
 	providers := &github.ProviderCache{}
 	if err := (&controller.RemediationPolicyReconciler{
 		Client: mgr.GetClient(),
@@ -302,9 +322,11 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		// The poller below follows pull requests with one call per repository; the
 		// reconciler's own per-pull-request check is a slow safety net.
 		PullRequestPollInterval: max(10*o.prPollInterval, 5*time.Minute),
-		Providers: func(policy *v1beta1.RemediationPolicy, secret map[string][]byte) (gitprovider.Provider, error) {
-			owner := types.NamespacedName{Namespace: o.operatorNamespace, Name: policy.Spec.Git.SecretRef.Name}.String()
-			return providers.Get(owner, secret, policy.Spec.Git.BaseURL)
+		GitAccess:               access,
+		// The factories see only credentials gitaccess granted, with the one endpoint they may
+		// go to.
+		Providers: func(creds controller.GitCredentials) (gitprovider.Provider, error) {
+			return providers.Get(creds.Secret.String(), creds.Data, creds.Endpoint.BaseURL)
 		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Remediation controller: %w", err)
@@ -316,9 +338,9 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		OperatorNamespace: o.operatorNamespace,
 		Interval:          o.prPollInterval,
 		Sync:              sync,
-		Pollers: func(policy *v1beta1.RemediationPolicy, secret map[string][]byte) (controller.RepositoryPoller, error) {
-			owner := types.NamespacedName{Namespace: o.operatorNamespace, Name: policy.Spec.Git.SecretRef.Name}.String()
-			return providers.Poller(owner, secret, policy.Spec.Git.BaseURL)
+		GitAccess:         access,
+		Pollers: func(creds controller.GitCredentials) (controller.RepositoryPoller, error) {
+			return providers.Poller(creds.Secret.String(), creds.Data, creds.Endpoint.BaseURL)
 		},
 	}); err != nil {
 		return fmt.Errorf("adding the pull request poller: %w", err)

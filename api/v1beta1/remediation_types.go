@@ -214,6 +214,22 @@ type PullRequestStatus struct {
 	// state is the pull request's last known state.
 	// +optional
 	State PullRequestState `json:"state,omitempty"`
+
+	// repository is the "owner/name" the pull request was opened in. Webhook events and polls
+	// are matched on repository and number (and nodeID), never on the number alone.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Repository string `json:"repository,omitempty"`
+
+	// nodeID is the provider's global identifier of the pull request (GitHub's node_id).
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	NodeID string `json:"nodeID,omitempty"`
+
+	// updatedAt is the provider's last update time of the pull request as last recorded; an
+	// event or poll older than it is a replay and changes nothing.
+	// +optional
+	UpdatedAt *metav1.Time `json:"updatedAt,omitempty"`
 }
 
 // PhaseTransition is one step of a Remediation's history, for the timeline a person reads.

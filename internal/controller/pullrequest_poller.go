@@ -23,12 +23,12 @@ import (
 	"slices"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/gitprovider/github"
 )
 
@@ -38,9 +38,10 @@ type RepositoryPoller interface {
 	PollOnce(ctx context.Context, repositories []string, callback github.PullRequestCallback) error
 }
 
-// PollerFactory returns the poller for a policy's Git credentials; the same credentials must get
-// the same poller, so its ETags (and the 304s they earn) are kept between rounds.
-type PollerFactory func(policy *v1beta1.RemediationPolicy, secret map[string][]byte) (RepositoryPoller, error)
+// PollerFactory returns the poller for credentials a policy was allowed to use (for their
+// endpoint only); the same credentials must get the same poller, so its ETags (and the 304s
+// they earn) are kept between rounds.
+type PollerFactory func(creds GitCredentials) (RepositoryPoller, error)
 
 // PullRequestPoller follows the pull requests of waiting GitOps remediations when GitHub's
 // webhook is not configured (or missed an event): every Interval it makes one conditional list
@@ -52,9 +53,12 @@ type PullRequestPoller struct {
 	// APIReader reads the credentials Secret, so Secrets are never cached.
 	APIReader         client.Reader
 	OperatorNamespace string
-	Interval          time.Duration
-	Pollers           PollerFactory
-	Sync              *PullRequestSync
+	// GitAccess decides which policy may use which Secret towards which host, exactly as for
+	// the Remediation reconciler; its OperatorNamespace defaults to OperatorNamespace.
+	GitAccess gitaccess.Config
+	Interval  time.Duration
+	Pollers   PollerFactory
+	Sync      *PullRequestSync
 }
 
 // NeedLeaderElection is true: one replica polling is enough, and spares the rate limit.
@@ -83,35 +87,48 @@ func (p *PullRequestPoller) PollOnce(ctx context.Context) error {
 	if err := p.Client.List(ctx, list); err != nil {
 		return fmt.Errorf("listing Remediations: %w", err)
 	}
-	waiting := map[types.NamespacedName]bool{} // policies with a remediation waiting on a pull request
+	// Each waiting pull request is polled in the repository it was opened in, with its policy's
+	// credentials, if the policy may still use them for that repository.
+	type use struct {
+		policy     types.NamespacedName
+		repository string
+	}
+	waiting := map[use]bool{}
 	for i := range list.Items {
 		r := &list.Items[i]
 		if r.Status.PullRequest == nil || (r.Status.Phase != v1beta1.PhaseProposed && r.Status.Phase != v1beta1.PhaseAwaitingMerge) {
 			continue
 		}
-		key := types.NamespacedName{Namespace: r.Spec.PolicyRef.Namespace, Name: r.Spec.PolicyRef.Name}
-		waiting[key] = true
+		waiting[use{policy: types.NamespacedName{Namespace: r.Spec.PolicyRef.Namespace, Name: r.Spec.PolicyRef.Name},
+			repository: r.Status.PullRequest.Repository}] = true
 	}
+	cfg := gitAccessConfig(p.GitAccess, p.OperatorNamespace)
 	var errs []error
 	byPoller := map[RepositoryPoller][]string{}
-	for key := range waiting {
+	for u := range waiting {
 		policy := &v1beta1.RemediationPolicy{}
-		if err := p.Client.Get(ctx, key, policy); err != nil || policy.Spec.Git == nil {
+		if err := p.Client.Get(ctx, u.policy, policy); err != nil || policy.Spec.Git == nil {
 			continue // the Remediation reconciler reports a missing policy
 		}
-		secret := &corev1.Secret{}
-		ref := client.ObjectKey{Namespace: p.OperatorNamespace, Name: policy.Spec.Git.SecretRef.Name}
-		if err := p.APIReader.Get(ctx, ref, secret); err != nil {
-			errs = append(errs, fmt.Errorf("reading Secret %s of RemediationPolicy %s: %w", ref, key, err))
-			continue
+		repository := u.repository
+		if repository == "" {
+			// Recorded before heal8s kept the repository: the policy's.
+			repository = policy.Spec.Git.Repository
 		}
-		poller, err := p.Pollers(policy, secret.Data)
+		creds, err := loadGitCredentials(ctx, p.APIReader, cfg, policy, repository)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("building the poller of RemediationPolicy %s: %w", key, err))
+			// A refusal is the Remediation reconciler's to report (it ends the remediation);
+			// here it only means this repository is not polled with these credentials.
+			errs = append(errs, fmt.Errorf("polling pull requests of RemediationPolicy %s: %w", u.policy, err))
 			continue
 		}
-		if !slices.Contains(byPoller[poller], policy.Spec.Git.Repository) {
-			byPoller[poller] = append(byPoller[poller], policy.Spec.Git.Repository)
+		poller, err := p.Pollers(creds)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("building the poller of RemediationPolicy %s: %w", u.policy, err))
+			continue
+		}
+		if !slices.Contains(byPoller[poller], repository) {
+			byPoller[poller] = append(byPoller[poller], repository)
 		}
 	}
 	for poller, repositories := range byPoller {

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/gitprovider/github"
 )
@@ -58,7 +59,8 @@ var _ = Describe("PullRequestPoller", func() {
 		ns := nsObj.Name
 		opNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "prpoll-op-"}}
 		Expect(k8sClient.Create(ctx, opNS)).To(Succeed())
-		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "gh", Namespace: opNS.Name},
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "gh", Namespace: opNS.Name,
+			Annotations: map[string]string{gitaccess.AnnotationAllowedNamespaces: ns}},
 			StringData: map[string]string{"token": "t"}})).To(Succeed())
 
 		policy := &v1beta1.RemediationPolicy{
@@ -85,7 +87,8 @@ var _ = Describe("PullRequestPoller", func() {
 			}
 			Expect(k8sClient.Create(ctx, rem)).To(Succeed())
 			rem.Status.Phase = phase
-			rem.Status.PullRequest = &v1beta1.PullRequestStatus{Number: number, Branch: BranchPrefix + name, State: v1beta1.PullRequestOpen}
+			rem.Status.PullRequest = &v1beta1.PullRequestStatus{Number: number, Branch: BranchPrefix + name, State: v1beta1.PullRequestOpen,
+				Repository: "acme/deploy"}
 			Expect(k8sClient.Status().Update(ctx, rem)).To(Succeed())
 		}
 		waiting("a", 1, v1beta1.PhaseAwaitingMerge)
@@ -99,11 +102,11 @@ var _ = Describe("PullRequestPoller", func() {
 		var gotSecret map[string][]byte
 		poller := &PullRequestPoller{
 			Client: k8sClient, APIReader: k8sClient, OperatorNamespace: opNS.Name,
-			Pollers: func(p *v1beta1.RemediationPolicy, secret map[string][]byte) (RepositoryPoller, error) {
-				if p.Namespace != ns {
+			Pollers: func(creds GitCredentials) (RepositoryPoller, error) {
+				if creds.Secret.Namespace != opNS.Name {
 					return &recordingPoller{}, nil // other specs' policies
 				}
-				gotSecret = secret
+				gotSecret = creds.Data
 				return rec, nil
 			},
 			Sync: &PullRequestSync{Client: k8sClient},

@@ -20,7 +20,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -44,42 +46,136 @@ type PullRequestSync struct {
 
 // Update is a gitprovider/github.PullRequestCallback. Pull requests heal8s did not open are
 // ignored; an error (the API server refused the patch) makes GitHub redeliver the event.
+//
+// A pull request is matched on its identity, never on its number alone: the repository it was
+// opened in, its number and branch, and GitHub's node id once known. A closed pull request #7 of
+// another repository the App covers, with the same branch name, changes nothing. A replayed or
+// out-of-order delivery (older than what status records) or a change out of merged or closed
+// changes nothing either (see nextPullRequestStatus).
 func (s *PullRequestSync) Update(ctx context.Context, pr gitprovider.PullRequest) error {
 	name, ok := strings.CutPrefix(pr.Branch, BranchPrefix)
 	if !ok || name == "" {
 		return nil
 	}
-	state, ok := apiState(pr.State)
-	if !ok {
+	if _, ok := apiState(pr.State); !ok {
 		return nil
 	}
 	list := &v1beta1.RemediationList{}
 	if err := s.Client.List(ctx, list); err != nil {
 		return fmt.Errorf("listing Remediations for pull request %s#%d: %w", pr.Repository, pr.Number, err)
 	}
+	log := ctrl.LoggerFrom(ctx)
 	for i := range list.Items {
 		rem := &list.Items[i]
 		cur := rem.Status.PullRequest
-		if rem.Name != name || cur == nil || int(cur.Number) != pr.Number || cur.Branch != pr.Branch {
+		if rem.Name != name || cur == nil || rem.Status.Phase.IsTerminal() {
 			continue
 		}
-		if cur.State == state {
+		next, verdict := nextPullRequestStatus(*cur, pr, s.legacyRepository(ctx, rem))
+		switch verdict {
+		case prOther:
+			continue
+		case prUnchanged:
 			return nil
+		case prStale, prTerminal:
+			log.Info("Ignored a pull request event that would move state backwards", "Remediation", client.ObjectKeyFromObject(rem),
+				"pullRequest", pr.URL, "state", pr.State, "recorded", cur.State, "verdict", string(verdict))
+			return nil
+		case prChanged:
 		}
 		base := rem.DeepCopy()
-		rem.Status.PullRequest.State = state
-		if pr.URL != "" {
-			rem.Status.PullRequest.URL = pr.URL
-		}
-		if err := s.Client.Status().Patch(ctx, rem, client.MergeFrom(base)); err != nil {
+		rem.Status.PullRequest = &next
+		if err := s.Client.Status().Patch(ctx, rem, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 			return fmt.Errorf("recording pull request %s#%d as %s on Remediation %s/%s: %w",
-				pr.Repository, pr.Number, state, rem.Namespace, rem.Name, err)
+				pr.Repository, pr.Number, next.State, rem.Namespace, rem.Name, err)
 		}
-		ctrl.LoggerFrom(ctx).Info("Pull request state recorded", "Remediation", client.ObjectKeyFromObject(rem),
-			"pullRequest", pr.URL, "state", state)
+		log.Info("Pull request state recorded", "Remediation", client.ObjectKeyFromObject(rem),
+			"pullRequest", pr.URL, "state", next.State)
 		return nil
 	}
 	return nil
+}
+
+// legacyRepository is the repository of a pull request recorded before heal8s kept it in
+// status: the policy's, as it is now ("" when the policy is gone, which matches nothing).
+func (s *PullRequestSync) legacyRepository(ctx context.Context, rem *v1beta1.Remediation) string {
+	if rem.Status.PullRequest.Repository != "" {
+		return ""
+	}
+	policy := &v1beta1.RemediationPolicy{}
+	ref := rem.Spec.PolicyRef
+	if err := s.Client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, policy); err != nil || policy.Spec.Git == nil {
+		return ""
+	}
+	return policy.Spec.Git.Repository
+}
+
+// prVerdict is what a pull request event means for a recorded pull request.
+type prVerdict string
+
+const (
+	// prOther: the event is about another pull request (repository, number, branch or node id
+	// differ).
+	prOther prVerdict = "other"
+	// prUnchanged: the same pull request, nothing to record.
+	prUnchanged prVerdict = "unchanged"
+	// prStale: older than what status records (a replay, or a delivery out of order).
+	prStale prVerdict = "stale"
+	// prTerminal: would move the state out of merged or closed.
+	prTerminal prVerdict = "terminal"
+	// prChanged: record the returned status.
+	prChanged prVerdict = "changed"
+)
+
+// nextPullRequestStatus decides what an event or poll pr means for the recorded pull request cur.
+// legacyRepository stands for cur.Repository when status predates it. Pure: the webhook, the
+// poller and the reconciler's own reads all go through it.
+func nextPullRequestStatus(cur v1beta1.PullRequestStatus, pr gitprovider.PullRequest, legacyRepository string) (v1beta1.PullRequestStatus, prVerdict) {
+	repo := cur.Repository
+	if repo == "" {
+		repo = legacyRepository
+	}
+	switch {
+	case repo == "" || !strings.EqualFold(repo, pr.Repository),
+		int(cur.Number) != pr.Number,
+		cur.Branch != "" && cur.Branch != pr.Branch,
+		cur.NodeID != "" && pr.NodeID != "" && cur.NodeID != pr.NodeID:
+		return cur, prOther
+	}
+	state, ok := apiState(pr.State)
+	if !ok {
+		return cur, prOther
+	}
+	if cur.UpdatedAt != nil && !pr.UpdatedAt.IsZero() && pr.UpdatedAt.Before(cur.UpdatedAt.Time) {
+		return cur, prStale
+	}
+	terminal := cur.State == v1beta1.PullRequestMerged || cur.State == v1beta1.PullRequestClosed
+	if terminal && state != cur.State {
+		return cur, prTerminal
+	}
+	next := *cur.DeepCopy()
+	next.State = state
+	if pr.URL != "" {
+		next.URL = pr.URL
+	}
+	if next.Repository == "" {
+		next.Repository = pr.Repository
+	}
+	if next.NodeID == "" {
+		next.NodeID = pr.NodeID
+	}
+	if next.Branch == "" {
+		next.Branch = pr.Branch
+	}
+	if !pr.UpdatedAt.IsZero() {
+		next.UpdatedAt = &metav1.Time{Time: pr.UpdatedAt.UTC().Truncate(time.Second)}
+	}
+	// Only a new state or a newly learned identity is worth a write; a later updatedAt alone
+	// (a label, an edit of the title) is not.
+	if next.State == cur.State && next.Repository == cur.Repository && next.NodeID == cur.NodeID && next.URL == cur.URL {
+		return cur, prUnchanged
+	}
+	return next, prChanged
 }
 
 func apiState(s gitprovider.State) (v1beta1.PullRequestState, bool) {

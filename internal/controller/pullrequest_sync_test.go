@@ -17,6 +17,9 @@ limitations under the License.
 package controller
 
 import (
+	"testing"
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -56,7 +59,8 @@ var _ = Describe("PullRequestSync", func() {
 		Expect(k8sClient.Create(ctx, rem)).To(Succeed())
 		rem.Status.Phase = v1beta1.PhaseAwaitingMerge
 		rem.Status.PullRequest = &v1beta1.PullRequestStatus{Provider: v1beta1.GitProviderGitHub, Number: number,
-			Branch: BranchPrefix + name, URL: "https://github.example/acme/deploy/pull/1", State: v1beta1.PullRequestOpen}
+			Branch: BranchPrefix + name, URL: "https://github.example/acme/deploy/pull/1", State: v1beta1.PullRequestOpen,
+			Repository: "acme/deploy", NodeID: "PR_node_" + name, UpdatedAt: &metav1.Time{Time: t0}}
 		Expect(k8sClient.Status().Update(ctx, rem)).To(Succeed())
 		return rem
 	}
@@ -78,14 +82,15 @@ var _ = Describe("PullRequestSync", func() {
 
 	It("ignores pull requests heal8s did not open, or whose number does not match", func() {
 		awaiting("oom-c", 9)
-		Expect(sync.Update(ctx, gitprovider.PullRequest{Number: 9, Branch: "feature/x", State: gitprovider.StateClosed})).To(Succeed())
-		Expect(sync.Update(ctx, gitprovider.PullRequest{Number: 10, Branch: BranchPrefix + "oom-c", State: gitprovider.StateClosed})).To(Succeed())
+		Expect(sync.Update(ctx, gitprovider.PullRequest{Repository: "acme/deploy", Number: 9, Branch: "feature/x", State: gitprovider.StateClosed})).To(Succeed())
+		Expect(sync.Update(ctx, gitprovider.PullRequest{Repository: "acme/deploy", Number: 10, Branch: BranchPrefix + "oom-c", State: gitprovider.StateClosed})).To(Succeed())
 		Expect(stateOf("oom-c")).To(Equal(v1beta1.PullRequestOpen))
 	})
 
-	It("records a close and a reopen, and writes nothing for a repeated event", func() {
+	It("records a close, writes nothing for a repeated event, and never leaves closed", func() {
 		rem := awaiting("oom-d", 11)
-		pr := gitprovider.PullRequest{Number: 11, Branch: BranchPrefix + "oom-d", State: gitprovider.StateClosed}
+		pr := gitprovider.PullRequest{Repository: "acme/deploy", Number: 11, Branch: BranchPrefix + "oom-d", State: gitprovider.StateClosed,
+			NodeID: "PR_node_oom-d", UpdatedAt: t0.Add(time.Minute)}
 		Expect(sync.Update(ctx, pr)).To(Succeed())
 		Expect(stateOf("oom-d")).To(Equal(v1beta1.PullRequestClosed))
 
@@ -96,8 +101,90 @@ var _ = Describe("PullRequestSync", func() {
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rem), again)).To(Succeed())
 		Expect(again.ResourceVersion).To(Equal(current.ResourceVersion), "a replayed event writes nothing")
 
-		pr.State = gitprovider.StateOpen
+		pr.State, pr.UpdatedAt = gitprovider.StateOpen, t0.Add(2*time.Minute)
 		Expect(sync.Update(ctx, pr)).To(Succeed())
-		Expect(stateOf("oom-d")).To(Equal(v1beta1.PullRequestOpen))
+		Expect(stateOf("oom-d")).To(Equal(v1beta1.PullRequestClosed), "a veto stays a veto: closed is terminal")
+	})
+
+	It("matches on repository and node id: a foreign repository's pull request with the same number and branch changes nothing", func() {
+		awaiting("oom-e", 12)
+		foreign := gitprovider.PullRequest{Repository: "mallory/other", Number: 12, Branch: BranchPrefix + "oom-e",
+			State: gitprovider.StateClosed, NodeID: "PR_mallory", UpdatedAt: t0.Add(time.Hour)}
+		Expect(sync.Update(ctx, foreign)).To(Succeed())
+		foreign.State = gitprovider.StateMerged
+		Expect(sync.Update(ctx, foreign)).To(Succeed())
+		Expect(stateOf("oom-e")).To(Equal(v1beta1.PullRequestOpen))
+
+		By("the same repository and number with another node id")
+		recreated := gitprovider.PullRequest{Repository: "acme/deploy", Number: 12, Branch: BranchPrefix + "oom-e",
+			State: gitprovider.StateClosed, NodeID: "PR_other", UpdatedAt: t0.Add(time.Hour)}
+		Expect(sync.Update(ctx, recreated)).To(Succeed())
+		Expect(stateOf("oom-e")).To(Equal(v1beta1.PullRequestOpen))
+
+		By("the right pull request, in another case of the repository's name")
+		recreated.Repository, recreated.NodeID, recreated.State = "Acme/Deploy", "PR_node_oom-e", gitprovider.StateMerged
+		Expect(sync.Update(ctx, recreated)).To(Succeed())
+		Expect(stateOf("oom-e")).To(Equal(v1beta1.PullRequestMerged))
+	})
+
+	It("ignores an event older than what status records", func() {
+		awaiting("oom-f", 13)
+		old := gitprovider.PullRequest{Repository: "acme/deploy", Number: 13, Branch: BranchPrefix + "oom-f",
+			State: gitprovider.StateClosed, NodeID: "PR_node_oom-f", UpdatedAt: t0.Add(-time.Minute)}
+		Expect(sync.Update(ctx, old)).To(Succeed())
+		Expect(stateOf("oom-f")).To(Equal(v1beta1.PullRequestOpen), "a delivery from before the recorded update is a replay")
 	})
 })
+
+var t0 = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+
+func TestNextPullRequestStatus(t *testing.T) {
+	g := NewWithT(t)
+	at := func(d time.Duration) *metav1.Time { return &metav1.Time{Time: t0.Add(d)} }
+	cur := v1beta1.PullRequestStatus{Repository: "acme/deploy", Number: 7, Branch: "heal8s/a", NodeID: "N7",
+		State: v1beta1.PullRequestOpen, UpdatedAt: at(0)}
+	ev := func(mut func(*gitprovider.PullRequest)) gitprovider.PullRequest {
+		pr := gitprovider.PullRequest{Repository: "acme/deploy", Number: 7, Branch: "heal8s/a", NodeID: "N7",
+			State: gitprovider.StateMerged, UpdatedAt: t0.Add(time.Minute)}
+		if mut != nil {
+			mut(&pr)
+		}
+		return pr
+	}
+	for _, tc := range []struct {
+		name   string
+		cur    v1beta1.PullRequestStatus
+		pr     gitprovider.PullRequest
+		legacy string
+		want   prVerdict
+	}{
+		{"merged", cur, ev(nil), "", prChanged},
+		{"same state", cur, ev(func(p *gitprovider.PullRequest) { p.State = gitprovider.StateOpen }), "", prUnchanged},
+		{"other repository", cur, ev(func(p *gitprovider.PullRequest) { p.Repository = "evil/deploy" }), "", prOther},
+		{"other number", cur, ev(func(p *gitprovider.PullRequest) { p.Number = 8 }), "", prOther},
+		{"other branch", cur, ev(func(p *gitprovider.PullRequest) { p.Branch = "heal8s/b" }), "", prOther},
+		{"other node id", cur, ev(func(p *gitprovider.PullRequest) { p.NodeID = "N8" }), "", prOther},
+		{"no node id in the event", cur, ev(func(p *gitprovider.PullRequest) { p.NodeID = "" }), "", prChanged},
+		{"older", cur, ev(func(p *gitprovider.PullRequest) { p.UpdatedAt = t0.Add(-time.Second) }), "", prStale},
+		{"out of merged", func() v1beta1.PullRequestStatus { c := cur; c.State = v1beta1.PullRequestMerged; return c }(),
+			ev(func(p *gitprovider.PullRequest) { p.State = gitprovider.StateClosed; p.UpdatedAt = t0.Add(time.Hour) }), "", prTerminal},
+		{"out of closed", func() v1beta1.PullRequestStatus { c := cur; c.State = v1beta1.PullRequestClosed; return c }(),
+			ev(func(p *gitprovider.PullRequest) { p.State = gitprovider.StateOpen; p.UpdatedAt = t0.Add(time.Hour) }), "", prTerminal},
+		{"legacy status, the policy's repository", v1beta1.PullRequestStatus{Number: 7, Branch: "heal8s/a", State: v1beta1.PullRequestOpen},
+			ev(nil), "acme/deploy", prChanged},
+		{"legacy status, another repository", v1beta1.PullRequestStatus{Number: 7, Branch: "heal8s/a", State: v1beta1.PullRequestOpen},
+			ev(func(p *gitprovider.PullRequest) { p.Repository = "evil/deploy" }), "acme/deploy", prOther},
+		{"legacy status without a policy matches nothing", v1beta1.PullRequestStatus{Number: 7, Branch: "heal8s/a", State: v1beta1.PullRequestOpen},
+			ev(nil), "", prOther},
+	} {
+		next, got := nextPullRequestStatus(tc.cur, tc.pr, tc.legacy)
+		g.Expect(got).To(Equal(tc.want), tc.name)
+		if got == prChanged {
+			g.Expect(next.State).To(BeEquivalentTo(tc.pr.State), tc.name)
+			g.Expect(next.Repository).NotTo(BeEmpty(), tc.name)
+			g.Expect(next.UpdatedAt.Time).To(Equal(tc.pr.UpdatedAt), tc.name)
+		} else {
+			g.Expect(next).To(Equal(tc.cur), tc.name)
+		}
+	}
+}

@@ -31,14 +31,16 @@ import (
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/defaults"
+	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/metrics"
 	"github.com/heal8s/heal8s/internal/remediation"
 )
 
-// ProviderFactory builds the Git provider a GitOps policy names from the data of the Secret its
-// git.secretRef points at. main wires the GitHub implementation; tests an in-memory one.
-type ProviderFactory func(policy *v1beta1.RemediationPolicy, secret map[string][]byte) (gitprovider.Provider, error)
+// ProviderFactory builds a Git provider from credentials a policy was allowed to use
+// (internal/gitaccess decided), for their endpoint only. main wires the GitHub implementation;
+// tests an in-memory one.
+type ProviderFactory func(creds GitCredentials) (gitprovider.Provider, error)
 
 // RemediationReconciler walks a Remediation through the state machine of internal/remediation:
 // it gathers what the current phase needs, asks remediation.Transition for the next phase, and
@@ -71,6 +73,9 @@ type RemediationReconciler struct {
 	DefaultServiceAccount string
 	// OperatorNamespace holds the Secrets that policies' git.secretRef name.
 	OperatorNamespace string
+	// GitAccess says which policies may use which credential Secret, towards which hosts; its
+	// OperatorNamespace defaults to OperatorNamespace, its hosts to github.com.
+	GitAccess gitaccess.Config
 	// PollInterval is how often waiting phases look again; zero means remediation.DefaultPollInterval.
 	PollInterval time.Duration
 	// PullRequestPollInterval is how often an open pull request's state is read from the Git

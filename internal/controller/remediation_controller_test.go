@@ -51,6 +51,7 @@ import (
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/actions"
 	"github.com/heal8s/heal8s/internal/defaults"
+	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/metrics"
 	"github.com/heal8s/heal8s/internal/remediation"
@@ -311,8 +312,8 @@ var _ = Describe("Remediation controller", Ordered, func() {
 			},
 
 			PullRequestPollInterval: 150 * time.Millisecond,
-			Providers: func(p *v1beta1.RemediationPolicy, secret map[string][]byte) (gitprovider.Provider, error) {
-				if string(secret["token"]) != "t0ken" {
+			Providers: func(creds GitCredentials) (gitprovider.Provider, error) {
+				if string(creds.Data["token"]) != "t0ken" {
 					return nil, fmt.Errorf("no token in the Secret")
 				}
 				return provider, nil
@@ -339,7 +340,9 @@ var _ = Describe("Remediation controller", Ordered, func() {
 
 	BeforeAll(func() {
 		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
-		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "git"},
+		// The specs' policies live in their own rem-* namespaces: the Secret grants them.
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "git",
+			Annotations: map[string]string{gitaccess.AnnotationAllowedNamespaces: "rem-*"}},
 			Data: map[string][]byte{"token": []byte("t0ken")}})).To(Succeed())
 		startManager()
 	})

@@ -24,12 +24,13 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -40,6 +41,7 @@ import (
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/actions"
+	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/manifest"
 	"github.com/heal8s/heal8s/internal/remediation"
@@ -63,8 +65,15 @@ const (
 	// held: validation or an admission policy forbids the planned values.
 	PatchRejectedReason = "PatchRejected"
 	// ProposalInvalidReason means the Git provider refused the proposal as built (a missing field,
-	// a path template that does not execute, nothing to change in the manifest).
+	// nothing to change in the manifest).
 	ProposalInvalidReason = "ProposalInvalid"
+	// InvalidPathTemplateReason means the policy's git.path is more than plain text with the
+	// placeholders {{ .Namespace }}, {{ .Name }}, {{ .Kind }}, or expands to nothing. It is never
+	// executed.
+	InvalidPathTemplateReason = "InvalidPathTemplate"
+	// BranchNotOwnedReason means the branch heal8s/<remediation> (or a pull request from it)
+	// exists and was not made by heal8s for this Remediation: heal8s does not adopt it.
+	BranchNotOwnedReason = "BranchNotOwned"
 )
 
 // vpaListGVK is the list kind of autoscaling.k8s.io/v1 VerticalPodAutoscalers, read unstructured
@@ -370,7 +379,14 @@ func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *reme
 		obs.Failure = &remediation.Outcome{Reason: NoPlanReason, Message: "The remediation has no plan to propose"}
 		return nil
 	}
-	prov, failure, err := r.provider(ctx, s)
+	if s.policy != nil && s.policy.Spec.Git != nil {
+		// Checked before anything is read or sent: a path is substituted, never executed.
+		if err := manifest.ValidatePathTemplate(s.policy.Spec.Git.Path); err != nil {
+			obs.Failure = &remediation.Outcome{Reason: InvalidPathTemplateReason, Message: fmt.Sprintf("spec.git.path: %v", err)}
+			return nil
+		}
+	}
+	prov, failure, err := r.provider(ctx, s, "")
 	if failure != nil || err != nil {
 		obs.Failure = failure
 		return err
@@ -418,7 +434,11 @@ func proposeFailure(err error) *remediation.Outcome {
 		reason = ManifestNotFoundReason
 	case errors.Is(err, manifest.ErrAmbiguous), errors.Is(err, manifest.ErrSearchLimit):
 		reason = ManifestAmbiguousReason
-	case errors.Is(err, manifest.ErrPathTemplate), errors.Is(err, gitprovider.ErrInvalidProposal), errors.Is(err, gitprovider.ErrNoChange):
+	case errors.Is(err, manifest.ErrPathTemplate):
+		reason = InvalidPathTemplateReason
+	case errors.Is(err, gitprovider.ErrBranchNotOwned):
+		reason = BranchNotOwnedReason
+	case errors.Is(err, gitprovider.ErrInvalidProposal), errors.Is(err, gitprovider.ErrNoChange):
 		reason = ProposalInvalidReason
 	default:
 		return nil
@@ -452,7 +472,10 @@ func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk sch
 	return gitprovider.Proposal{
 		Repository: git.Repository, BaseBranch: git.BaseBranch, Branch: BranchPrefix + rem.Name,
 		Title: title, CommitMessage: title + "\n\n" + plan.Reason, Labels: []string{"heal8s", strings.ToLower(action)},
-		Body: gitprovider.RenderBody(body),
+		// The commit carries the Remediation's UID: a heal8s/<name> branch or pull request
+		// without it is someone else's, and Propose refuses it rather than adopt it.
+		Owner: string(rem.UID),
+		Body:  gitprovider.RenderBody(body),
 		Edit: func(ctx context.Context, repo gitprovider.Repo) (string, []byte, error) {
 			loc, err := manifest.Locate(ctx, repo, obj, manifest.Hints{PathTemplate: git.Path})
 			if err != nil {
@@ -483,13 +506,18 @@ func (r *RemediationReconciler) observePullRequest(ctx context.Context, s *scope
 		obs.PullRequest = cur.DeepCopy()
 		return nil
 	}
-	prov, failure, err := r.provider(ctx, s)
+	prov, failure, err := r.provider(ctx, s, cur.Repository)
 	if failure != nil || err != nil {
 		obs.Failure = failure
 		return err
 	}
-	pr, err := prov.Status(ctx, gitprovider.PullRequest{Repository: s.policy.Spec.Git.Repository, Number: int(cur.Number),
-		URL: cur.URL, Branch: cur.Branch, State: gitprovider.State(cur.State)})
+	repository := cur.Repository
+	if repository == "" {
+		// Recorded before heal8s kept the repository: the policy's.
+		repository = s.policy.Spec.Git.Repository
+	}
+	pr, err := prov.Status(ctx, gitprovider.PullRequest{Repository: repository, Number: int(cur.Number),
+		URL: cur.URL, Branch: cur.Branch, State: gitprovider.State(cur.State), NodeID: cur.NodeID})
 	if errors.Is(err, gitprovider.ErrGaveUp) {
 		// Rate limited or the provider is failing: keep waiting at the slow poll, not the
 		// controller's fast error backoff.
@@ -499,22 +527,43 @@ func (r *RemediationReconciler) observePullRequest(ctx context.Context, s *scope
 	if err != nil {
 		return fmt.Errorf("reading the state of pull request %s: %w", cur.URL, err)
 	}
-	obs.PullRequest = pullRequestStatus(pr)
+	next, verdict := nextPullRequestStatus(*cur, pr, repository)
+	switch verdict {
+	case prChanged:
+		obs.PullRequest = &next
+	case prUnchanged:
+		obs.PullRequest = cur.DeepCopy()
+	case prOther, prStale, prTerminal:
+		// Not the pull request heal8s recorded (another node id), or older than the record:
+		// keep waiting rather than act on it.
+		ctrl.LoggerFrom(ctx).Info("Ignored a pull request read that does not match the recorded one", "pullRequest", cur.URL,
+			"verdict", string(verdict), "nodeID", pr.NodeID, "recordedNodeID", cur.NodeID)
+	}
 	return nil
 }
 
-// provider builds the policy's Git provider from its Secret.
-func (r *RemediationReconciler) provider(ctx context.Context, s *scope) (gitprovider.Provider, *remediation.Outcome, error) {
+// provider builds the policy's Git provider for repository ("" means the policy's) from the
+// Secret its git.secretRef names, once internal/gitaccess allowed the policy to use that Secret
+// towards that host and repository. A refusal ends the remediation (GitAccessDenied) before any
+// request is sent anywhere.
+func (r *RemediationReconciler) provider(ctx context.Context, s *scope, repository string) (gitprovider.Provider, *remediation.Outcome, error) {
 	if s.policy == nil || s.policy.Spec.Git == nil || r.Providers == nil {
 		return nil, &remediation.Outcome{Reason: GitNotConfiguredReason,
 			Message: "The GitOps strategy needs the policy's git section and a Git provider"}, nil
 	}
-	ref := s.policy.Spec.Git.SecretRef.Name
-	var secret corev1.Secret
-	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: r.OperatorNamespace, Name: ref}, &secret); err != nil {
-		return nil, nil, fmt.Errorf("reading Secret %s/%s of RemediationPolicy %s: %w", r.OperatorNamespace, ref, s.policy.Name, err)
+	if repository == "" {
+		repository = s.policy.Spec.Git.Repository
 	}
-	p, err := r.Providers(s.policy, secret.Data)
+	creds, err := loadGitCredentials(ctx, r.APIReader, gitAccessConfig(r.GitAccess, r.OperatorNamespace), s.policy, repository)
+	if errors.Is(err, gitaccess.ErrDenied) {
+		ctrl.LoggerFrom(ctx).Info("Refused the policy's Git credentials", "RemediationPolicy", client.ObjectKeyFromObject(s.policy),
+			"secret", s.policy.Spec.Git.SecretRef.Name, "repository", repository, "reason", err.Error())
+		return nil, &remediation.Outcome{Reason: GitAccessDeniedReason, Message: err.Error()}, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := r.Providers(creds)
 	if err != nil {
 		return nil, &remediation.Outcome{Reason: GitNotConfiguredReason, Message: fmt.Sprintf("Building the Git provider: %v", err)}, nil
 	}
@@ -522,8 +571,12 @@ func (r *RemediationReconciler) provider(ctx context.Context, s *scope) (gitprov
 }
 
 func pullRequestStatus(pr gitprovider.PullRequest) *v1beta1.PullRequestStatus {
-	return &v1beta1.PullRequestStatus{Provider: v1beta1.GitProviderGitHub, URL: pr.URL, Number: int32(pr.Number),
-		Branch: pr.Branch, State: v1beta1.PullRequestState(pr.State)}
+	st := &v1beta1.PullRequestStatus{Provider: v1beta1.GitProviderGitHub, URL: pr.URL, Number: int32(pr.Number),
+		Branch: pr.Branch, State: v1beta1.PullRequestState(pr.State), Repository: pr.Repository, NodeID: pr.NodeID}
+	if !pr.UpdatedAt.IsZero() {
+		st.UpdatedAt = &metav1.Time{Time: pr.UpdatedAt.UTC().Truncate(time.Second)}
+	}
+	return st
 }
 
 // readTarget reads a workload of one of the kinds heal8s acts on as its typed object.

@@ -20,7 +20,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"text/template"
 	"time"
 
 	amlabels "github.com/prometheus/alertmanager/pkg/labels"
@@ -33,14 +32,17 @@ import (
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/defaults"
+	"github.com/heal8s/heal8s/internal/gitaccess"
+	"github.com/heal8s/heal8s/internal/manifest"
 )
 
 // SetupRemediationPolicyWebhookWithManager registers the defaulting and validating webhooks for
 // RemediationPolicy, and (because v1beta1 is the hub) the conversion webhook. operatorNamespace
-// is the only namespace whose policies may act cluster-wide.
-func SetupRemediationPolicyWebhookWithManager(mgr ctrl.Manager, operatorNamespace string) error {
+// is the only namespace whose policies may act cluster-wide; git is the platform's rule for Git
+// hosts (--git-hosts), which spec.git.baseURL must follow.
+func SetupRemediationPolicyWebhookWithManager(mgr ctrl.Manager, operatorNamespace string, git gitaccess.Config) error {
 	return ctrl.NewWebhookManagedBy(mgr, &v1beta1.RemediationPolicy{}).
-		WithValidator(&RemediationPolicyValidator{OperatorNamespace: operatorNamespace}).
+		WithValidator(&RemediationPolicyValidator{OperatorNamespace: operatorNamespace, Git: &git}).
 		WithDefaulter(&RemediationPolicyDefaulter{}).
 		Complete()
 }
@@ -65,6 +67,9 @@ func (d *RemediationPolicyDefaulter) Default(_ context.Context, obj *v1beta1.Rem
 type RemediationPolicyValidator struct {
 	// OperatorNamespace is the only namespace whose policies may set spec.namespaceSelector.
 	OperatorNamespace string
+	// Git, when set, is the platform's Git host allowlist spec.git.baseURL must name (https
+	// only unless it allows http); nil checks the URL's form only (kubectl heal8s, offline).
+	Git *gitaccess.Config
 }
 
 var _ admission.Validator[*v1beta1.RemediationPolicy] = &RemediationPolicyValidator{}
@@ -95,7 +100,7 @@ func (v *RemediationPolicyValidator) validate(p *v1beta1.RemediationPolicy) fiel
 	var errs field.ErrorList
 	errs = append(errs, validateRules(spec.Child("rules"), p.Spec.Rules)...)
 	errs = append(errs, validateStrategy(spec.Child("strategy"), p.Spec.Strategy)...)
-	errs = append(errs, validateGit(spec, p.Spec.Strategy, p.Spec.Git)...)
+	errs = append(errs, v.validateGit(spec, p.Spec.Strategy, p.Spec.Git)...)
 	errs = append(errs, validateSafety(spec.Child("safety"), p.Spec.Safety)...)
 	errs = append(errs, validateVerify(spec.Child("verify"), p.Spec.Verify)...)
 	errs = append(errs, v.validateNamespaceSelector(spec.Child("namespaceSelector"), p.Namespace, p.Spec.NamespaceSelector)...)
@@ -257,7 +262,7 @@ func validateStrategy(path *field.Path, s v1beta1.Strategy) field.ErrorList {
 		string(v1beta1.StrategyGitOps), string(v1beta1.StrategyDirect), string(v1beta1.StrategyDryRun)})}
 }
 
-func validateGit(spec *field.Path, strategy v1beta1.Strategy, git *v1beta1.GitSpec) field.ErrorList {
+func (v *RemediationPolicyValidator) validateGit(spec *field.Path, strategy v1beta1.Strategy, git *v1beta1.GitSpec) field.ErrorList {
 	path := spec.Child("git")
 	if git == nil {
 		if strategy == v1beta1.StrategyGitOps {
@@ -269,9 +274,17 @@ func validateGit(spec *field.Path, strategy v1beta1.Strategy, git *v1beta1.GitSp
 	errs = append(errs, requireString(path.Child("repository"), git.Repository)...)
 	errs = append(errs, requireString(path.Child("secretRef", "name"), git.SecretRef.Name)...)
 	if git.Path != "" {
-		if _, err := template.New("path").Option("missingkey=error").Parse(git.Path); err != nil {
-			errs = append(errs, field.Invalid(path.Child("path"), git.Path, fmt.Sprintf("not a Go template: %v", err)))
+		// Checked, never parsed as a Go template: the controller substitutes the placeholders.
+		if err := manifest.ValidatePathTemplate(git.Path); err != nil {
+			errs = append(errs, field.Invalid(path.Child("path"), git.Path, err.Error()))
 		}
+	}
+	if v.Git != nil {
+		if _, err := v.Git.CheckBaseURL(git.BaseURL); err != nil {
+			errs = append(errs, field.Invalid(path.Child("baseURL"), git.BaseURL, err.Error()))
+		}
+	} else if _, _, err := gitaccess.ParseBaseURL(git.BaseURL); err != nil {
+		errs = append(errs, field.Invalid(path.Child("baseURL"), git.BaseURL, err.Error()))
 	}
 	return errs
 }

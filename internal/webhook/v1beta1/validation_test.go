@@ -29,6 +29,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/gitaccess"
 )
 
 const operatorNS = "heal8s-system"
@@ -143,6 +144,18 @@ func TestValidatePolicy(t *testing.T) {
 		{name: "git path not a template", mutate: func(p *v1beta1.RemediationPolicy) {
 			p.Spec.Git = &v1beta1.GitSpec{Repository: "o/r", Path: "apps/{{.Name", SecretRef: secretRef("gh")}
 		}, want: []string{"spec.git.path"}},
+		{name: "git path with a loop", mutate: func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Git = &v1beta1.GitSpec{Repository: "o/r", Path: "{{range 2000000000}}{{end}}", SecretRef: secretRef("gh")}
+		}, want: []string{"spec.git.path"}},
+		{name: "git path with a pipeline", mutate: func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Git = &v1beta1.GitSpec{Repository: "o/r", Path: "apps/{{ .Name | printf \"%s\" }}.yaml", SecretRef: secretRef("gh")}
+		}, want: []string{"spec.git.path"}},
+		{name: "git path with placeholders", mutate: func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Git = &v1beta1.GitSpec{Repository: "o/r", Path: "apps/{{ .Namespace }}/{{.Kind}}-{{.Name}}.yaml#0", SecretRef: secretRef("gh")}
+		}},
+		{name: "git baseURL with user information", mutate: func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Git = &v1beta1.GitSpec{Repository: "o/r", BaseURL: "https://github.com@evil.example/", SecretRef: secretRef("gh")}
+		}, want: []string{"spec.git.baseURL"}},
 		{name: "unknown strategy", mutate: func(p *v1beta1.RemediationPolicy) { p.Spec.Strategy = "Yolo" },
 			want: []string{"spec.strategy"}},
 		{name: "negative cooldown", mutate: func(p *v1beta1.RemediationPolicy) { p.Spec.Safety.Cooldown = dur(-time.Minute) },
@@ -169,6 +182,37 @@ func TestValidatePolicy(t *testing.T) {
 			p := validPolicy()
 			tc.mutate(p)
 			g.Expect(fields(ValidatePolicy(p, operatorNS))).To(ConsistOf(toAny(tc.want)...))
+		})
+	}
+}
+
+// TestValidatePolicyGitHosts: with the platform's allowlist, baseURL must be https and name an
+// allowlisted host.
+func TestValidatePolicyGitHosts(t *testing.T) {
+	v := &RemediationPolicyValidator{OperatorNamespace: operatorNS,
+		Git: &gitaccess.Config{OperatorNamespace: operatorNS, Hosts: []string{"github.com", "ghe.example.com"}}}
+	for _, tc := range []struct {
+		baseURL string
+		ok      bool
+	}{
+		{"", true},
+		{"https://api.github.com/", true},
+		{"https://ghe.example.com/api/v3", true},
+		{"https://attacker.example/api/v3", false},
+		{"http://ghe.example.com/api/v3", false},
+		{"https://ghe.example.com:8443/api/v3", false},
+		{"https://ghe.example.com.attacker.example/", false},
+	} {
+		t.Run(tc.baseURL, func(t *testing.T) {
+			g := NewWithT(t)
+			p := validPolicy()
+			p.Spec.Git = &v1beta1.GitSpec{Repository: "o/r", BaseURL: tc.baseURL, SecretRef: secretRef("gh")}
+			errs := v.validate(p)
+			if tc.ok {
+				g.Expect(errs).To(BeEmpty())
+				return
+			}
+			g.Expect(fields(errs)).To(ConsistOf("spec.git.baseURL"))
 		})
 	}
 }

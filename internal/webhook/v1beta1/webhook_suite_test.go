@@ -41,6 +41,7 @@ import (
 
 	"github.com/heal8s/heal8s/api/v1alpha1"
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/test/utils"
 )
 
@@ -106,7 +107,8 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(SetupRemediationWebhookWithManager(mgr)).To(Succeed())
-	Expect(SetupRemediationPolicyWebhookWithManager(mgr, suiteOperatorNamespace)).To(Succeed())
+	Expect(SetupRemediationPolicyWebhookWithManager(mgr, suiteOperatorNamespace,
+		gitaccess.Config{OperatorNamespace: suiteOperatorNamespace, Hosts: []string{"github.com", "ghe.example.com"}})).To(Succeed())
 
 	go func() {
 		defer GinkgoRecover()
