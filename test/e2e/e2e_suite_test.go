@@ -92,7 +92,8 @@ var _ = BeforeSuite(func() {
 	st, err = harness.StartStack(ctx, harness.StackOptions{
 		Root: root, Assets: assets, Manager: manager, Alertmanager: alertmanager,
 		OperatorNamespace: operatorNamespace, AppNamespaces: []string{appNamespace},
-		Repository: repository, Files: files,
+		GitNamespaces: []string{appNamespace, slowNamespace},
+		Repository:    repository, Files: files,
 		PollInterval: time.Second, Dir: os.Getenv("E2E_ARTIFACTS"), Kubeconfig: existing,
 	})
 	Expect(err).NotTo(HaveOccurred())

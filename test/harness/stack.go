@@ -22,14 +22,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/gitprovider/fake"
 )
 
@@ -48,6 +51,9 @@ type StackOptions struct {
 	OperatorNamespace string
 	// AppNamespaces get the stand-in kubelet.
 	AppNamespaces []string
+	// GitNamespaces are the namespaces whose policies may use the fake GitHub's Secret
+	// (annotation heal8s.io/allowed-namespaces); empty means AppNamespaces.
+	GitNamespaces []string
 	// Repository is the fake GitHub repository ("owner/name") and Files its first commit.
 	Repository string
 	Files      map[string]string
@@ -121,8 +127,18 @@ func StartStack(ctx context.Context, o StackOptions) (st *Stack, err error) {
 			return st, fmt.Errorf("creating repository %s: %w", o.Repository, err)
 		}
 	}
+	// The credential says what it is for, as a platform team's would: the fake GitHub's host
+	// (plain http on loopback, allowed by the manager's --git-allow-insecure-http) and the
+	// namespaces whose policies may use it.
+	gitNamespaces := o.GitNamespaces
+	if len(gitNamespaces) == 0 {
+		gitNamespaces = o.AppNamespaces
+	}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: GitHubSecretName, Namespace: o.OperatorNamespace},
+		ObjectMeta: metav1.ObjectMeta{Name: GitHubSecretName, Namespace: o.OperatorNamespace, Annotations: map[string]string{
+			gitaccess.AnnotationGitHost:           st.GitHubHost(),
+			gitaccess.AnnotationAllowedNamespaces: strings.Join(gitNamespaces, ","),
+		}},
 		StringData: map[string]string{"token": st.GitHub.Token()},
 	}
 	if err = cp.Client.Create(ctx, secret); err != nil {
@@ -151,6 +167,9 @@ func StartStack(ctx context.Context, o StackOptions) (st *Stack, err error) {
 
 // StartManager (re)starts the manager process under name, for a restart test after Kill.
 func (st *Stack) StartManager(ctx context.Context, name string) error {
+	args := []string{"--pr-poll-interval=" + st.Options.PollInterval.String(),
+		// The fake GitHub is the one Git host, on loopback over plain http.
+		"--git-hosts=" + st.GitHubHost(), "--git-allow-insecure-http"}
 	m, err := StartManager(ctx, ManagerOptions{
 		Binary:            st.Options.Manager,
 		Kubeconfig:        st.ControlPlane.Kubeconfig,
@@ -159,7 +178,7 @@ func (st *Stack) StartManager(ctx context.Context, name string) error {
 		OperatorNamespace: st.Options.OperatorNamespace,
 		ReceiverTokenFile: st.TokenFile,
 		PollInterval:      st.Options.PollInterval,
-		ExtraArgs:         []string{"--pr-poll-interval=" + st.Options.PollInterval.String()},
+		ExtraArgs:         args,
 		Name:              name,
 		Port:              st.receiverPort(),
 	})
@@ -168,6 +187,15 @@ func (st *Stack) StartManager(ctx context.Context, name string) error {
 	}
 	st.Manager = m
 	return nil
+}
+
+// GitHubHost is the fake GitHub's host:port, as --git-hosts and heal8s.io/git-host name it.
+func (st *Stack) GitHubHost() string {
+	u, err := url.Parse(st.GitHub.URL())
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }
 
 // receiverPort keeps the receiver on the same port across manager restarts, so Alertmanager's
