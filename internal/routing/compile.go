@@ -131,9 +131,9 @@ func Compile(p *v1beta1.RemediationPolicy) (*Policy, error) {
 		return out, out.Err
 	}
 	if p.Spec.NamespaceSelector != nil {
-		sel, err := metav1.LabelSelectorAsSelector(p.Spec.NamespaceSelector)
+		sel, err := CompileSelector(p.Spec.NamespaceSelector)
 		if err != nil {
-			return fail("", fmt.Errorf("%w: %w", ErrInvalidSelector, err))
+			return fail("", err)
 		}
 		out.Selector = sel
 	}
@@ -160,21 +160,44 @@ func compileRule(r v1beta1.Rule) (Rule, error) {
 	if len(r.Matchers) == 0 {
 		return Rule{}, ErrNoMatchers
 	}
-	if countActions(r.Action) != 1 {
+	if ActionCount(r.Action) != 1 {
 		return Rule{}, ErrInvalidAction
 	}
 	ms := make(amlabels.Matchers, 0, len(r.Matchers))
 	for _, s := range r.Matchers {
-		m, err := amlabels.ParseMatcher(s)
+		m, err := ParseMatcher(s)
 		if err != nil {
-			return Rule{}, fmt.Errorf("%w %q: %w", ErrInvalidMatcher, s, err)
+			return Rule{}, err
 		}
 		ms = append(ms, m)
 	}
 	return Rule{Name: r.Name, Matchers: ms, Action: r.Action, Target: r.Target}, nil
 }
 
-func countActions(a v1beta1.Action) int {
+// ParseMatcher parses one rule matcher with Alertmanager's own parser. The admission webhook
+// and Compile both call it, so a matcher the webhook accepts is the matcher the receiver routes
+// with. The error wraps ErrInvalidMatcher.
+func ParseMatcher(s string) (*amlabels.Matcher, error) {
+	m, err := amlabels.ParseMatcher(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrInvalidMatcher, s, err)
+	}
+	return m, nil
+}
+
+// CompileSelector turns a namespaceSelector into the selector routing and the engine evaluate.
+// The error wraps ErrInvalidSelector.
+func CompileSelector(sel *metav1.LabelSelector) (labels.Selector, error) {
+	out, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSelector, err)
+	}
+	return out, nil
+}
+
+// ActionCount is how many members of the action union are set; a rule needs exactly one. The
+// webhook and Compile both ask it.
+func ActionCount(a v1beta1.Action) int {
 	n := 0
 	for _, set := range []bool{a.IncreaseMemory != nil, a.IncreaseCPU != nil, a.ScaleUp != nil, a.RollbackImage != nil} {
 		if set {

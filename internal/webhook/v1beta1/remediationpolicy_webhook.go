@@ -22,7 +22,6 @@ import (
 	"regexp"
 	"time"
 
-	amlabels "github.com/prometheus/alertmanager/pkg/labels"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -34,6 +33,7 @@ import (
 	"github.com/heal8s/heal8s/internal/defaults"
 	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/manifest"
+	"github.com/heal8s/heal8s/internal/routing"
 )
 
 // SetupRemediationPolicyWebhookWithManager registers the defaulting and validating webhooks for
@@ -139,7 +139,7 @@ func validateMatchers(path *field.Path, matchers []string) field.ErrorList {
 	}
 	var errs field.ErrorList
 	for i, m := range matchers {
-		if _, err := amlabels.ParseMatcher(m); err != nil {
+		if _, err := routing.ParseMatcher(m); err != nil {
 			errs = append(errs, field.Invalid(path.Index(i), m, fmt.Sprintf("not an Alertmanager matcher: %v", err)))
 		}
 	}
@@ -166,12 +166,7 @@ func validateTargetOverride(path *field.Path, t *v1beta1.TargetOverride) field.E
 
 // validateAction checks that exactly one member of the union is set and that its bounds hold.
 func validateAction(path *field.Path, a v1beta1.Action) field.ErrorList {
-	set := 0
-	for _, isSet := range []bool{a.IncreaseMemory != nil, a.IncreaseCPU != nil, a.ScaleUp != nil, a.RollbackImage != nil} {
-		if isSet {
-			set++
-		}
-	}
+	set := routing.ActionCount(a)
 	switch {
 	case set == 0:
 		return field.ErrorList{field.Required(path, "one of increaseMemory, increaseCPU, scaleUp or rollbackImage must be set")}
@@ -321,7 +316,7 @@ func (v *RemediationPolicyValidator) validateNamespaceSelector(path *field.Path,
 			"only a policy in the operator's namespace %q may act on other namespaces; this policy acts on its own namespace %q only",
 			v.OperatorNamespace, namespace))}
 	}
-	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+	if _, err := routing.CompileSelector(sel); err != nil {
 		return field.ErrorList{field.Invalid(path, sel.String(), err.Error())}
 	}
 	return nil
