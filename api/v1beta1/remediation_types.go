@@ -70,6 +70,7 @@ type PolicyReference struct {
 type AlertInfo struct {
 	// name is the alertname label.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
 	// +required
 	Name string `json:"name"`
 
@@ -79,11 +80,17 @@ type AlertInfo struct {
 	// +required
 	Fingerprint string `json:"fingerprint"`
 
-	// labels of the alert.
+	// labels of the alert: at most 64, names up to 128 and values up to 1024 bytes, as the
+	// receiver accepts them.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 128 && size(self[k]) <= 1024)",message="label names are at most 128 and values at most 1024 characters"
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
 
-	// annotations of the alert (summary, description, runbook_url, ...). Untrusted text.
+	// annotations of the alert (summary, description, runbook_url, ...): untrusted text, shown
+	// and never acted on; at most 32, each up to 2048 characters (the receiver cuts longer ones).
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 253 && size(self[k]) <= 2048)",message="annotations are at most 2048 characters"
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
 
@@ -92,6 +99,7 @@ type AlertInfo struct {
 	StartsAt *metav1.Time `json:"startsAt,omitempty"`
 
 	// generatorURL links back to the expression that fired.
+	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	GeneratorURL string `json:"generatorURL,omitempty"`
 }
