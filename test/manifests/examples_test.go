@@ -128,6 +128,10 @@ func TestAlertmanagerExampleRoutesToTheReceiver(t *testing.T) {
 						Type            string `json:"type"`
 						CredentialsFile string `json:"credentials_file"`
 					} `json:"authorization"`
+					TLSConfig struct {
+						CAFile             string `json:"ca_file"`
+						InsecureSkipVerify bool   `json:"insecure_skip_verify"`
+					} `json:"tls_config"`
 				} `json:"http_config"`
 			} `json:"webhook_configs"`
 		} `json:"receivers"`
@@ -168,6 +172,9 @@ func TestAlertmanagerExampleRoutesToTheReceiver(t *testing.T) {
 		u, err := url.Parse(w.URL)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(u.Path).To(Equal("/webhook/alertmanager"))
+		g.Expect(u.Scheme).To(Equal("https"), "config/default serves the receiver over TLS")
+		g.Expect(w.HTTPConfig.TLSConfig.CAFile).NotTo(BeEmpty(), "the receiver's certificate is checked against its CA")
+		g.Expect(w.HTTPConfig.TLSConfig.InsecureSkipVerify).To(BeFalse())
 		g.Expect(u.Port()).To(Equal("9095"))
 		g.Expect(u.Hostname()).To(Equal("heal8s-receiver.heal8s-system.svc"), "the receiver Service config/default creates")
 		g.Expect(w.SendResolved).To(BeTrue(), "heal8s verifies fixes by the resolved notification")

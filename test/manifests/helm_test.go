@@ -109,10 +109,15 @@ func TestHelmTemplate(t *testing.T) {
 			checkManagerDeployment(t, byKind(objs, "Deployment")[0])
 			checkRBAC(t, objs, "heal8s-system", "heal8s-controller-manager")
 			checkWebhooks(t, objs, "heal8s-system", "heal8s-system/heal8s-serving-cert")
+			checkNetworkPolicies(t, objs, "heal8s-system", defaultExposure(false))
+			checkEndpointsTLS(t, objs, "heal8s-system")
+			checkDashboardRBAC(t, objs)
 			g := NewWithT(t)
 			g.Expect(byKind(objs, "ServiceMonitor")).To(BeEmpty())
 			g.Expect(byKind(objs, "PrometheusRule")).To(BeEmpty())
 			g.Expect(byKind(objs, "Issuer")).To(HaveLen(1))
+			g.Expect(names(byKind(objs, "Certificate"))).To(ConsistOf("heal8s-serving-cert", "heal8s-endpoints-cert"))
+			g.Expect(serviceFor(objs, "github-webhook")).To(BeNil(), "no GitHub webhook without its secret")
 			// The chart generates the receiver token Secret the Deployment mounts.
 			g.Expect(names(byKind(objs, "Secret"))).To(ContainElement("heal8s-receiver-token"))
 			g.Expect(byKind(objs, "CustomResourceDefinition")[0].GetAnnotations()).To(
@@ -126,6 +131,18 @@ func TestHelmTemplate(t *testing.T) {
 			checkManagerDeployment(t, byKind(objs, "Deployment")[0])
 			checkRBAC(t, objs, "ops-tools", "heal8s-operator")
 			checkWebhooks(t, objs, "ops-tools", "")
+			checkSeparatePorts(t, objs)
+			checkDashboardRBAC(t, objs)
+			// Custom labels: Alertmanager's namespace by name, and no namespace for the dashboard;
+			// other ports: the webhook on 10443, the dashboard on 8090.
+			byName := peer{name: "the namespace named monitoring", namespace: "monitoring",
+				nsLabels: map[string]string{"kubernetes.io/metadata.name": "monitoring"}}
+			checkNetworkPolicies(t, objs, "ops-tools", map[int32][]peer{
+				portReceiver: {byName}, portGitHubWebhook: everyone, 10443: everyone, 8090: nil, portMetrics: {fromPrometheus},
+				portWebhooks: nil, portDashboard: nil,
+			})
+			g.Expect(admits(t, objs, "ops-tools", managerPodLabels(t, objs), portReceiver, fromMonitoring)).To(BeFalse(),
+				"heal8s-receiver=enabled is not what full.yaml asks for")
 			pod := d.Spec.Template.Spec
 			g.Expect(*d.Spec.Replicas).To(BeEquivalentTo(3))
 			g.Expect(pod.NodeSelector).To(HaveKeyWithValue("kubernetes.io/os", "linux"))
@@ -142,7 +159,12 @@ func TestHelmTemplate(t *testing.T) {
 			g.Expect(c.Args).To(ContainElements("--enable-http2", "--metrics-secure=false", "--zap-log-level=debug",
 				"--webhook-port=10443", "--dashboard-bind-address=:8090",
 				"--receiver-cert-dir=/etc/heal8s/receiver-tls",
-				"--github-webhook-secret-file=/etc/heal8s/github-webhook/secret"))
+				"--github-webhook-secret-file=/etc/heal8s/github-webhook/secret", "--github-webhook-bind-address=:9096"))
+			g.Expect(c.Args).NotTo(ContainElements(HavePrefix("--dashboard-cert-dir"), HavePrefix("--github-webhook-cert-dir")),
+				"without cert-manager only the receiver's own tlsSecret serves TLS")
+			gh := serviceFor(objs, "github-webhook")
+			g.Expect(gh.Spec.Type).To(Equal(corev1.ServiceTypeLoadBalancer))
+			g.Expect(gh.Annotations).To(HaveKeyWithValue("example.com/public", "true"))
 			g.Expect(c.Env).To(ContainElement(HaveField("Name", "GODEBUG")))
 			g.Expect(c.VolumeMounts).To(ContainElement(HaveField("MountPath", "/etc/ssl/extra")))
 			g.Expect(volumeNamed(pod.Volumes, "receiver-token").Secret.SecretName).To(Equal("alertmanager-token"))
@@ -203,6 +225,8 @@ func TestHelmTemplate(t *testing.T) {
 				g.Expect(byKind(objs, kind)).To(BeEmpty(), kind)
 			}
 			g.Expect(names(byKind(objs, "Service"))).To(ConsistOf("heal8s-receiver"))
+			g.Expect(byKind(objs, "NetworkPolicy")).To(BeEmpty())
+			g.Expect(c.Args).NotTo(ContainElement(HavePrefix("--receiver-cert-dir")))
 		},
 	}}
 	for _, tc := range cases {
@@ -285,7 +309,8 @@ func leafKeys(prefix string, m map[string]any) []string {
 }
 
 // freeFormValues are maps passed through to Kubernetes as a whole, documented as one value.
-var freeFormValues = []string{"podSecurityContext", "securityContext", "resources", "grafanaDashboard.labels"}
+var freeFormValues = []string{"podSecurityContext", "securityContext", "resources", "grafanaDashboard.labels",
+	"networkPolicy.receiverNamespaceLabels", "networkPolicy.metricsNamespaceLabels", "networkPolicy.dashboardNamespaceLabels"}
 
 // checkCRDsMatchBases shows the chart's CRDs are config/crd/bases's, with only conversion,
 // annotations and labels added.

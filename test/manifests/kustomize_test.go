@@ -51,7 +51,7 @@ func TestKustomizeDefaultAppliesAndDecodes(t *testing.T) {
 	for _, kind := range []string{"Namespace", "CustomResourceDefinition", "Deployment", "ServiceAccount",
 		"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Certificate", "Issuer",
 		"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ServiceMonitor",
-		"PrometheusRule", "PodDisruptionBudget"} {
+		"PrometheusRule", "PodDisruptionBudget", "NetworkPolicy"} {
 		g.Expect(kinds).To(HaveKey(kind), "config/default renders no %s", kind)
 	}
 	dryRunApply(t, objs)
@@ -129,7 +129,7 @@ func checkManagerDeployment(t *testing.T, u *unstructured.Unstructured) {
 		ports[strconv.Itoa(int(p.ContainerPort))] = true
 	}
 	for _, flag := range []string{"--health-probe-bind-address", "--receiver-bind-address",
-		"--metrics-bind-address", "--webhook-port", "--dashboard-bind-address"} {
+		"--github-webhook-bind-address", "--metrics-bind-address", "--webhook-port", "--dashboard-bind-address"} {
 		port := strings.TrimPrefix(flagValue(mgr.Args, flag), ":")
 		if port != "" && port != "0" {
 			g.Expect(ports).To(HaveKey(port), "%s=%s is not a declared container port", flag, port)

@@ -83,3 +83,17 @@ control-plane: controller-manager
 {{- define "heal8s.servingCertRef" -}}
 {{- printf "%s/%s-serving-cert" .Release.Namespace (include "heal8s.fullname" .) }}
 {{- end }}
+
+{{/* Whether the receiver, GitHub's webhook and the dashboard serve HTTPS from the chart's cert-manager Certificate. */}}
+{{- define "heal8s.endpointsTLS" -}}
+{{- if and .Values.endpointsTLS.enabled .Values.webhook.certManager.enabled }}true{{- end }}
+{{- end }}
+
+{{- define "heal8s.endpointsCertSecretName" -}}
+{{- printf "%s-endpoints-tls" (include "heal8s.fullname" .) }}
+{{- end }}
+
+{{/* Whether the chart creates its self-signed cert-manager Issuer. */}}
+{{- define "heal8s.selfSignedIssuer" -}}
+{{- if and .Values.webhook.certManager.enabled (not .Values.webhook.certManager.issuerRef) (or .Values.webhook.enabled (include "heal8s.endpointsTLS" .)) }}true{{- end }}
+{{- end }}
