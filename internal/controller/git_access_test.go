@@ -205,6 +205,7 @@ spec:
 		Expect(gh.NewRepo(repository, map[string]string{
 			"apps/" + teamB + "/web.yaml": manifest(teamB, "web"),
 			"apps/" + teamC + "/web.yaml": manifest(teamC, "web"),
+			"apps/" + teamB + "/web-foreign.yaml": manifest(teamB, "web-foreign"),
 		})).To(Succeed())
 		u, err := url.Parse(gh.URL())
 		Expect(err).NotTo(HaveOccurred())
@@ -394,6 +395,23 @@ spec:
 		r = waitPhase(teamC, "elsewhere-1", v1beta1.PhaseFailed)
 		Expect(r.Status.Reason).To(Equal(GitAccessDeniedReason))
 		Expect(attacker.Requests()).To(BeEmpty())
+	})
+
+	It("a heal8s/<name> branch someone else pushed is refused (BranchNotOwned), never adopted", func() {
+		Expect(gh.PushForeignBranch(repository, BranchPrefix+"foreign-1")).To(Succeed())
+		deployment(teamB, "web-foreign")
+		remediationFor(teamB, "foreign-1", teamB, "granted", "web-foreign", v1beta1.StrategyGitOps)
+		r := waitPhase(teamB, "foreign-1", v1beta1.PhaseFailed)
+		Expect(r.Status.Reason).To(Equal(BranchNotOwnedReason))
+		Expect(r.Status.PullRequest).To(BeNil())
+		prs, err := gh.PullRequests(repository)
+		Expect(err).NotTo(HaveOccurred())
+		for _, pr := range prs {
+			Expect(pr.Head).NotTo(Equal(BranchPrefix+"foreign-1"), "no pull request from someone else's branch")
+		}
+		msgs, _, err := gh.BranchCommits(repository, "main", BranchPrefix+"foreign-1")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(msgs).To(Equal([]string{"someone else's change"}), "nothing was committed onto it")
 	})
 
 	It("a looping path template is never executed and does not block the worker", func() {
