@@ -115,7 +115,13 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	say("fake GitHub      %s (repository %s)", st.GitHub.URL(), repository)
 	say("heal8s receiver  %s (bearer token in %s)", st.Manager.ReceiverURL, st.TokenFile)
-	say("dashboard        %s", st.Manager.DashboardURL)
+	say("GitHub webhook   %s (its own port; HMAC secret in %s)", st.Manager.GitHubWebhookURL, st.GitHubWebhookSecretFile)
+	// The dashboard wants a Kubernetes token: a ServiceAccount that may read heal8s objects.
+	dashboardToken, err := st.DashboardTokenFile(ctx)
+	if err != nil {
+		return err
+	}
+	say("dashboard        %s (sign in with the token in %s)", st.Manager.DashboardURL, dashboardToken)
 	say("Alertmanager     %s", st.Alertmanager.URL)
 
 	step("Deploying the demo application from %s@main (as Flux would)", repository)
@@ -165,7 +171,8 @@ func run(ctx context.Context, o options) (err error) {
 	say("%s get remediationpolicies,remediations -A     # short names: rempol, rem", kubectl)
 	say("%s describe remediation -n %s                  # status, plan and Events", kubectl, appNamespace)
 	say("%s get remediations.v1alpha1.heal8s.io -A -o yaml  # the seed's shape, converted", kubectl)
-	say("open %s                              # the dashboard", st.Manager.DashboardURL)
+	say("open %s and paste the token in %s   # the dashboard", st.Manager.DashboardURL, dashboardToken)
+	say("%s -n %s create token %s   # another dashboard token", kubectl, operatorNamespace, harness.DashboardViewer)
 	say("logs: %s", filepath.Dir(st.Manager.Log))
 	if o.exitEarly {
 		say("DEMO_EXIT=1: stopping now.")

@@ -37,7 +37,7 @@ type ManagerOptions struct {
 	OperatorNamespace string
 	// ReceiverTokenFile is the Alertmanager receiver's bearer token.
 	ReceiverTokenFile string
-	// GitHubWebhookSecretFile, when set, enables POST /webhook/github.
+	// GitHubWebhookSecretFile, when set, enables POST /webhook/github on its own port.
 	GitHubWebhookSecretFile string
 	// PollInterval is how often waiting remediations look again (pull requests, rollouts).
 	PollInterval time.Duration
@@ -54,15 +54,18 @@ type Manager struct {
 	*Process
 	ReceiverURL  string
 	ReceiverPort int
-	MetricsURL   string
-	DashboardURL string
-	ProbeURL     string
+	// GitHubWebhookURL is GitHub's webhook, on its own port (it answers with
+	// ManagerOptions.GitHubWebhookSecretFile only).
+	GitHubWebhookURL string
+	MetricsURL       string
+	DashboardURL     string
+	ProbeURL         string
 }
 
 // StartManager runs the manager binary against the control plane, serving its webhooks where
 // the API server expects them, and waits until it is ready.
 func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
-	ports := make([]int, 4)
+	ports := make([]int, 5)
 	for i := range ports {
 		p, err := FreePort()
 		if err != nil {
@@ -70,7 +73,7 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 		}
 		ports[i] = p
 	}
-	probe, metrics, receiver, dashboard := ports[0], ports[1], ports[2], ports[3]
+	probe, metrics, receiver, dashboard, github := ports[0], ports[1], ports[2], ports[3], ports[4]
 	if o.Port != 0 {
 		receiver = o.Port
 	}
@@ -88,6 +91,7 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 		"--receiver-bind-address=127.0.0.1:" + strconv.Itoa(receiver),
 		"--receiver-token-file=" + o.ReceiverTokenFile,
 		"--dashboard-bind-address=127.0.0.1:" + strconv.Itoa(dashboard),
+		"--github-webhook-bind-address=127.0.0.1:" + strconv.Itoa(github),
 	}
 	if o.Webhook != nil {
 		args = append(args,
@@ -118,10 +122,11 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 	m := &Manager{
 		Process:      proc,
 		ReceiverURL:  fmt.Sprintf("http://127.0.0.1:%d/webhook/alertmanager", receiver),
-		ReceiverPort: receiver,
-		MetricsURL:   fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics),
-		DashboardURL: fmt.Sprintf("http://127.0.0.1:%d/", dashboard),
-		ProbeURL:     fmt.Sprintf("http://127.0.0.1:%d/readyz", probe),
+		ReceiverPort:     receiver,
+		GitHubWebhookURL: fmt.Sprintf("http://127.0.0.1:%d/webhook/github", github),
+		MetricsURL:       fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics),
+		DashboardURL:     fmt.Sprintf("http://127.0.0.1:%d/", dashboard),
+		ProbeURL:         fmt.Sprintf("http://127.0.0.1:%d/readyz", probe),
 	}
 	if err := WaitHTTP(ctx, m.ProbeURL, proc, 90*time.Second); err != nil {
 		_ = proc.Stop(5 * time.Second)

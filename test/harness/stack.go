@@ -75,9 +75,11 @@ type Stack struct {
 	Manager      *Manager
 	Alertmanager *Alertmanager
 	// TokenFile holds the receiver's bearer token; GitHubSecret names the Secret with the fake
-	// GitHub's token in the operator namespace.
-	TokenFile    string
-	GitHubSecret string
+	// GitHub's token in the operator namespace; GitHubWebhookSecretFile holds the HMAC secret of
+	// GitHub's webhook, which the manager serves on its own port.
+	TokenFile               string
+	GitHubSecret            string
+	GitHubWebhookSecretFile string
 
 	ownDir bool
 	cancel context.CancelFunc
@@ -149,6 +151,10 @@ func StartStack(ctx context.Context, o StackOptions) (st *Stack, err error) {
 	if err = os.WriteFile(st.TokenFile, []byte(randomToken()), 0o600); err != nil {
 		return st, fmt.Errorf("writing the receiver token: %w", err)
 	}
+	st.GitHubWebhookSecretFile = filepath.Join(st.Options.Dir, "github-webhook-secret")
+	if err = os.WriteFile(st.GitHubWebhookSecretFile, []byte(randomToken()), 0o600); err != nil {
+		return st, fmt.Errorf("writing the GitHub webhook secret: %w", err)
+	}
 	if err = st.StartManager(ctx, "manager"); err != nil {
 		return st, err
 	}
@@ -177,10 +183,12 @@ func (st *Stack) StartManager(ctx context.Context, name string) error {
 		Dir:               st.Options.Dir,
 		OperatorNamespace: st.Options.OperatorNamespace,
 		ReceiverTokenFile: st.TokenFile,
-		PollInterval:      st.Options.PollInterval,
-		ExtraArgs:         args,
-		Name:              name,
-		Port:              st.receiverPort(),
+		// GitHub's webhook on its own port, as config/default serves it.
+		GitHubWebhookSecretFile: st.GitHubWebhookSecretFile,
+		PollInterval:            st.Options.PollInterval,
+		ExtraArgs:               args,
+		Name:                    name,
+		Port:                    st.receiverPort(),
 	})
 	if err != nil {
 		return err
