@@ -120,8 +120,8 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{
-		Process:      proc,
-		ReceiverURL:  fmt.Sprintf("http://127.0.0.1:%d/webhook/alertmanager", receiver),
+		Process:          proc,
+		ReceiverURL:      fmt.Sprintf("http://127.0.0.1:%d/webhook/alertmanager", receiver),
 		ReceiverPort:     receiver,
 		GitHubWebhookURL: fmt.Sprintf("http://127.0.0.1:%d/webhook/github", github),
 		MetricsURL:       fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics),
