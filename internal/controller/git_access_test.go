@@ -203,8 +203,8 @@ spec:
 		gh, err = fake.New(fake.Options{Token: platformToken})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(gh.NewRepo(repository, map[string]string{
-			"apps/" + teamB + "/web.yaml": manifest(teamB, "web"),
-			"apps/" + teamC + "/web.yaml": manifest(teamC, "web"),
+			"apps/" + teamB + "/web.yaml":         manifest(teamB, "web"),
+			"apps/" + teamC + "/web.yaml":         manifest(teamC, "web"),
 			"apps/" + teamB + "/web-foreign.yaml": manifest(teamB, "web-foreign"),
 		})).To(Succeed())
 		u, err := url.Parse(gh.URL())
