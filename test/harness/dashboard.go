@@ -68,13 +68,19 @@ func (st *Stack) DashboardToken(ctx context.Context, name string, namespaces ...
 	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}}
 	ref := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: dashboardViewerRole}
 	if len(namespaces) == 0 {
-		b := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: dashboardViewerRole + "-" + ns + "-" + name}, Subjects: subjects, RoleRef: ref}
+		b := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: dashboardViewerRole + "-" + ns + "-" + name},
+			Subjects:   subjects, RoleRef: ref,
+		}
 		if err := create(b, c.Create(ctx, b)); err != nil {
 			return "", err
 		}
 	}
 	for _, target := range namespaces {
-		b := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: target, Name: dashboardViewerRole + "-" + name}, Subjects: subjects, RoleRef: ref}
+		b := &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: target, Name: dashboardViewerRole + "-" + name},
+			Subjects:   subjects, RoleRef: ref,
+		}
 		if err := create(b, c.Create(ctx, b)); err != nil {
 			return "", err
 		}
