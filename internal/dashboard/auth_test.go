@@ -117,9 +117,9 @@ var (
 	testGrants = newGrants()
 )
 
-// authGet GETs url with a bearer token.
-func authGet(ctx context.Context, url, token string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// authGet GETs target with a bearer token.
+func authGet(ctx context.Context, target, token string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
 	}

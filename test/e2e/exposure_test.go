@@ -33,10 +33,10 @@ import (
 	. "github.com/onsi/gomega"
 )
 
-// post sends body to url with headers and returns the status code.
-func post(url string, body []byte, headers map[string]string) int {
+// post sends body to target with headers and returns the status code.
+func post(target string, body []byte, headers map[string]string) int {
 	GinkgoHelper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	Expect(err).NotTo(HaveOccurred())
 	for k, v := range headers {
 		req.Header.Set(k, v)
