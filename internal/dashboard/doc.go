@@ -17,6 +17,13 @@ limitations under the License.
 // Package dashboard serves heal8s's read-only web page for the person on call: what heal8s has
 // done, is doing and refused to do, and why.
 //
+// It serves nobody it has not identified: every request carries a Kubernetes bearer token (the
+// Authorization header, or the HttpOnly SameSite=Strict cookie its login page sets), reviewed by
+// the API server (TokenReview), and each viewer sees the namespaces where a SubjectAccessReview
+// lets them list Remediations (RemediationPolicies on the policies page); both answers are
+// cached for a minute. The activity feed and the live stream are filtered the same way, live
+// streams are limited per user and in all, and the list is paginated.
+//
 // Everything it shows comes from the manager's informer cache (Remediations, RemediationPolicies
 // and events.k8s.io Events), so opening the page costs the API server nothing. The
 // recent-activity feed is a bounded in-memory buffer fed by an informer event handler on
