@@ -162,9 +162,9 @@ func New(opts Options, c client.Client, apiReader client.Reader, table *routing.
 	return &Receiver{opts: opts, mux: mux, intake: in, handler: h, ready: make(chan struct{})}, nil
 }
 
-// Handle mounts another handler on the receiver's server (the GitHub webhook at
-// /webhook/github), so one port and one TLS setup serve every inbound webhook. Call it before
-// Start.
+// Handle mounts another handler on the receiver's server: GitHub's webhook at /webhook/github
+// when --github-webhook-bind-address is the receiver's own address (by default it has its own
+// listener, so Alertmanager's port and GitHub's are exposed apart). Call it before Start.
 func (r *Receiver) Handle(pattern string, h http.Handler) { r.mux.Handle(pattern, h) }
 
 // Handler is the receiver's mux, for tests and for serving it on another server.
