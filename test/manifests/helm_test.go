@@ -165,6 +165,15 @@ func TestHelmTemplate(t *testing.T) {
 			gh := serviceFor(objs, "github-webhook")
 			g.Expect(gh.Spec.Type).To(Equal(corev1.ServiceTypeLoadBalancer))
 			g.Expect(gh.Annotations).To(HaveKeyWithValue("example.com/public", "true"))
+			g.Expect(c.Args).To(ContainElements("--protected-namespaces=kube-*,monitoring", "--cluster-name=prod-eu-1",
+				"--default-service-account=heal8s-fixer", "--git-hosts=github.com,ghe.example.com"))
+			for _, s := range byKind(objs, "Secret") {
+				if s.GetName() == "heal8s-github" {
+					g.Expect(s.GetAnnotations()).To(And(HaveKeyWithValue("heal8s.io/git-host", "ghe.example.com"),
+						HaveKeyWithValue("heal8s.io/allowed-namespaces", "team-a,team-b"),
+						HaveKeyWithValue("heal8s.io/allowed-repositories", "acme/team-*")))
+				}
+			}
 			g.Expect(c.Env).To(ContainElement(HaveField("Name", "GODEBUG")))
 			g.Expect(c.VolumeMounts).To(ContainElement(HaveField("MountPath", "/etc/ssl/extra")))
 			g.Expect(volumeNamed(pod.Volumes, "receiver-token").Secret.SecretName).To(Equal("alertmanager-token"))
