@@ -222,8 +222,11 @@ func TargetExists(in Input) (Verdict, string, string, time.Time) {
 	return Allow, "", "", time.Time{}
 }
 
-// OneAtATime lets only the oldest open remediation of an action on a target proceed: two bumps
-// planned from the same live value would be one bump applied twice.
+// OneAtATime lets only one open remediation of an action on a target proceed: two bumps planned
+// from the same live value would be one bump applied twice. One that already got past Pending
+// holds every other, whatever their creation times and names (creationTimestamp has one-second
+// resolution, so a newer Remediation can rank as older); among those still Pending the oldest
+// goes first.
 func OneAtATime(in Input) (Verdict, string, string, time.Time) {
 	self := in.Remediation
 	var first *v1beta1.Remediation
@@ -231,6 +234,10 @@ func OneAtATime(in Input) (Verdict, string, string, time.Time) {
 		o := &in.Others[i]
 		if isSelf(self, o) || !sameTargetAndAction(self, o) || Current(o.Status.Phase).IsTerminal() {
 			continue
+		}
+		if Current(o.Status.Phase) != v1beta1.PhasePending {
+			first = o
+			break
 		}
 		if !older(o, self) {
 			continue

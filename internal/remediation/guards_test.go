@@ -153,6 +153,14 @@ func TestGuards(t *testing.T) {
 			others: []v1beta1.Remediation{rem("second", mem, time.Minute)}, verdict: Allow},
 		{name: "same creation time: the name decides", policy: policy(nil),
 			others: []v1beta1.Remediation{rem("a-first", mem, 0)}, verdict: Never, reason: InProgressReason},
+		// Created in the same second, the other ranks as newer by name, but it already left
+		// Pending: it holds this one (the double memory bump of docs/performance.md).
+		{name: "one past Pending holds a same-second one that ranks older", policy: policy(nil),
+			others:  []v1beta1.Remediation{running(rem("zz-started", mem, 0), v1beta1.PhaseVerifying, 0)},
+			verdict: Never, reason: InProgressReason, message: "Remediation zz-started is already Verifying"},
+		{name: "one past Pending holds even an older pending one", policy: policy(nil),
+			others:  []v1beta1.Remediation{running(rem("newer", mem, time.Minute), v1beta1.PhaseProposed, time.Minute)},
+			verdict: Never, reason: InProgressReason, message: "Remediation newer is already Proposed"},
 		{name: "an open one of another action", policy: policy(nil),
 			others: []v1beta1.Remediation{running(rem("cpu", v1beta1.ActionIncreaseCPU, -time.Minute), v1beta1.PhaseVerifying, -time.Minute)}, verdict: Allow},
 		{name: "rejected within the veto period", policy: policy(nil),
