@@ -301,8 +301,10 @@ func (o options) gitAccess() (gitaccess.Config, error) {
 func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table *routing.Table, access gitaccess.Config) error {
 	providers := &github.ProviderCache{}
 	if err := (&controller.RemediationPolicyReconciler{
-		Client: mgr.GetClient(),
-		Table:  table,
+		Client:    mgr.GetClient(),
+		Table:     table,
+		APIReader: mgr.GetAPIReader(),
+		GitAccess: access,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the RemediationPolicy controller: %w", err)
 	}

@@ -241,6 +241,17 @@ const (
 	CompileFailedReason = "CompileFailed"
 	// SuspendedReason means the policy is suspended and starts no remediation.
 	SuspendedReason = "Suspended"
+
+	// ConditionGitAccess says, for a policy with a git section, whether the credential Secret it
+	// names may be used by it towards its host and repository (the platform's grant). False
+	// means its GitOps remediations will end GitAccessDenied.
+	ConditionGitAccess = "GitAccess"
+	// GitAccessGrantedReason means the Secret grants this policy its host and repository.
+	GitAccessGrantedReason = "Granted"
+	// GitAccessDeniedReason means the Secret does not grant it, or its host is not allowed.
+	GitAccessDeniedReason = "Denied"
+	// SecretNotFoundReason means the Secret git.secretRef names does not exist.
+	SecretNotFoundReason = "SecretNotFound"
 )
 
 // +kubebuilder:object:root=true

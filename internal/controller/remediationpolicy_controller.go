@@ -19,10 +19,14 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -32,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/routing"
 )
 
@@ -45,7 +50,16 @@ type RemediationPolicyReconciler struct {
 	client.Client
 	// Table is the routing table the Alertmanager receiver reads.
 	Table *routing.Table
+	// APIReader reads the metadata of the Secret a policy's git.secretRef names, to report in
+	// the GitAccess condition whether the platform grants it; nil reports nothing.
+	APIReader client.Reader
+	// GitAccess is the platform's Git access configuration (hosts, operator namespace).
+	GitAccess gitaccess.Config
 }
+
+// gitAccessRecheck is how often a policy whose Git access is refused is looked at again: a
+// Secret is not watched, so a grant added later shows within this time.
+const gitAccessRecheck = 5 * time.Minute
 
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies/status,verbs=get;update;patch
@@ -78,13 +92,59 @@ func (r *RemediationPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Re
 
 	base := policy.DeepCopy()
 	setPolicyStatus(policy, compiled)
+	var result ctrl.Result
+	if cond, err := r.gitAccessCondition(ctx, policy); err != nil {
+		return ctrl.Result{}, err
+	} else if cond != nil {
+		meta.SetStatusCondition(&policy.Status.Conditions, *cond)
+		if cond.Status != metav1.ConditionTrue {
+			result.RequeueAfter = gitAccessRecheck
+		}
+	} else {
+		meta.RemoveStatusCondition(&policy.Status.Conditions, v1beta1.ConditionGitAccess)
+	}
 	if err := r.Status().Patch(ctx, policy, client.MergeFrom(base)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("patching status of RemediationPolicy %s: %w", req.NamespacedName, err)
 	}
-	return ctrl.Result{}, nil
+	return result, nil
+}
+
+// gitAccessCondition evaluates, with the rule the engine enforces (internal/gitaccess), whether
+// the policy may use the Secret its git.secretRef names towards its host and repository, so a
+// refusal shows on the policy before a remediation fails on it. Only the Secret's metadata is
+// read; nil means the policy has no git section (or no reader was given).
+func (r *RemediationPolicyReconciler) gitAccessCondition(ctx context.Context, p *v1beta1.RemediationPolicy) (*metav1.Condition, error) {
+	if p.Spec.Git == nil || r.APIReader == nil {
+		return nil, nil
+	}
+	cfg := r.GitAccess
+	cond := &metav1.Condition{Type: v1beta1.ConditionGitAccess, ObservedGeneration: p.Generation}
+	key := types.NamespacedName{Namespace: cfg.OperatorNamespace, Name: p.Spec.Git.SecretRef.Name}
+	secret := &metav1.PartialObjectMetadata{}
+	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	err := r.APIReader.Get(ctx, key, secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		cond.Status, cond.Reason = metav1.ConditionFalse, v1beta1.SecretNotFoundReason
+		cond.Message = fmt.Sprintf("Secret %s does not exist", key)
+		return cond, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading the metadata of Secret %s: %w", key, err)
+	}
+	_, err = cfg.Authorize(gitaccess.Request{
+		PolicyNamespace: p.Namespace, PolicyName: p.Name, Repository: p.Spec.Git.Repository,
+		BaseURL: p.Spec.Git.BaseURL, SecretName: key.Name, SecretAnnotations: secret.Annotations,
+	})
+	if err != nil {
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, v1beta1.GitAccessDeniedReason, err.Error()
+		return cond, nil
+	}
+	cond.Status, cond.Reason = metav1.ConditionTrue, v1beta1.GitAccessGrantedReason
+	cond.Message = fmt.Sprintf("Secret %s grants this policy %s", key, p.Spec.Git.Repository)
+	return cond, nil
 }
 
 // setPolicyStatus writes what the compile found into the policy's status: the Ready condition,

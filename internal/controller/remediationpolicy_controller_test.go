@@ -31,8 +31,12 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/routing"
 )
+
+// policyOpsNamespace is the operator namespace of the policy controller's specs.
+const policyOpsNamespace = "rempol-operator"
 
 var _ = Describe("RemediationPolicy controller", Ordered, func() {
 	var (
@@ -48,7 +52,10 @@ var _ = Describe("RemediationPolicy controller", Ordered, func() {
 		})
 		Expect(err).NotTo(HaveOccurred())
 		table = routing.NewTable(routing.TableOptions{OperatorNamespace: "heal8s-system"})
-		Expect((&RemediationPolicyReconciler{Client: mgr.GetClient(), Table: table}).SetupWithManager(mgr)).To(Succeed())
+		err = k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: policyOpsNamespace}})
+		Expect(client.IgnoreAlreadyExists(err)).To(Succeed())
+		Expect((&RemediationPolicyReconciler{Client: mgr.GetClient(), Table: table, APIReader: mgr.GetAPIReader(),
+			GitAccess: gitaccess.Config{OperatorNamespace: policyOpsNamespace}}).SetupWithManager(mgr)).To(Succeed())
 		var mgrCtx context.Context
 		mgrCtx, mgrCancel = context.WithCancel(ctx)
 		go func() {
@@ -126,6 +133,45 @@ var _ = Describe("RemediationPolicy controller", Ordered, func() {
 		Eventually(func() bool { _, ok := table.Get(key); return ok }).Should(BeFalse())
 		_, reason = route()
 		Expect(reason).To(Equal(routing.SkipNoRule))
+	})
+
+	It("says in GitAccess whether the platform grants the policy its Git credential, before any remediation fails on it", func() {
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: policyOpsNamespace, Name: "git-" + ns},
+			Data: map[string][]byte{"token": []byte("t0ken")}}
+		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
+		p := newPolicy(`alertname="ContainerMemoryNearLimit"`)
+		p.Spec.Strategy = v1beta1.StrategyGitOps
+		p.Spec.Git = &v1beta1.GitSpec{Repository: "acme/deploy", SecretRef: corev1.LocalObjectReference{Name: secret.Name}}
+		Expect(k8sClient.Create(ctx, p)).To(Succeed())
+		key := client.ObjectKeyFromObject(p)
+		gitAccess := func(g Gomega) *metav1.Condition {
+			got := &v1beta1.RemediationPolicy{}
+			g.Expect(k8sClient.Get(ctx, key, got)).To(Succeed())
+			c := meta.FindStatusCondition(got.Status.Conditions, v1beta1.ConditionGitAccess)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.ObservedGeneration).To(Equal(got.Generation))
+			return c
+		}
+		Eventually(gitAccess).Should(And(HaveField("Status", metav1.ConditionFalse),
+			HaveField("Reason", v1beta1.GitAccessDeniedReason), HaveField("Message", ContainSubstring(ns))))
+		Eventually(ready(key)).Should(HaveField("Reason", v1beta1.CompiledReason), "routing goes on; only Git access is refused")
+
+		By("the platform granting the namespace, and the policy changing")
+		secret.Annotations = map[string]string{"heal8s.io/allowed-namespaces": ns}
+		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
+		got := &v1beta1.RemediationPolicy{}
+		Expect(k8sClient.Get(ctx, key, got)).To(Succeed())
+		patch := client.MergeFrom(got.DeepCopy())
+		got.Spec.Git.BaseBranch = "release"
+		Expect(k8sClient.Patch(ctx, got, patch)).To(Succeed())
+		Eventually(gitAccess).Should(And(HaveField("Status", metav1.ConditionTrue), HaveField("Reason", v1beta1.GitAccessGrantedReason)))
+
+		By("naming a Secret that does not exist")
+		Expect(k8sClient.Get(ctx, key, got)).To(Succeed())
+		patch = client.MergeFrom(got.DeepCopy())
+		got.Spec.Git.SecretRef.Name = "missing"
+		Expect(k8sClient.Patch(ctx, got, patch)).To(Succeed())
+		Eventually(gitAccess).Should(HaveField("Reason", v1beta1.SecretNotFoundReason))
 	})
 
 	It("reports a rule that does not compile and recovers once it is fixed", func() {
