@@ -91,9 +91,12 @@ type RemediationReconciler struct {
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediations,verbs=get;list;watch
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;patch
+// Patching workloads (Direct) is not in the generated role: config/rbac/direct_patch_role.yaml
+// grants it, and a lock-down install leaves it out so that every Direct patch is made with a
+// policy's ServiceAccount (spec.serviceAccountName, --default-service-account).
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=replicasets;controllerrevisions,verbs=get;list;watch
-// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=autoscaling.k8s.io,resources=verticalpodautoscalers,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",namespace=heal8s-system,resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

@@ -68,6 +68,7 @@ func TestChartFilesAreCopiesOfTheirSources(t *testing.T) {
 	for _, c := range crds {
 		pairs["config/crd/bases/"+filepath.Base(c)] = chart + "/files/crds/" + filepath.Base(c)
 	}
+	pairs["config/rbac/direct_patch_role.yaml"] = chart + "/files/rbac/direct_patch_role.yaml"
 	policies, err := filepath.Glob(filepath.Join(suite.root, "examples", "policies", "*.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(policies).NotTo(BeEmpty())
@@ -236,6 +237,8 @@ func TestHelmTemplate(t *testing.T) {
 			g.Expect(names(byKind(objs, "Service"))).To(ConsistOf("heal8s-receiver"))
 			g.Expect(byKind(objs, "NetworkPolicy")).To(BeEmpty())
 			g.Expect(c.Args).NotTo(ContainElement(HavePrefix("--receiver-cert-dir")))
+			g.Expect(c.Args).To(ContainElement("--default-service-account=heal8s-fixer"))
+			g.Expect(canPatchWorkloads(t, objs)).To(BeFalse(), "lock-down: no role lets heal8s patch workloads itself")
 		},
 	}}
 	for _, tc := range cases {

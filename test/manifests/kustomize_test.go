@@ -194,6 +194,32 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured, namespace, servi
 		}
 	}
 	g.Expect(bound).To(BeNumerically(">=", 2), "the manager role and leader election are bound")
+	g.Expect(canPatchWorkloads(t, objs)).To(BeTrue(), "Direct policies without a ServiceAccount patch with heal8s's rights by default")
+	for key, rs := range rules {
+		if strings.Contains(key, "direct-patch") {
+			continue
+		}
+		for _, r := range rs {
+			if slices.Contains(r.APIGroups, "apps") && slices.Contains(r.Resources, "deployments") {
+				g.Expect(r.Verbs).NotTo(ContainElement("patch"), "%s: workload patch lives in the direct-patch role only, so a lock-down install can drop it", key)
+			}
+		}
+	}
+}
+
+// canPatchWorkloads reports whether a rendered ClusterRole lets its holder patch Deployments.
+func canPatchWorkloads(t *testing.T, objs []*unstructured.Unstructured) bool {
+	t.Helper()
+	for _, u := range byKind(objs, "ClusterRole") {
+		obj, err := typed(u)
+		NewWithT(t).Expect(err).NotTo(HaveOccurred())
+		for _, r := range obj.(*rbacv1.ClusterRole).Rules {
+			if slices.Contains(r.APIGroups, "apps") && slices.Contains(r.Resources, "deployments") && slices.Contains(r.Verbs, "patch") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func TestKustomizeDefaultWebhooksAndConversion(t *testing.T) {
