@@ -14,8 +14,8 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package defaults fills the defaults of design.md into heal8s objects. The defaulting webhook
-// calls it on every write, and the routing table calls it again on what it compiles, so a
+// Package defaults fills the defaults docs/policies.md lists into heal8s objects. The defaulting
+// webhook calls it on every write, and the routing table calls it again on what it compiles, so a
 // cluster running without webhooks (make run, ENABLE_WEBHOOKS=false) behaves the same.
 // Every function is idempotent: defaulting a defaulted object changes nothing.
 package defaults

@@ -14,9 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package metrics defines heal8s's Prometheus collectors. Their names are fixed by design.md;
-// labels stay low-cardinality (action, policy namespace, reason, phase) and never carry a pod
-// name or an alert fingerprint.
+// Package metrics defines heal8s's Prometheus collectors. Their names are the ones
+// docs/operations.md documents; labels stay low-cardinality (action, policy namespace, reason,
+// phase) and never carry a pod name or an alert fingerprint.
 package metrics
 
 import (

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package remediation is the Remediation state machine of design.md as pure functions: Transition
+// Package remediation is the Remediation state machine of docs/architecture.md as pure functions: Transition
 // takes a Remediation and what the reconciler observed and returns the next phase with a reason,
 // and the guards of the Pending phase are a chain of pure functions over plain data. Nothing here
 // talks to the API server, so every decision is pinned down by table tests that run in

@@ -131,7 +131,7 @@ func Current(p v1beta1.Phase) v1beta1.Phase {
 	return p
 }
 
-// Transition is the state machine of design.md. It is the only place that decides phases:
+// Transition is the state machine of docs/architecture.md. It is the only place that decides phases:
 // terminal phases never move, a phase moves only on the observations that can arrive in it, and
 // everything else keeps the phase and says when to look again.
 func Transition(rem *v1beta1.Remediation, set Settings, obs Observations) Decision {

@@ -49,7 +49,7 @@ func SetupRemediationPolicyWebhookWithManager(mgr ctrl.Manager, operatorNamespac
 
 // +kubebuilder:webhook:path=/mutate-heal8s-io-v1beta1-remediationpolicy,mutating=true,failurePolicy=fail,sideEffects=None,groups=heal8s.io,resources=remediationpolicies,verbs=create;update,versions=v1beta1,name=mremediationpolicy-v1beta1.kb.io,admissionReviewVersions=v1
 
-// RemediationPolicyDefaulter fills design.md's defaults, so what is stored says exactly what the
+// RemediationPolicyDefaulter fills the defaults docs/policies.md lists, so what is stored says exactly what the
 // policy will do.
 type RemediationPolicyDefaulter struct{}
 
