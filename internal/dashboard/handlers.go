@@ -35,6 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	engine "github.com/heal8s/heal8s/internal/remediation"
 )
 
 //go:embed templates/*.html
@@ -284,7 +285,7 @@ func (d *Dashboard) serveDetail(w http.ResponseWriter, r *http.Request) {
 	}
 	var mine []eventsv1.Event
 	for i := range evs.Items {
-		if about(&evs.Items[i], &rem) {
+		if engine.EventIsAbout(&evs.Items[i], &rem) {
 			mine = append(mine, evs.Items[i])
 		}
 	}

@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	engine "github.com/heal8s/heal8s/internal/remediation"
 )
 
 // allPhases lists the phases in the order the state machine walks them, for the filter and the
@@ -375,9 +376,9 @@ func buildDetail(r *v1beta1.Remediation, evs []eventsv1.Event, now time.Time) de
 			Time: h.Time.UTC().Format(time.RFC3339), Age: age(h.Time.Time, now),
 		})
 	}
-	slices.SortStableFunc(evs, func(a, b eventsv1.Event) int { return eventTime(b).Compare(eventTime(a)) })
+	slices.SortStableFunc(evs, func(a, b eventsv1.Event) int { return engine.EventTime(&b).Compare(engine.EventTime(&a)) })
 	for _, e := range evs {
-		t := eventTime(e)
+		t := engine.EventTime(&e)
 		er := eventRow{Type: e.Type, Reason: e.Reason, Note: e.Note, Age: age(t, now), Warning: e.Type == "Warning", Count: 1}
 		if !t.IsZero() {
 			er.Time = t.UTC().Format(time.RFC3339)
@@ -390,30 +391,6 @@ func buildDetail(r *v1beta1.Remediation, evs []eventsv1.Event, now time.Time) de
 		v.Events = append(v.Events, er)
 	}
 	return v
-}
-
-// eventTime is when an Event last happened, whichever API wrote it.
-func eventTime(e eventsv1.Event) time.Time {
-	switch {
-	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
-		return e.Series.LastObservedTime.Time
-	case !e.DeprecatedLastTimestamp.IsZero():
-		return e.DeprecatedLastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	case !e.DeprecatedFirstTimestamp.IsZero():
-		return e.DeprecatedFirstTimestamp.Time
-	}
-	return e.CreationTimestamp.Time
-}
-
-// about reports whether e is about r.
-func about(e *eventsv1.Event, r *v1beta1.Remediation) bool {
-	o := e.Regarding
-	if o.UID != "" && r.UID != "" {
-		return o.UID == r.UID
-	}
-	return o.Kind == "Remediation" && o.Name == r.Name && o.Namespace == r.Namespace
 }
 
 // policyRow is one RemediationPolicy as the policies page shows it.

@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/remediation"
 	"github.com/heal8s/heal8s/internal/routing"
 )
 
@@ -70,7 +71,7 @@ func Explain(ctx context.Context, c client.Reader, key types.NamespacedName, max
 	if err != nil {
 		e.EventsError = err.Error()
 	}
-	slices.SortStableFunc(evs, func(a, b eventsv1.Event) int { return eventTime(a).Compare(eventTime(b)) })
+	slices.SortStableFunc(evs, func(a, b eventsv1.Event) int { return remediation.EventTime(&a).Compare(remediation.EventTime(&b)) })
 	if maxEvents > 0 && len(evs) > maxEvents {
 		evs = evs[len(evs)-maxEvents:]
 	}
@@ -92,35 +93,11 @@ func eventsAbout(ctx context.Context, c client.Reader, rem *v1beta1.Remediation)
 	}
 	var out []eventsv1.Event
 	for i := range list.Items {
-		if about(&list.Items[i], rem) {
+		if remediation.EventIsAbout(&list.Items[i], rem) {
 			out = append(out, list.Items[i])
 		}
 	}
 	return out, nil
-}
-
-// eventTime is when an Event last happened, whichever API wrote it.
-func eventTime(e eventsv1.Event) time.Time {
-	switch {
-	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
-		return e.Series.LastObservedTime.Time
-	case !e.DeprecatedLastTimestamp.IsZero():
-		return e.DeprecatedLastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	case !e.DeprecatedFirstTimestamp.IsZero():
-		return e.DeprecatedFirstTimestamp.Time
-	}
-	return e.CreationTimestamp.Time
-}
-
-// about reports whether e is about r.
-func about(e *eventsv1.Event, r *v1beta1.Remediation) bool {
-	o := e.Regarding
-	if o.UID != "" && r.UID != "" {
-		return o.UID == r.UID
-	}
-	return o.Kind == "Remediation" && o.Name == r.Name && (o.Namespace == "" || o.Namespace == r.Namespace)
 }
 
 // relevantLabels are the alert labels that decide the rule and the target.
@@ -313,7 +290,7 @@ func printExplanationText(w io.Writer, e *Explanation, now time.Time) error {
 		t := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(t, "  AGE\tTYPE\tREASON\tCOUNT\tFROM\tMESSAGE")
 		for _, ev := range e.Events {
-			at := metav1.NewTime(eventTime(ev))
+			at := metav1.NewTime(remediation.EventTime(&ev))
 			count := int32(1)
 			if ev.Series != nil {
 				count = ev.Series.Count
