@@ -286,9 +286,12 @@ func newRemediation(key types.NamespacedName, m routing.Match, a *Alert) *v1beta
 // a policy edited since creation does not lose the resolution; a Remediation too new for the
 // cache is read from the API server by its routed name.
 func (in *intake) resolved(ctx context.Context, a *Alert) (outcome, routing.SkipReason, error) {
+	// Routed once: the namespace to look in (a rule's namespaceLabel may move it) and, when the
+	// cache does not hold the Remediation yet, its name.
+	m, reason, routeErr := in.table.Route(a.Labels, in.namespaceLabels(ctx))
 	ns := routing.Namespace(a.Labels)
-	if m, reason, _ := in.table.Route(a.Labels, in.namespaceLabels(ctx)); reason == "" && m.Target.Namespace != "" {
-		ns = m.Target.Namespace // a rule's namespaceLabel moved it
+	if routeErr == nil && reason == "" && m.Target.Namespace != "" {
+		ns = m.Target.Namespace
 	}
 	if ns == "" {
 		return outcome{}, SkipNoRemediation, nil
@@ -306,9 +309,8 @@ func (in *intake) resolved(ctx context.Context, a *Alert) (outcome, routing.Skip
 		}
 	}
 	if len(targets) == 0 {
-		m, reason, err := in.table.Route(a.Labels, in.namespaceLabels(ctx))
-		if err != nil {
-			return outcome{}, "", err
+		if routeErr != nil {
+			return outcome{}, "", routeErr
 		}
 		if reason != "" {
 			return outcome{}, SkipNoRemediation, nil
