@@ -270,10 +270,16 @@ spec:
 		By("following a pull request the status claims (the reconciler's poll and the repository poller)")
 		deployment(teamA, "web-steal-2")
 		rem := remediationFor(teamA, "steal-2", teamA, "steal", "web-steal-2", v1beta1.StrategyGitOps)
-		rem.Status.Phase = v1beta1.PhaseAwaitingMerge
-		rem.Status.PullRequest = &v1beta1.PullRequestStatus{Repository: repository, Number: 1, Branch: BranchPrefix + "steal-2",
-			State: v1beta1.PullRequestOpen}
-		Expect(k8sClient.Status().Update(ctx, rem)).To(Succeed())
+		// The reconciler may write status first: retry on a conflict with a fresh read.
+		Eventually(func() error {
+			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(rem), rem); err != nil {
+				return err
+			}
+			rem.Status.Phase = v1beta1.PhaseAwaitingMerge
+			rem.Status.PullRequest = &v1beta1.PullRequestStatus{Repository: repository, Number: 1, Branch: BranchPrefix + "steal-2",
+				State: v1beta1.PullRequestOpen}
+			return k8sClient.Status().Update(ctx, rem)
+		}).Should(Succeed())
 		poller := &PullRequestPoller{Client: k8sClient, APIReader: k8sClient, OperatorNamespace: opNS, GitAccess: access,
 			Sync: &PullRequestSync{Client: k8sClient},
 			Pollers: func(creds GitCredentials) (RepositoryPoller, error) {
