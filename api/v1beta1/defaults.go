@@ -41,6 +41,9 @@ const (
 	DefaultVerifyWindow        = 10 * time.Minute
 	DefaultApplyTimeout        = 30 * time.Minute
 
+	DefaultTTLSecondsAfterFinished int32 = 7 * 24 * 3600
+	DefaultHistoryLimit            int32 = 10
+
 	DefaultGitProvider   = GitProviderGitHub
 	DefaultGitBaseBranch = "main"
 )

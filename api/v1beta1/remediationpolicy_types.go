@@ -50,6 +50,12 @@ type RemediationPolicySpec struct {
 	// +optional
 	Verify VerifySpec `json:"verify,omitempty"`
 
+	// retention says how long the policy's finished Remediations are kept. A Remediation a
+	// safety bound still counts (cooldown, budgetWindow, vetoPeriod, the hour of maxPerHour) is
+	// kept until that bound no longer needs it, whatever these say.
+	// +optional
+	Retention RetentionSpec `json:"retention,omitempty"`
+
 	// namespaceSelector lets a policy in the operator's own namespace act on workloads in the
 	// namespaces it selects. A policy in any other namespace acts only on its own namespace and
 	// must leave this empty.
@@ -64,6 +70,25 @@ type RemediationPolicySpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+}
+
+// RetentionSpec bounds how many finished (Succeeded, Failed, Skipped, Superseded) Remediations a
+// policy leaves in the cluster, in the manner of a Job's ttlSecondsAfterFinished and a
+// CronJob's history limits. Their outcomes stay counted in heal8s's metrics and in the
+// policy's status after they are deleted.
+type RetentionSpec struct {
+	// ttlSecondsAfterFinished deletes a finished Remediation this long after it finished.
+	// Defaults to 604800 (7 days); 0 deletes it as soon as no safety bound needs it.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
+
+	// historyLimit keeps at most this many finished Remediations per target (the newest),
+	// deleting older ones before their TTL. Defaults to 10.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	HistoryLimit *int32 `json:"historyLimit,omitempty"`
 }
 
 // Rule maps alerts to an action.

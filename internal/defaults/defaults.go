@@ -52,6 +52,13 @@ func Policy(p *v1beta1.RemediationPolicy) {
 	}
 	Safety(&s.Safety)
 	Verify(&s.Verify)
+	Retention(&s.Retention)
+}
+
+// Retention fills how long finished Remediations are kept.
+func Retention(r *v1beta1.RetentionSpec) {
+	int32Default(&r.TTLSecondsAfterFinished, v1beta1.DefaultTTLSecondsAfterFinished)
+	int32Default(&r.HistoryLimit, v1beta1.DefaultHistoryLimit)
 }
 
 // Action fills the parameters of whichever union member is set.
