@@ -105,6 +105,7 @@ type options struct {
 	prPollInterval          time.Duration
 	stableAfter             time.Duration
 	reconcileTimeout        time.Duration
+	remediationWorkers      int
 	defaultServiceAccount   string
 }
 
@@ -178,6 +179,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"How often the open pull requests of each repository are listed from GitHub (one conditional request per repository), for when no webhook reports them.")
 	fs.StringVar(&o.defaultServiceAccount, "default-service-account", "",
 		"A ServiceAccount name: the Direct patches of a policy outside the operator namespace that names no spec.serviceAccountName are made with the rights of this ServiceAccount of the policy's namespace (impersonated). Empty uses heal8s's own rights.")
+	fs.IntVar(&o.remediationWorkers, "remediation-workers", 4,
+		"How many Remediations are reconciled at once. Safety budgets stay exact at any number: a Remediation leaving Pending reserves its place under a per-target and per-policy lock.")
 	fs.DurationVar(&o.reconcileTimeout, "reconcile-timeout", 3*time.Minute,
 		"The longest one reconcile of any controller may take; past it its context ends and the object is retried with backoff (a hung Git host or API call cannot hold a worker).")
 	fs.DurationVar(&o.stableAfter, "stable-after", 0,
@@ -199,6 +202,9 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
+	if o.remediationWorkers < 1 || o.remediationWorkers > 64 {
+		return fmt.Errorf("--remediation-workers must be between 1 and 64, not %d", o.remediationWorkers)
+	}
 	mgr, err := newManager(o)
 	if err != nil {
 		return err
@@ -298,8 +304,19 @@ func (o options) gitAccess() (gitaccess.Config, error) {
 	return gitaccess.Config{OperatorNamespace: o.operatorNamespace, Hosts: hosts, AllowInsecureHTTP: o.gitAllowInsecureHTTP}, nil
 }
 
+// reconcileGitHubWait bounds how long one GitHub operation of a reconcile may wait on rate
+// limits and retries (github.Options.MaxWait) before it gives up and the Remediation is retried.
+const reconcileGitHubWait = 10 * time.Second
+
 func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table *routing.Table, access gitaccess.Config) error {
-	providers := &github.ProviderCache{}
+	providers := &github.ProviderCache{Adjust: func(o *github.Options) {
+		// A reconcile never waits out a rate limit: past this it ends with ErrGaveUp and the
+		// Remediation is looked at again later, leaving the worker free.
+		o.MaxWait = reconcileGitHubWait
+	}}
+	if err := controller.SetupIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
 	if err := (&controller.RemediationPolicyReconciler{
 		Client:    mgr.GetClient(),
 		Table:     table,
@@ -321,6 +338,7 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 			return client.New(cfg, client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
 		},
 		PollInterval: o.pollInterval,
+		Workers:      o.remediationWorkers,
 		// The poller below follows pull requests with one call per repository; the
 		// reconciler's own per-pull-request check is a slow safety net.
 		PullRequestPollInterval: max(10*o.prPollInterval, 5*time.Minute),

@@ -16,7 +16,11 @@ limitations under the License.
 
 package v1beta1
 
-import "time"
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // Defaults filled in by the defaulting webhook. They are the seed's values where it had one, and
 // are documented in docs/policies.md; changing one changes behaviour for every existing policy
@@ -66,3 +70,32 @@ const (
 
 // LabelAction on a Remediation holds its ActionType, for selection and the Action print column.
 const LabelAction = "heal8s.io/action"
+
+// Sighting annotations: what the receiver and the pull request webhook observe, recorded on the
+// Remediation's metadata. Only the Remediation controller writes status; it folds these into
+// status.alertCount, status.lastSeen, status.alertResolvedAt and status.pullRequest
+// (docs/architecture.md, "Who writes what").
+const (
+	// AnnotationAlertCount is how many times Alertmanager sent the alert while firing, as a
+	// decimal number, counted by the receiver.
+	AnnotationAlertCount = "heal8s.io/alert-count"
+	// AnnotationAlertLastSeen is when the receiver last saw the alert firing (RFC 3339).
+	AnnotationAlertLastSeen = "heal8s.io/alert-last-seen"
+	// AnnotationAlertResolvedAt is when Alertmanager reported the alert resolved (RFC 3339).
+	AnnotationAlertResolvedAt = "heal8s.io/alert-resolved-at"
+	// AnnotationPullRequest is the last state of the Remediation's pull request a GitHub webhook
+	// delivery or the repository poller reported, as JSON (PullRequestSighting).
+	AnnotationPullRequest = "heal8s.io/pull-request"
+)
+
+// PullRequestSighting is the JSON of the heal8s.io/pull-request annotation: what GitHub said of
+// a pull request, matched by the controller against status.pullRequest before it counts.
+type PullRequestSighting struct {
+	Repository string           `json:"repository"`
+	Number     int32            `json:"number"`
+	Branch     string           `json:"branch,omitempty"`
+	NodeID     string           `json:"nodeID,omitempty"`
+	URL        string           `json:"url,omitempty"`
+	State      PullRequestState `json:"state"`
+	UpdatedAt  *metav1.Time     `json:"updatedAt,omitempty"`
+}

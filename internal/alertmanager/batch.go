@@ -29,19 +29,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/remediation"
 )
 
-// maxConflictRetries bounds the fresh-read-and-retry loop of one flushed status patch.
+// maxConflictRetries bounds the fresh-read-and-retry loop of one sighting write.
 const maxConflictRetries = 5
 
-// batcher collects repeat sightings so that a storm costs at most one status write per
+// batcher collects repeat sightings so that a storm costs at most one sighting write per
 // Remediation (and per RemediationPolicy) per flush interval.
 //
 // Concurrency across replicas: each replica keeps only its own deltas. A flush reads the
-// Remediation (from the cache first), adds its delta to status.alertCount and patches with the
-// optimistic lock (the resourceVersion goes into the merge patch). On a conflict it rereads from
-// the API server and adds the delta again, so no replica's sightings are lost or counted twice;
-// a flush that fails for another reason keeps its delta for the next one.
+// Remediation (from the cache first), adds its delta to the heal8s.io/alert-count annotation
+// with a JSON patch that tests the value it read (recordSighting). When the test fails it
+// rereads from the API server and adds the delta again, so no replica's sightings are lost or
+// counted twice; a flush that fails for another reason keeps its delta for the next one.
 type batcher struct {
 	mu       sync.Mutex
 	rem      map[types.NamespacedName]*sighting
@@ -149,37 +150,7 @@ func (in *intake) flush(ctx context.Context) error {
 }
 
 func (in *intake) flushRemediation(ctx context.Context, key types.NamespacedName, s *sighting) error {
-	var reader client.Reader = in.client
-	for range maxConflictRetries {
-		r := &v1beta1.Remediation{}
-		if err := reader.Get(ctx, key, r); err != nil {
-			if apierrors.IsNotFound(err) {
-				if reader == in.apiReader {
-					return nil // deleted: nothing left to count on
-				}
-				reader = in.apiReader
-				continue
-			}
-			return fmt.Errorf("reading Remediation %s: %w", key, err)
-		}
-		base := r.DeepCopy()
-		r.Status.AlertCount += s.count
-		if r.Status.LastSeen == nil || s.lastSeen.After(r.Status.LastSeen.Time) {
-			r.Status.LastSeen = &metav1.Time{Time: s.lastSeen}
-		}
-		err := in.client.Status().Patch(ctx, r, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
-		switch {
-		case err == nil:
-			return nil
-		case apierrors.IsConflict(err):
-			reader = in.apiReader
-		case apierrors.IsNotFound(err):
-			return nil
-		default:
-			return fmt.Errorf("patching status of Remediation %s: %w", key, err)
-		}
-	}
-	return fmt.Errorf("patching status of Remediation %s: still conflicting after %d fresh reads", key, maxConflictRetries)
+	return in.recordSighting(ctx, key, nil, addSightings(s.count, s.lastSeen))
 }
 
 func (in *intake) flushPolicy(ctx context.Context, key types.NamespacedName, t time.Time) error {
@@ -219,7 +190,10 @@ func (in *intake) flushIncidents(ctx context.Context) error {
 		for i := range list.Items {
 			r := &list.Items[i]
 			t, ok := fps[r.Labels[v1beta1.LabelFingerprint]]
-			if ok && r.Status.AlertResolvedAt != nil && !r.Status.Phase.IsTerminal() && r.Status.AlertResolvedAt.Time.Before(t) {
+			if !ok || r.Status.Phase.IsTerminal() {
+				continue
+			}
+			if res := resolvedAtOf(remediation.ReadSightings(r.Annotations), r); !res.IsZero() && res.Before(t) {
 				in.batch.bump(client.ObjectKeyFromObject(r), t, 0)
 			}
 		}

@@ -195,9 +195,10 @@ func TestHandlerCreatesRemediation(t *testing.T) {
 	g.Expect(rem.Spec.Alert.StartsAt.Time.Unix()).To(Equal(testStart.Unix()))
 	g.Expect(*rem.Spec.Action.IncreaseMemory.Percent).To(Equal(v1beta1.DefaultMemoryPercent))
 	g.Expect(rem.Spec.Strategy).To(Equal(v1beta1.StrategyDryRun))
-	g.Expect(rem.Status.AlertCount).To(Equal(int32(1)))
-	g.Expect(rem.Status.LastSeen.Time).To(BeTemporally("~", f.clock.Now(), time.Second))
+	g.Expect(sightingsOf(rem).Count).To(Equal(int32(1)))
+	g.Expect(sightingsOf(rem).LastSeen).To(BeTemporally("~", f.clock.Now(), time.Second))
 	g.Expect(rem.Status.Phase).To(BeEmpty(), "the engine sets Pending")
+	g.Expect(rem.Status.AlertCount).To(BeZero(), "the receiver never writes status")
 
 	hpaRem := &v1beta1.Remediation{}
 	g.Expect(f.client.Get(ctx, types.NamespacedName{Namespace: "shop", Name: RemediationName(types.NamespacedName{Namespace: "shop", Name: "seed"}, "hpa-maxed", fp(2), testStart)}, hpaRem)).To(Succeed())
@@ -217,11 +218,11 @@ func TestHandlerCreatesRemediation(t *testing.T) {
 		g.Expect(body).To(MatchJSON(`{"created":0,"existing":2,"resolved":0}`))
 	}
 	g.Expect(f.client.Get(ctx, key, rem)).To(Succeed())
-	g.Expect(rem.Status.AlertCount).To(Equal(int32(1)))
+	g.Expect(sightingsOf(rem).Count).To(Equal(int32(1)))
 	g.Expect(f.recv.Flush(ctx)).To(Succeed())
 	g.Expect(f.client.Get(ctx, key, rem)).To(Succeed())
-	g.Expect(rem.Status.AlertCount).To(Equal(int32(4)))
-	g.Expect(rem.Status.LastSeen.Time).To(BeTemporally("~", f.clock.Now(), time.Second))
+	g.Expect(sightingsOf(rem).Count).To(Equal(int32(4)))
+	g.Expect(sightingsOf(rem).LastSeen).To(BeTemporally("~", f.clock.Now(), time.Second))
 	pol := &v1beta1.RemediationPolicy{}
 	g.Expect(f.client.Get(ctx, types.NamespacedName{Namespace: "shop", Name: "seed"}, pol)).To(Succeed())
 	g.Expect(pol.Status.LastMatchTime).NotTo(BeNil())
@@ -235,9 +236,9 @@ func TestHandlerCreatesRemediation(t *testing.T) {
 	g.Expect(code).To(Equal(http.StatusOK), body)
 	g.Expect(body).To(MatchJSON(`{"created":0,"existing":0,"resolved":1}`))
 	g.Expect(f.client.Get(ctx, key, rem)).To(Succeed())
-	g.Expect(rem.Status.AlertResolvedAt).NotTo(BeNil())
-	g.Expect(rem.Status.AlertResolvedAt.Time.Unix()).To(Equal(resolved.EndsAt.Unix()))
-	g.Expect(rem.Status.AlertCount).To(Equal(int32(4)))
+	g.Expect(sightingsOf(rem).ResolvedAt).NotTo(BeZero())
+	g.Expect(sightingsOf(rem).ResolvedAt.Unix()).To(Equal(resolved.EndsAt.Unix()))
+	g.Expect(sightingsOf(rem).Count).To(Equal(int32(4)))
 
 	// The same alert firing again later, as a new incident.
 	again := oom
@@ -246,11 +247,11 @@ func TestHandlerCreatesRemediation(t *testing.T) {
 	code, body = f.post(t, payloadJSON(t, again))
 	g.Expect(code).To(Equal(http.StatusOK), body)
 	g.Expect(body).To(MatchJSON(`{"created":1,"existing":0,"resolved":0}`))
-	seenBefore := rem.Status.LastSeen.Time
+	seenBefore := sightingsOf(rem).LastSeen
 	g.Expect(f.recv.Flush(ctx)).To(Succeed())
 	g.Expect(f.client.Get(ctx, key, rem)).To(Succeed())
-	g.Expect(rem.Status.LastSeen.Time).To(BeTemporally(">", seenBefore), "the resolved incident sees the alert come back")
-	g.Expect(rem.Status.AlertCount).To(Equal(int32(4)))
+	g.Expect(sightingsOf(rem).LastSeen).To(BeTemporally(">", seenBefore), "the resolved incident sees the alert come back")
+	g.Expect(sightingsOf(rem).Count).To(Equal(int32(4)))
 	list := &v1beta1.RemediationList{}
 	g.Expect(f.client.List(ctx, list, client.MatchingLabels{v1beta1.LabelFingerprint: fp(1)})).To(Succeed())
 	g.Expect(list.Items).To(HaveLen(2))
@@ -291,11 +292,11 @@ func TestFlushKeepsCountsOnFailure(t *testing.T) {
 	ctx := context.Background()
 	fail := true
 	funcs := &interceptor.Funcs{
-		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
 			if _, ok := obj.(*v1beta1.Remediation); ok && fail {
 				return apierrors.NewInternalError(errors.New("boom"))
 			}
-			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+			return c.Patch(ctx, obj, patch, opts...)
 		},
 	}
 	f := newFixture(t, tableFor(t, seedPolicy("shop")), funcs)
@@ -310,7 +311,7 @@ func TestFlushKeepsCountsOnFailure(t *testing.T) {
 	rem := &v1beta1.Remediation{}
 	key := types.NamespacedName{Namespace: "shop", Name: RemediationName(types.NamespacedName{Namespace: "shop", Name: "seed"}, "hpa-maxed", fp(2), testStart)}
 	g.Expect(f.client.Get(ctx, key, rem)).To(Succeed())
-	g.Expect(rem.Status.AlertCount).To(Equal(int32(3)), "the first sighting's status write failed too, so it went to the batch")
+	g.Expect(sightingsOf(rem).Count).To(Equal(int32(3)), "the two repeats' sighting write failed, so they stayed in the batch")
 	g.Expect(f.recv.intake.batch.pending()).To(BeZero())
 }
 
@@ -319,12 +320,12 @@ func TestFlushRetriesConflictsWithAFreshRead(t *testing.T) {
 	ctx := context.Background()
 	conflicts := 2
 	funcs := &interceptor.Funcs{
-		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
 			if _, ok := obj.(*v1beta1.Remediation); ok && conflicts > 0 {
 				conflicts--
 				return apierrors.NewConflict(schema.GroupResource{Group: "heal8s.io", Resource: "remediations"}, obj.GetName(), errors.New("stale"))
 			}
-			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+			return c.Patch(ctx, obj, patch, opts...)
 		},
 	}
 	f := newFixture(t, tableFor(t, seedPolicy("shop")), funcs)
@@ -335,6 +336,6 @@ func TestFlushRetriesConflictsWithAFreshRead(t *testing.T) {
 	rem := &v1beta1.Remediation{}
 	key := types.NamespacedName{Namespace: "shop", Name: RemediationName(types.NamespacedName{Namespace: "shop", Name: "seed"}, "hpa-maxed", fp(2), testStart)}
 	g.Expect(f.client.Get(ctx, key, rem)).To(Succeed())
-	g.Expect(rem.Status.AlertCount).To(Equal(int32(2)))
+	g.Expect(sightingsOf(rem).Count).To(Equal(int32(2)))
 	g.Expect(conflicts).To(BeZero())
 }

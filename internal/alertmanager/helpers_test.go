@@ -43,6 +43,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/remediation"
 	"github.com/heal8s/heal8s/internal/metrics"
 	"github.com/heal8s/heal8s/internal/routing"
 )
@@ -200,3 +201,9 @@ func oomLabels(ns, pod string) map[string]string {
 }
 
 func fp(i int) string { return fmt.Sprintf("%016x", 0xabc000+i) }
+
+// sightingsOf reads what the receiver recorded on a Remediation (the controller, absent from
+// these tests, folds it into status).
+func sightingsOf(r *v1beta1.Remediation) remediation.Sightings {
+	return remediation.ReadSightings(r.Annotations)
+}

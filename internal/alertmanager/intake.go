@@ -34,6 +34,7 @@ import (
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/metrics"
+	"github.com/heal8s/heal8s/internal/remediation"
 	"github.com/heal8s/heal8s/internal/routing"
 )
 
@@ -164,7 +165,9 @@ func (in *intake) firing(ctx context.Context, a *Alert) (outcome, routing.SkipRe
 	}
 	m = d.Match
 	in.batch.matched(m.Policy, now)
-	rem := newRemediation(key, m, a)
+	// One write: the first sighting rides on the create, as annotations the controller folds
+	// into status (status cannot be written on create).
+	rem := newRemediation(key, m, a, now)
 	if err := in.client.Create(ctx, rem); err != nil {
 		switch {
 		case apierrors.IsAlreadyExists(err):
@@ -182,15 +185,6 @@ func (in *intake) firing(ctx context.Context, a *Alert) (outcome, routing.SkipRe
 	in.metrics.RemediationsCreated.WithLabelValues(string(m.Action.Type()), m.Policy.Namespace).Inc()
 	ctrl.LoggerFrom(ctx).Info("Created Remediation", "Remediation", key, "rule", m.Rule,
 		"targetKind", m.Target.Kind, "target", m.Target.Name, "why", d.Detail)
-
-	// The first sighting, written with the optimistic lock of the create: if another replica or
-	// the engine wrote status in between, the count goes through the batch's fresh read instead.
-	base := rem.DeepCopy()
-	rem.Status.AlertCount = 1
-	rem.Status.LastSeen = &metav1.Time{Time: now}
-	if err := in.client.Status().Patch(ctx, rem, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		in.batch.bump(key, now, 1)
-	}
 	in.batch.newIncident(key.Namespace, a.Fingerprint, now)
 	return outcome{created: 1}, "", nil
 }
@@ -240,8 +234,9 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// newRemediation builds the Remediation for a match, its spec written once from the alert.
-func newRemediation(key types.NamespacedName, m routing.Match, a *Alert) *v1beta1.Remediation {
+// newRemediation builds the Remediation for a match, its spec written once from the alert and
+// its first sighting (one, at now) in the sighting annotations.
+func newRemediation(key types.NamespacedName, m routing.Match, a *Alert, now time.Time) *v1beta1.Remediation {
 	var startsAt *metav1.Time
 	if !a.StartsAt.IsZero() {
 		startsAt = &metav1.Time{Time: a.StartsAt}
@@ -255,6 +250,10 @@ func newRemediation(key types.NamespacedName, m routing.Match, a *Alert) *v1beta
 				v1beta1.LabelRule:        m.Rule,
 				v1beta1.LabelFingerprint: a.Fingerprint,
 				v1beta1.LabelAction:      string(m.Action.Type()),
+			},
+			Annotations: map[string]string{
+				v1beta1.AnnotationAlertCount:    "1",
+				v1beta1.AnnotationAlertLastSeen: remediation.FormatTime(now),
 			},
 		},
 		Spec: v1beta1.RemediationSpec{
@@ -281,8 +280,9 @@ func newRemediation(key types.NamespacedName, m routing.Match, a *Alert) *v1beta
 	}
 }
 
-// resolved records status.alertResolvedAt on the Remediation of this alert instance, at once:
-// the engine's Verifying phase waits for it. The cache is asked first, by fingerprint label, so
+// resolved records the resolution (the heal8s.io/alert-resolved-at annotation, which the
+// controller folds into status.alertResolvedAt) on the Remediation of this alert instance, at
+// once: the engine's Verifying phase waits for it. The cache is asked first, by fingerprint label, so
 // a policy edited since creation does not lose the resolution; a Remediation too new for the
 // cache is read from the API server by its routed name.
 func (in *intake) resolved(ctx context.Context, a *Alert) (outcome, routing.SkipReason, error) {
@@ -331,17 +331,8 @@ func (in *intake) resolved(ctx context.Context, a *Alert) (outcome, routing.Skip
 	}
 	n := 0
 	for _, r := range targets {
-		if r.Status.AlertResolvedAt != nil && !r.Status.AlertResolvedAt.Time.Before(at.Truncate(time.Second)) {
-			n++ // already recorded, by an earlier send or another replica
-			continue
-		}
-		base := r.DeepCopy()
-		r.Status.AlertResolvedAt = &metav1.Time{Time: at}
-		if err := in.client.Status().Patch(ctx, r, client.MergeFrom(base)); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			return outcome{}, "", fmt.Errorf("recording resolution on Remediation %s: %w", client.ObjectKeyFromObject(r), err)
+		if err := in.recordSighting(ctx, client.ObjectKeyFromObject(r), r, resolvedSighting(at)); err != nil {
+			return outcome{}, "", fmt.Errorf("recording resolution: %w", err)
 		}
 		n++
 	}

@@ -184,8 +184,8 @@ var _ = Describe("Alertmanager receiver", Ordered, func() {
 		Expect(rem.Labels).To(HaveKeyWithValue(v1beta1.LabelFingerprint, fp(1)))
 		Expect(rem.Labels).To(HaveKeyWithValue(v1beta1.LabelAction, "IncreaseMemory"))
 		Expect(rem.Spec.Alert.Labels).To(Equal(oom.Labels))
-		Expect(rem.Status.AlertCount).To(Equal(int32(1)))
-		Expect(rem.Status.LastSeen).NotTo(BeNil())
+		Expect(sightingsOf(rem).Count).To(Equal(int32(1)))
+		Expect(sightingsOf(rem).LastSeen).NotTo(BeZero())
 		Expect(k8sClient.Get(suiteCtx, nameFor("memory", fp(2)), rem)).To(Succeed())
 		Expect(rem.Spec.Target.Name).To(Equal("worker"), "a gone pod resolves through its ReplicaSet's name")
 		Expect(k8sClient.Get(suiteCtx, nameFor("hpa-maxed", fp(3)), rem)).To(Succeed())
@@ -226,12 +226,12 @@ var _ = Describe("Alertmanager receiver", Ordered, func() {
 		Expect(created).To(Equal(float64(len(alerts))))
 		Eventually(func(g Gomega) {
 			for _, r := range remediations() {
-				g.Expect(r.Status.AlertCount).To(Equal(int32(2*sends)), r.Name)
+				g.Expect(sightingsOf(&r).Count).To(Equal(int32(2*sends)), r.Name)
 			}
 		}).WithTimeout(10 * time.Second).Should(Succeed())
 		Consistently(func(g Gomega) {
 			for _, r := range remediations() {
-				g.Expect(r.Status.AlertCount).To(Equal(int32(2*sends)), r.Name)
+				g.Expect(sightingsOf(&r).Count).To(Equal(int32(2*sends)), r.Name)
 			}
 		}).WithTimeout(time.Second).Should(Succeed())
 	})
@@ -266,8 +266,8 @@ var _ = Describe("Alertmanager receiver", Ordered, func() {
 		Expect(body).To(MatchJSON(`{"created":0,"existing":0,"resolved":1}`))
 		rem := &v1beta1.Remediation{}
 		Expect(k8sClient.Get(suiteCtx, nameFor("hpa-maxed", fp(8)), rem)).To(Succeed())
-		Expect(rem.Status.AlertResolvedAt).NotTo(BeNil())
-		Expect(rem.Status.AlertResolvedAt.Time.Equal(resolved.EndsAt)).To(BeTrue())
+		Expect(sightingsOf(rem).ResolvedAt).NotTo(BeZero())
+		Expect(sightingsOf(rem).ResolvedAt.Equal(resolved.EndsAt)).To(BeTrue())
 	})
 
 	It("answers 401 over the network without the token", func() {

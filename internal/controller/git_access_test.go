@@ -230,6 +230,7 @@ spec:
 			Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 		})
 		Expect(err).NotTo(HaveOccurred())
+		Expect(SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
 		Expect((&RemediationReconciler{
 			Client:                  mgr.GetClient(),
 			Metrics:                 metrics.NewRecorder(prometheus.NewRegistry()),

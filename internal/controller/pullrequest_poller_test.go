@@ -119,9 +119,11 @@ var _ = Describe("PullRequestPoller", func() {
 
 		a := &v1beta1.Remediation{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "a"}, a)).To(Succeed())
+		foldPullRequest(&a.Status, a.Annotations, "")
 		Expect(a.Status.PullRequest.State).To(Equal(v1beta1.PullRequestMerged))
 		b := &v1beta1.Remediation{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "b"}, b)).To(Succeed())
+		foldPullRequest(&b.Status, b.Annotations, "")
 		Expect(b.Status.PullRequest.State).To(Equal(v1beta1.PullRequestOpen))
 	})
 })

@@ -18,17 +18,20 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/gitprovider/github"
+	"github.com/heal8s/heal8s/internal/remediation"
 )
 
 // BranchPrefix starts the head branch of every pull request heal8s opens; the rest of the branch
@@ -36,11 +39,14 @@ import (
 const BranchPrefix = github.DefaultBranchPrefix
 
 // PullRequestSync records what GitHub says of a pull request (a pull_request webhook, or a poll
-// of the repository) in the status of the Remediation that opened it. The Remediation
-// reconciler then moves the phase; this only writes status.pullRequest.state, with one patch
-// and only when the state changed, so a replayed or repeated event costs nothing.
+// of the repository) on the Remediation that opened it, as the heal8s.io/pull-request annotation.
+// It never writes status: the Remediation controller folds the annotation into
+// status.pullRequest (foldPullRequest) and moves the phase, so status has one writer. It writes
+// only when the state is news for what status and the annotation record, so a replayed or
+// repeated event costs nothing.
 type PullRequestSync struct {
-	// Client reads Remediations from the cache and patches their status.
+	// Client reads Remediations from the cache (by the IndexRemediationName index) and patches
+	// their annotations.
 	Client client.Client
 }
 
@@ -51,7 +57,8 @@ type PullRequestSync struct {
 // opened in, its number and branch, and GitHub's node id once known. A closed pull request #7 of
 // another repository the App covers, with the same branch name, changes nothing. A replayed or
 // out-of-order delivery (older than what status records) or a change out of merged or closed
-// changes nothing either (see nextPullRequestStatus).
+// changes nothing either (see nextPullRequestStatus); the controller checks the same again when
+// it folds the annotation.
 func (s *PullRequestSync) Update(ctx context.Context, pr gitprovider.PullRequest) error {
 	name, ok := strings.CutPrefix(pr.Branch, BranchPrefix)
 	if !ok || name == "" {
@@ -61,15 +68,21 @@ func (s *PullRequestSync) Update(ctx context.Context, pr gitprovider.PullRequest
 		return nil
 	}
 	list := &v1beta1.RemediationList{}
-	if err := s.Client.List(ctx, list); err != nil {
-		return fmt.Errorf("listing Remediations for pull request %s#%d: %w", pr.Repository, pr.Number, err)
+	if err := s.Client.List(ctx, list, client.MatchingFields{IndexRemediationName: name}); err != nil {
+		return fmt.Errorf("listing Remediations named %s for pull request %s#%d: %w", name, pr.Repository, pr.Number, err)
 	}
 	log := ctrl.LoggerFrom(ctx)
 	for i := range list.Items {
 		rem := &list.Items[i]
 		cur := rem.Status.PullRequest
-		if rem.Name != name || cur == nil || rem.Status.Phase.IsTerminal() {
+		if cur == nil || rem.Status.Phase.IsTerminal() {
 			continue
+		}
+		if seen := remediation.ReadSightings(rem.Annotations).PullRequest; seen != nil {
+			// What the annotation already says, folded or not, counts as recorded.
+			if next, verdict := nextPullRequestStatus(*cur, sightingPullRequest(seen), s.legacyRepository(ctx, rem)); verdict == prChanged {
+				cur = &next
+			}
 		}
 		next, verdict := nextPullRequestStatus(*cur, pr, s.legacyRepository(ctx, rem))
 		switch verdict {
@@ -83,9 +96,17 @@ func (s *PullRequestSync) Update(ctx context.Context, pr gitprovider.PullRequest
 			return nil
 		case prChanged:
 		}
-		base := rem.DeepCopy()
-		rem.Status.PullRequest = &next
-		if err := s.Client.Status().Patch(ctx, rem, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		raw, err := json.Marshal(v1beta1.PullRequestSighting{Repository: next.Repository, Number: next.Number, Branch: next.Branch,
+			NodeID: next.NodeID, URL: next.URL, State: next.State, UpdatedAt: next.UpdatedAt})
+		if err != nil {
+			return fmt.Errorf("encoding the state of pull request %s#%d: %w", pr.Repository, pr.Number, err)
+		}
+		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
+			v1beta1.AnnotationPullRequest: string(raw)}}})
+		if err != nil {
+			return fmt.Errorf("encoding the annotation patch: %w", err)
+		}
+		if err := s.Client.Patch(ctx, rem, client.RawPatch(types.MergePatchType, patch)); err != nil {
 			return fmt.Errorf("recording pull request %s#%d as %s on Remediation %s/%s: %w",
 				pr.Repository, pr.Number, next.State, rem.Namespace, rem.Name, err)
 		}
@@ -94,6 +115,33 @@ func (s *PullRequestSync) Update(ctx context.Context, pr gitprovider.PullRequest
 		return nil
 	}
 	return nil
+}
+
+// sightingPullRequest turns the heal8s.io/pull-request annotation back into what the provider
+// reported, for nextPullRequestStatus.
+func sightingPullRequest(s *v1beta1.PullRequestSighting) gitprovider.PullRequest {
+	pr := gitprovider.PullRequest{Repository: s.Repository, Number: int(s.Number), Branch: s.Branch, NodeID: s.NodeID,
+		URL: s.URL, State: gitprovider.State(s.State)}
+	if s.UpdatedAt != nil {
+		pr.UpdatedAt = s.UpdatedAt.Time
+	}
+	return pr
+}
+
+// foldPullRequest folds the heal8s.io/pull-request annotation into status.pullRequest when it
+// is about the recorded pull request and news (nextPullRequestStatus, as for a provider read).
+// legacyRepository stands for a repository status predates. It reports whether status changed.
+func foldPullRequest(st *v1beta1.RemediationStatus, annotations map[string]string, legacyRepository string) bool {
+	seen := remediation.ReadSightings(annotations).PullRequest
+	if seen == nil || st.PullRequest == nil {
+		return false
+	}
+	next, verdict := nextPullRequestStatus(*st.PullRequest, sightingPullRequest(seen), legacyRepository)
+	if verdict != prChanged {
+		return false
+	}
+	st.PullRequest = &next
+	return true
 }
 
 // legacyRepository is the repository of a pull request recorded before heal8s kept it in

@@ -68,6 +68,9 @@ var _ = Describe("PullRequestSync", func() {
 	stateOf := func(name string) v1beta1.PullRequestState {
 		rem := &v1beta1.Remediation{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, rem)).To(Succeed())
+		Expect(rem.Status.PullRequest.State).To(Equal(v1beta1.PullRequestOpen), "the sync never writes status")
+		// What the Remediation controller records when it folds the sync's annotation.
+		foldPullRequest(&rem.Status, rem.Annotations, "")
 		return rem.Status.PullRequest.State
 	}
 

@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,6 +29,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/defaults"
@@ -86,6 +88,12 @@ type RemediationReconciler struct {
 	MaxAttempts int32
 	// Guards is the Pending phase's chain; nil means remediation.DefaultGuards().
 	Guards []remediation.Guard
+	// Workers is how many Remediations are reconciled at once; zero means one. The guards'
+	// budgets stay exact at any number (see reservations).
+	Workers int
+
+	reservationsOnce sync.Once
+	reservations     *reservations
 }
 
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediations,verbs=get;list;watch
@@ -103,8 +111,8 @@ type RemediationReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 
-// Reconcile moves one Remediation at most one phase forward. Terminal phases are never touched
-// again; everything else is observe, decide, act, write.
+// Reconcile moves one Remediation at most one phase forward. Terminal phases only take in new
+// sightings; everything else is fold sightings, observe, decide, act, write.
 func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rem := &v1beta1.Remediation{}
 	if err := r.Get(ctx, req.NamespacedName, rem); err != nil {
@@ -115,9 +123,16 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		string(t.Kind), klog.KRef(t.Namespace, t.Name))
 	ctx = ctrl.LoggerInto(ctx, log)
 	if rem.Status.Phase.IsTerminal() {
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.foldTerminal(ctx, rem)
 	}
 
+	pending := remediation.Current(rem.Status.Phase) == v1beta1.PhasePending
+	if pending {
+		// Leaving Pending reserves a place in the target's and the policy's budgets: decide and
+		// write under their locks (see reservations).
+		unlock := r.reserved().lock(TargetKey(rem), BudgetKey(rem))
+		defer unlock()
+	}
 	s, err := r.newScope(ctx, rem)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -128,13 +143,18 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	from := rem.Status.Phase
 	d := remediation.Transition(rem, s.settings, obs)
-	if err := r.commit(ctx, s, obs, d); err != nil {
+	wrote, err := r.commit(ctx, s, obs, d)
+	if err != nil {
 		if apierrors.IsConflict(err) {
-			// Someone (the receiver) wrote the status since it was read: look again at once.
-			log.V(1).Info("Status changed under the reconciler, retrying", "error", err.Error())
-			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+			// The cache held an older version: the newer one is on its way through the watch,
+			// which reconciles this Remediation again. Every step is idempotent.
+			log.V(1).Info("Status write met a newer version, waiting for it", "error", err.Error())
+			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
+	}
+	if pending && wrote {
+		r.reserved().record(client.ObjectKeyFromObject(rem), &rem.Status, s.orig.ResourceVersion, s.now)
 	}
 	if d.Moved(from) {
 		log.Info("Phase changed", "to", d.Next, "reason", d.Reason)
@@ -142,8 +162,28 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	return ctrl.Result{RequeueAfter: d.RequeueAfter}, nil
 }
 
-// conflictRetry is how soon a reconcile whose status patch met a newer write tries again.
-const conflictRetry = 200 * time.Millisecond
+// foldTerminal takes a finished Remediation's new sightings (a late repeat or resolution) into
+// status; nothing else about it changes.
+func (r *RemediationReconciler) foldTerminal(ctx context.Context, rem *v1beta1.Remediation) error {
+	orig := rem.DeepCopy()
+	if !remediation.FoldAlert(&rem.Status, remediation.ReadSightings(rem.Annotations)) {
+		return nil
+	}
+	err := r.Status().Patch(ctx, rem, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		return nil // a newer version is on its way through the watch, or it is gone
+	}
+	if err != nil {
+		return fmt.Errorf("recording sightings on finished Remediation %s/%s: %w", rem.Namespace, rem.Name, err)
+	}
+	return nil
+}
+
+// reserved returns the reconciler's reservations, made on first use.
+func (r *RemediationReconciler) reserved() *reservations {
+	r.reservationsOnce.Do(func() { r.reservations = newReservations() })
+	return r.reservations
+}
 
 // scope is what one reconcile of one Remediation works with.
 type scope struct {
@@ -155,6 +195,9 @@ type scope struct {
 	action   v1beta1.Action
 	settings remediation.Settings
 	now      time.Time
+	// orig is the Remediation as read, defaults filled in, before sightings were folded: the
+	// status patch is computed against it.
+	orig *v1beta1.Remediation
 }
 
 // newScope loads the policy and fills the defaults, so a cluster without the defaulting webhook
@@ -188,6 +231,17 @@ func (r *RemediationReconciler) newScope(ctx context.Context, rem *v1beta1.Remed
 		}
 	}
 	s.policy = p
+	s.orig = rem.DeepCopy()
+	// What the receiver and the pull request webhook recorded since the last write.
+	remediation.FoldAlert(&rem.Status, remediation.ReadSightings(rem.Annotations))
+	legacyRepository := ""
+	if p != nil && p.Spec.Git != nil {
+		legacyRepository = p.Spec.Git.Repository
+	}
+	if rem.Status.PullRequest != nil && rem.Status.PullRequest.Repository != "" {
+		legacyRepository = ""
+	}
+	foldPullRequest(&rem.Status, rem.Annotations, legacyRepository)
 
 	var verify v1beta1.VerifySpec
 	if p != nil {
@@ -206,7 +260,8 @@ func (r *RemediationReconciler) newScope(ctx context.Context, rem *v1beta1.Remed
 }
 
 // SetupWithManager registers the reconciler. Waiting phases poll (PollInterval) rather than
-// watching every workload in the cluster; the receiver's status writes wake them at once.
+// watching every workload in the cluster; the receiver's and the pull request webhook's
+// sighting annotations wake them at once. The field indexes (SetupIndexes) must be registered.
 func (r *RemediationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
@@ -226,5 +281,6 @@ func (r *RemediationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1beta1.Remediation{}).
 		Named("remediation").
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)}).
 		Complete(r)
 }

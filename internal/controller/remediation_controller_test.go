@@ -297,9 +297,11 @@ var _ = Describe("Remediation controller", Ordered, func() {
 			Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 		})
 		Expect(err).NotTo(HaveOccurred())
+		Expect(SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
 		writes = &writeCounter{Client: mgr.GetClient(), writes: map[string]int{}, targets: map[string]int{}}
 		Expect((&RemediationReconciler{
 			Client:              writes,
+			Workers:             4,
 			Metrics:             rec,
 			Clock:               clk,
 			OperatorNamespace:   operatorNamespace,
@@ -463,10 +465,16 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		r.Annotations = map[string]string{"test.heal8s.io/poke": clk.Now().String()}
 		Expect(k8sClient.Patch(ctx, r, patch)).To(Succeed())
 	}
+	// resolveAlert plays the receiver: it records the resolution as a sighting annotation, which
+	// the controller folds into status.alertResolvedAt.
 	resolveAlert := func(name string) {
-		setStatus(name, func(st *v1beta1.RemediationStatus) {
-			st.AlertResolvedAt = ptr.To(metav1.NewTime(clk.Now().Add(time.Second)))
-		})
+		r := get(name)
+		patch := client.MergeFrom(r.DeepCopy())
+		if r.Annotations == nil {
+			r.Annotations = map[string]string{}
+		}
+		r.Annotations[v1beta1.AnnotationAlertResolvedAt] = remediation.FormatTime(clk.Now().Add(time.Second))
+		Expect(k8sClient.Patch(ctx, r, patch)).To(Succeed())
 	}
 	heal := func(name, target string) *v1beta1.Remediation {
 		waitPhase(name, v1beta1.PhaseVerifying)
@@ -947,6 +955,38 @@ spec:
 			Expect(r.Status.Reason).To(Equal(remediation.InProgressReason))
 			Expect(r.Status.Message).To(ContainSubstring("first"))
 			Expect(writes.TargetWrites(ns)).To(Equal(1))
+		})
+
+		It("lets exactly one of two Remediations for one target act, created in the same second in either name order", func() {
+			policy(v1beta1.StrategyDirect, nil)
+			pairs := [][2]string{{"twin-a", "twin-b"}, {"twin-d", "twin-c"}}
+			for i, pair := range pairs {
+				target := fmt.Sprintf("twin-web-%d", i)
+				deployment(target, nil)
+				var created [2]*v1beta1.Remediation
+				for j, name := range pair {
+					created[j] = newRemediation(name, memory, v1beta1.StrategyDirect, target)
+					Expect(k8sClient.Create(ctx, created[j])).To(Succeed())
+				}
+				sameSecond := created[0].CreationTimestamp.Equal(&created[1].CreationTimestamp)
+				GinkgoWriter.Printf("pair %v created in the same second: %v\n", pair, sameSecond)
+				Eventually(func(g Gomega) {
+					phases := map[v1beta1.Phase]int{}
+					for _, name := range pair {
+						phases[get(name).Status.Phase]++
+					}
+					g.Expect(phases[v1beta1.PhaseVerifying]).To(Equal(1), "%v", phases)
+					g.Expect(phases[v1beta1.PhaseSkipped]).To(Equal(1), "%v", phases)
+				}).WithTimeout(20 * time.Second).Should(Succeed())
+				for _, name := range pair {
+					if r := get(name); r.Status.Phase == v1beta1.PhaseSkipped {
+						Expect(r.Status.Reason).To(Equal(remediation.InProgressReason))
+					}
+				}
+				Consistently(func() string { return memLimit(target) }).WithTimeout(time.Second).Should(Equal("320Mi"),
+					"the limit is raised once, from 256Mi")
+			}
+			Expect(writes.TargetWrites(ns)).To(Equal(len(pairs)), "one Direct patch per target")
 		})
 
 		It("plans within the policy rule's bounds, whatever the Remediation's spec says", func() {

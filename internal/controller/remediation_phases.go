@@ -126,11 +126,11 @@ func (r *RemediationReconciler) observeGuards(ctx context.Context, s *scope, obs
 	default:
 		in.TargetExists = true
 	}
-	var all v1beta1.RemediationList
-	if err := r.List(ctx, &all); err != nil {
-		return fmt.Errorf("listing Remediations for the guards: %w", err)
+	peers, err := r.peers(ctx, s.rem)
+	if err != nil {
+		return err
 	}
-	in.Others = all.Items
+	in.Others = peers
 	if t := s.action.Type(); t == v1beta1.ActionIncreaseMemory || t == v1beta1.ActionIncreaseCPU {
 		vpas, err := r.listVPAs(ctx, s.rem.Spec.Target.Namespace)
 		if err != nil {
@@ -145,6 +145,28 @@ func (r *RemediationReconciler) observeGuards(ctx context.Context, s *scope, obs
 	res := remediation.RunGuards(chain, in)
 	obs.Guard = &res
 	return nil
+}
+
+// peers are the Remediations the guards count for rem: those of its target and those of its
+// policy budget (IndexRemediationTarget, IndexRemediationBudget), read from the cache without a
+// deep copy (the guards only read them), with the statuses reserved but not yet in the cache
+// laid over them.
+func (r *RemediationReconciler) peers(ctx context.Context, rem *v1beta1.Remediation) ([]v1beta1.Remediation, error) {
+	var byTarget, byBudget v1beta1.RemediationList
+	if err := r.List(ctx, &byTarget, client.MatchingFields{IndexRemediationTarget: TargetKey(rem)}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the Remediations of target %s for the guards: %w", TargetKey(rem), err)
+	}
+	if err := r.List(ctx, &byBudget, client.MatchingFields{IndexRemediationBudget: BudgetKey(rem)}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the Remediations of policy budget %s for the guards: %w", BudgetKey(rem), err)
+	}
+	out := byTarget.Items
+	for i := range byBudget.Items {
+		if TargetKey(&byBudget.Items[i]) != TargetKey(rem) {
+			out = append(out, byBudget.Items[i])
+		}
+	}
+	r.reserved().overlay(out)
+	return out, nil
 }
 
 // listVPAs reads the VPAs of a namespace; a cluster without the VPA CRD has none.

@@ -36,24 +36,23 @@ import (
 // the write succeeded, emits the transition's Event and metrics, so a retried reconcile never
 // counts a transition twice. The patch carries an optimistic lock: a decision made from a stale
 // read is refused by the API server instead of moving a newer status backwards.
-func (r *RemediationReconciler) commit(ctx context.Context, s *scope, obs remediation.Observations, d remediation.Decision) error {
-	orig := s.rem.DeepCopy()
+func (r *RemediationReconciler) commit(ctx context.Context, s *scope, obs remediation.Observations, d remediation.Decision) (bool, error) {
+	orig := s.orig
 	from := remediation.Current(orig.Status.Phase)
 	moved := d.Moved(orig.Status.Phase) || orig.Status.Phase == ""
 	nextStatus(&s.rem.Status, s.rem.Generation, obs, d, moved, s.now)
 	if equality.Semantic.DeepEqual(orig.Status, s.rem.Status) {
-		return nil
+		return false, nil
 	}
 	if err := r.Status().Patch(ctx, s.rem, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("patching the status of Remediation %s/%s: %w", s.rem.Namespace, s.rem.Name, err)
+		return false, fmt.Errorf("patching the status of Remediation %s/%s: %w", s.rem.Namespace, s.rem.Name, err)
 	}
 	if moved {
 		r.recordTransition(s, from, d)
 	}
-	return nil
+	return true, nil
 }
 
-// nextStatus computes the status after decision d; it is the one place that sets the phase.
 func nextStatus(st *v1beta1.RemediationStatus, generation int64, obs remediation.Observations, d remediation.Decision, moved bool, now time.Time) {
 	from := remediation.Current(st.Phase)
 	st.Phase = d.Next
