@@ -43,8 +43,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
-	"github.com/heal8s/heal8s/internal/remediation"
 	"github.com/heal8s/heal8s/internal/metrics"
+	"github.com/heal8s/heal8s/internal/remediation"
 	"github.com/heal8s/heal8s/internal/routing"
 )
 

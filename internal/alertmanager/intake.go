@@ -33,9 +33,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/defaults"
 	"github.com/heal8s/heal8s/internal/metrics"
 	"github.com/heal8s/heal8s/internal/remediation"
 	"github.com/heal8s/heal8s/internal/routing"
+	webhookv1beta1 "github.com/heal8s/heal8s/internal/webhook/v1beta1"
 )
 
 // Skip reasons the receiver adds to routing's.
@@ -168,6 +170,13 @@ func (in *intake) firing(ctx context.Context, a *Alert) (outcome, routing.SkipRe
 	// One write: the first sighting rides on the create, as annotations the controller folds
 	// into status (status cannot be written on create).
 	rem := newRemediation(key, m, a, now)
+	// Defaulted and validated here, as the admission webhooks would: their matchConditions
+	// leave the manager's own requests out.
+	defaults.Remediation(rem)
+	if err := webhookv1beta1.ValidateRemediation(rem); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Remediation not created: invalid", "Remediation", key)
+		return outcome{}, SkipInvalid, nil
+	}
 	if err := in.client.Create(ctx, rem); err != nil {
 		switch {
 		case apierrors.IsAlreadyExists(err):

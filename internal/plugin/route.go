@@ -147,7 +147,8 @@ func remediationKey(m routing.Match, a alertmanager.Alert) types.NamespacedName 
 }
 
 // resolution fills in what the receiver does with a resolved alert: it records the resolution
-// (status.alertResolvedAt) on the Remediation of this alert instance, found by fingerprint in
+// (the heal8s.io/alert-resolved-at annotation, folded into status.alertResolvedAt by the
+// controller) on the Remediation of this alert instance, found by fingerprint in
 // the alert's namespace, or in the one the rule's namespaceLabel names.
 func resolution(ctx context.Context, table *routing.Table, resolver routing.Resolver, res *RouteResult) {
 	ns := routing.Namespace(res.Labels)
@@ -162,6 +163,6 @@ func resolution(ctx context.Context, table *routing.Table, resolver routing.Reso
 		res.Resolution = "the receiver records nothing: the alert has no namespace, so it has no Remediation (skip no_remediation)"
 		return
 	}
-	res.Resolution = fmt.Sprintf("the receiver records the resolution (status.alertResolvedAt) on the Remediation of "+
+	res.Resolution = fmt.Sprintf("the receiver records the resolution (annotation heal8s.io/alert-resolved-at, folded into status.alertResolvedAt) on the Remediation of "+
 		"fingerprint %s in namespace %s, if there is one; resolved alerts are not routed", res.Fingerprint, ns)
 }

@@ -18,6 +18,7 @@ package manifests
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -364,4 +365,49 @@ func names(objs []*unstructured.Unstructured) []string {
 		out = append(out, u.GetName())
 	}
 	return out
+}
+
+// TestManagerSkipsItsOwnAdmission checks that the Remediation webhooks leave out exactly the
+// manager's own ServiceAccount (which defaults and validates in process), in both installs: the
+// kustomize one names heal8s-system/heal8s-controller-manager, the chart its release's.
+func TestManagerSkipsItsOwnAdmission(t *testing.T) {
+	check := func(t *testing.T, objs []*unstructured.Unstructured, namespace string) {
+		t.Helper()
+		var sa string
+		for _, o := range objs {
+			if o.GetKind() == "Deployment" {
+				sa, _, _ = unstructured.NestedString(o.Object, "spec", "template", "spec", "serviceAccountName")
+			}
+		}
+		if sa == "" {
+			t.Fatal("no manager Deployment with a serviceAccountName")
+		}
+		want := fmt.Sprintf("request.userInfo.username != 'system:serviceaccount:%s:%s'", namespace, sa)
+		seen := 0
+		for _, o := range objs {
+			if o.GetKind() != "MutatingWebhookConfiguration" && o.GetKind() != "ValidatingWebhookConfiguration" {
+				continue
+			}
+			hooks, _, _ := unstructured.NestedSlice(o.Object, "webhooks")
+			for _, h := range hooks {
+				hook := h.(map[string]any)
+				conds, _, _ := unstructured.NestedSlice(hook, "matchConditions")
+				if !strings.HasPrefix(hook["name"].(string), "mremediation-") && !strings.HasPrefix(hook["name"].(string), "vremediation-") {
+					if len(conds) != 0 {
+						t.Errorf("%s: only the Remediation webhooks skip the manager, found %v", hook["name"], conds)
+					}
+					continue
+				}
+				seen++
+				if len(conds) != 1 || conds[0].(map[string]any)["expression"] != want {
+					t.Errorf("%s: matchConditions %v, want one with %q", hook["name"], conds, want)
+				}
+			}
+		}
+		if seen != 2 {
+			t.Errorf("found %d Remediation webhooks, want the mutating and the validating one", seen)
+		}
+	}
+	t.Run("kustomize", func(t *testing.T) { check(t, kustomizeDefault(t), "heal8s-system") })
+	t.Run("chart", func(t *testing.T) { check(t, helmTemplate(t, "x", "ops"), "ops") })
 }

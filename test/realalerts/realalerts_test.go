@@ -56,6 +56,7 @@ import (
 	"github.com/heal8s/heal8s/internal/alertmanager"
 	"github.com/heal8s/heal8s/internal/metrics"
 	"github.com/heal8s/heal8s/internal/plugin"
+	"github.com/heal8s/heal8s/internal/remediation"
 	"github.com/heal8s/heal8s/internal/routing"
 	"github.com/heal8s/heal8s/test/utils"
 )
@@ -373,7 +374,7 @@ func checkCase(url string, p *v1beta1.RemediationPolicy, c fixtureCase, says plu
 	res = post(url, c.Name+".resolved.json")
 	Expect(res.Resolved).To(Equal(1), "%s: %+v", c.Name, res)
 	Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(&rem), &rem)).To(Succeed())
-	Expect(rem.Status.AlertResolvedAt).NotTo(BeNil(), c.Name)
+	Expect(remediation.ReadSightings(rem.Annotations).ResolvedAt).NotTo(BeZero(), "%s: the receiver records the resolution for the controller to fold", c.Name)
 }
 
 // isMonitoringPipeline reports whether a target is one of the fixture world's exporters that
