@@ -63,6 +63,10 @@ const (
 	// RolloutUnhealthyReason means the rollout did not become healthy within the later of
 	// verify.window and verify.applyTimeout after the change.
 	RolloutUnhealthyReason = "RolloutUnhealthy"
+	// SupersededReason means a newer remediation of the same action on the same target took over
+	// before this one applied anything; status.supersededBy names it, and its pull request, if
+	// any, was closed with a comment naming it.
+	SupersededReason = "Superseded"
 	// StepFailedReason is the fallback reason of a step that failed for good without a more
 	// specific one.
 	StepFailedReason = "StepFailed"
@@ -89,6 +93,10 @@ const (
 	// InProgressReason means another remediation of the same action on the same target is
 	// already under way; the message names it.
 	InProgressReason = "InProgress"
+	// SupersedingReason means another open remediation of the same action on the same target has
+	// applied nothing yet: the newer of the two supersedes the older, and this one waits until the
+	// older has ended.
+	SupersedingReason = "Superseding"
 	// VetoedReason means a human rejected the same action on the same target within vetoPeriod.
 	VetoedReason = "Vetoed"
 	// BudgetExhaustedReason means the target received maxPerTarget remediations within
