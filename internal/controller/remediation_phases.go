@@ -84,6 +84,9 @@ var vpaListGVK = schema.GroupVersionKind{Group: "autoscaling.k8s.io", Version: "
 // reconcile repeated after a crash or a failed status write observes the same thing again.
 func (r *RemediationReconciler) observe(ctx context.Context, s *scope) (remediation.Observations, error) {
 	obs := remediation.Observations{Now: s.now}
+	if decided, err := r.observeSupersede(ctx, s, &obs); decided || err != nil {
+		return obs, err
+	}
 	var err error
 	switch phase := remediation.Current(s.rem.Status.Phase); phase {
 	case v1beta1.PhasePending:

@@ -59,10 +59,14 @@ func startsAt(r *v1beta1.Remediation) time.Time {
 }
 
 // MayHaveApplied reports whether an open remediation may already have changed its target, or
-// will without asking again: Applying and Verifying (the change is merged or patched), and a
-// Direct remediation in Proposed (its patch may have gone out before its status was written).
-// Such a remediation is never superseded; it holds every other of its action and target.
+// will without asking again: Applying and Verifying (the change is merged or patched), a
+// Direct remediation in Proposed (its patch may have gone out before its status was written),
+// and one whose pull request is recorded as merged. Such a remediation is never superseded; it
+// holds every other of its action and target.
 func MayHaveApplied(r *v1beta1.Remediation) bool {
+	if merged(r) && !Current(r.Status.Phase).IsTerminal() {
+		return true
+	}
 	switch Current(r.Status.Phase) {
 	case v1beta1.PhaseApplying, v1beta1.PhaseVerifying:
 		return true
@@ -75,11 +79,14 @@ func MayHaveApplied(r *v1beta1.Remediation) bool {
 }
 
 // Supersedable reports whether r may end Superseded now: it is open, has applied nothing
-// (Pending, Planning, AwaitingMerge), or is Proposed with nothing that can be lost (DryRun, or
+// (Pending, Planning, AwaitingMerge with no merge recorded), or is Proposed with nothing that can be lost (DryRun, or
 // GitOps with its pull request recorded, so it can be closed). A GitOps remediation in Proposed
 // without a recorded pull request may have opened one whose number heal8s does not know yet; it
 // is superseded once it reaches AwaitingMerge, a moment later.
 func Supersedable(r *v1beta1.Remediation) bool {
+	if merged(r) {
+		return false
+	}
 	switch Current(r.Status.Phase) {
 	case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseAwaitingMerge:
 		return true
@@ -95,6 +102,15 @@ func Supersedable(r *v1beta1.Remediation) bool {
 		v1beta1.PhaseSucceeded, v1beta1.PhaseFailed, v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded:
 	}
 	return false
+}
+
+func merged(r *v1beta1.Remediation) bool {
+	return r.Status.PullRequest != nil && r.Status.PullRequest.State == v1beta1.PullRequestMerged
+}
+
+// Competing reports whether a and b are two remediations of the same action on the same target.
+func Competing(a, b *v1beta1.Remediation) bool {
+	return !isSelf(a, b) && sameTargetAndAction(a, b)
 }
 
 // SupersededBy returns the remediation among others that supersedes self, or nil: the newest

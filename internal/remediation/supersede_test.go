@@ -90,6 +90,16 @@ func TestSupersedableAndMayHaveApplied(t *testing.T) {
 		{name: "GitOps Proposed with its pull request recorded", r: withPR(in(v1beta1.PhaseProposed, v1beta1.StrategyGitOps)), supersedable: true},
 		{name: "DryRun Proposed", r: in(v1beta1.PhaseProposed, v1beta1.StrategyDryRun), supersedable: true},
 		{name: "AwaitingMerge", r: withPR(in(v1beta1.PhaseAwaitingMerge, v1beta1.StrategyGitOps)), supersedable: true},
+		{name: "AwaitingMerge with the merge recorded by a webhook", r: func() v1beta1.Remediation {
+			r := withPR(in(v1beta1.PhaseAwaitingMerge, v1beta1.StrategyGitOps))
+			r.Status.PullRequest.State = v1beta1.PullRequestMerged
+			return r
+		}(), apply: true},
+		{name: "AwaitingMerge with a close recorded: the provider tells whose close it was", r: func() v1beta1.Remediation {
+			r := withPR(in(v1beta1.PhaseAwaitingMerge, v1beta1.StrategyGitOps))
+			r.Status.PullRequest.State = v1beta1.PullRequestClosed
+			return r
+		}(), supersedable: true},
 		{name: "Applying", r: in(v1beta1.PhaseApplying, v1beta1.StrategyGitOps), apply: true},
 		{name: "Verifying", r: in(v1beta1.PhaseVerifying, v1beta1.StrategyDirect), apply: true},
 		{name: "Succeeded", r: ended(rem("r", mem, 0), v1beta1.PhaseSucceeded, AlertResolvedReason, 0, time.Minute)},
