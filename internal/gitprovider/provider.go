@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 )
@@ -173,8 +174,9 @@ var (
 	// ErrNotOpen means Close found the pull request merged, or closed by someone else, and left
 	// it as it is.
 	ErrNotOpen = errors.New("pull request is not open")
-	// ErrNotFound means a file, branch or pull request does not exist.
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound means a file, branch or pull request does not exist. It is also
+	// fs.ErrNotExist, so internal/manifest tells a missing file from a failed read.
+	ErrNotFound error = notFound{}
 	// ErrInvalidProposal means the Proposal misses a field; retrying will not help.
 	ErrInvalidProposal = errors.New("invalid proposal")
 	// ErrBranchNotOwned means the proposal's branch, or a pull request from it, exists and its
@@ -182,6 +184,13 @@ var (
 	// does not adopt it.
 	ErrBranchNotOwned = errors.New("branch exists and was not made by heal8s for this proposal")
 )
+
+type notFound struct{}
+
+func (notFound) Error() string { return "not found" }
+
+// Is makes errors.Is(ErrNotFound, fs.ErrNotExist) hold.
+func (notFound) Is(target error) bool { return target == fs.ErrNotExist }
 
 // Validate checks that a Proposal has what Propose needs, so a mistake is reported before any
 // API call.
