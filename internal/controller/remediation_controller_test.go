@@ -762,7 +762,7 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		})
 		Expect(k8sClient.Create(ctx, newRemediation("as-sa-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
 		r := waitPhase("as-sa-1", v1beta1.PhaseFailed)
-		Expect(r.Status.Reason).To(Equal(ForbiddenReason))
+		Expect(r.Status.Reason).To(Equal(remediation.ForbiddenReason))
 		Expect(r.Status.Message).To(ContainSubstring("system:serviceaccount:" + ns + ":fixer may not patch"))
 		Expect(memLimit("web")).To(Equal("256Mi"), "nothing changed with heal8s's own rights instead")
 
@@ -792,7 +792,7 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		DeferCleanup(func() { writes.mu.Lock(); writes.refuse = nil; writes.mu.Unlock() })
 		Expect(k8sClient.Create(ctx, newRemediation("refused-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
 		r := waitPhase("refused-1", v1beta1.PhaseFailed)
-		Expect(r.Status.Reason).To(Equal(PatchRejectedReason))
+		Expect(r.Status.Reason).To(Equal(remediation.PatchRejectedReason))
 		Expect(history(r)).NotTo(ContainElement(ContainSubstring("TargetChanged")))
 		Expect(memLimit("web")).To(Equal("256Mi"))
 	})
@@ -911,7 +911,7 @@ spec:
 			policy(v1beta1.StrategyGitOps, nil)
 			Expect(k8sClient.Create(ctx, newRemediation("git-4", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
 			r := waitPhase("git-4", v1beta1.PhaseFailed)
-			Expect(r.Status.Reason).To(Equal(ManifestNotFoundReason))
+			Expect(r.Status.Reason).To(Equal(remediation.ManifestNotFoundReason))
 		})
 	})
 

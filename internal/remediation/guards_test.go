@@ -156,7 +156,7 @@ func TestGuards(t *testing.T) {
 			others:  []v1beta1.Remediation{rem("second", mem, time.Minute)},
 			verdict: NotYet, reason: SupersedingReason, retryAt: t0.Add(20 * time.Second), message: "about to be superseded"},
 		{name: "a superseded one holds nothing", policy: policy(nil),
-			others: []v1beta1.Remediation{ended(rem("first", mem, -time.Minute), v1beta1.PhaseSuperseded, SupersededReason, -time.Minute, -time.Second)},
+			others:  []v1beta1.Remediation{ended(rem("first", mem, -time.Minute), v1beta1.PhaseSuperseded, SupersededReason, -time.Minute, -time.Second)},
 			verdict: Allow},
 		// Created in the same second, the other ranks as newer by name, but it may have applied
 		// its change: it holds this one (the double memory bump of docs/performance.md).
