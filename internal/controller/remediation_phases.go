@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -406,30 +405,27 @@ func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk sch
 	rem, plan, git := s.rem, s.rem.Status.Plan, s.policy.Spec.Git
 	obj := manifest.Object{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: target.GetNamespace(),
 		Name: target.GetName(), Annotations: target.GetAnnotations()}
-	action := string(s.action.Type())
-	title := fmt.Sprintf("heal8s: %s %s %s/%s", action, obj.Kind, obj.Namespace, obj.Name)
 	var changes []gitprovider.BodyChange
 	for _, k := range slices.Sorted(maps.Keys(plan.After)) {
 		changes = append(changes, gitprovider.BodyChange{Field: k, Before: plan.Before[k], After: plan.After[k]})
 	}
-	body := gitprovider.BodyInput{
+	about := gitprovider.BodyInput{
 		AlertName: rem.Spec.Alert.Name, AlertLabels: rem.Spec.Alert.Labels, GeneratorURL: rem.Spec.Alert.GeneratorURL,
-		Summary: rem.Spec.Alert.Annotations["summary"], Action: action, Changes: changes, Reason: plan.Reason,
+		Summary: rem.Spec.Alert.Annotations["summary"], Action: string(s.action.Type()), Changes: changes, Reason: plan.Reason,
 		Target: gitprovider.BodyTarget{APIVersion: obj.APIVersion, Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name,
 			Container: rem.Spec.Target.Container},
 		RemediationName: rem.Name, RemediationNamespace: rem.Namespace,
 	}
 	if st := rem.Spec.Alert.StartsAt; st != nil {
-		body.FiringSince = st.Time
+		about.FiringSince = st.Time
 	}
 	patch := []byte(plan.Patch)
-	return gitprovider.Proposal{
+	return gitprovider.NewProposal(gitprovider.Change{
 		Repository: git.Repository, BaseBranch: git.BaseBranch, Branch: BranchPrefix + rem.Name,
-		Title: title, CommitMessage: title + "\n\n" + plan.Reason, Labels: []string{"heal8s", strings.ToLower(action)},
 		// The commit carries the Remediation's UID: a heal8s/<name> branch or pull request
 		// without it is someone else's, and Propose refuses it rather than adopt it.
 		Owner: string(rem.UID),
-		Body:  gitprovider.RenderBody(body),
+		About: about,
 		Edit: func(ctx context.Context, repo gitprovider.Repo) (string, []byte, error) {
 			loc, err := manifest.Locate(ctx, repo, obj, manifest.Hints{PathTemplate: git.Path})
 			if err != nil {
@@ -445,7 +441,7 @@ func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk sch
 			}
 			return loc.Path, out, nil
 		},
-	}
+	})
 }
 
 // observePullRequest learns the pull request's state: from status when a webhook already wrote
