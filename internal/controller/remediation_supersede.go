@@ -30,8 +30,8 @@ import (
 	"github.com/heal8s/heal8s/internal/remediation"
 )
 
-// observeSupersede is the older remediation's side of superseding (internal/remediation
-// supersede.go has the rule): while it has applied nothing, a newer open remediation of the same
+// observeSupersede is the older remediation's side of superseding (the rule is in
+// internal/remediation/supersede.go): while it has applied nothing, a newer open remediation of the same
 // action on the same target takes over. Its pull request, if any, is closed first with a comment
 // naming the newer one; a pull request found merged is followed instead (the older applied), and
 // one a person closed is a veto. It reports whether it decided, in which case the phase's own
