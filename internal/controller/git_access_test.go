@@ -52,6 +52,7 @@ import (
 	"github.com/heal8s/heal8s/internal/gitprovider/fake"
 	"github.com/heal8s/heal8s/internal/gitprovider/github"
 	"github.com/heal8s/heal8s/internal/metrics"
+	"github.com/heal8s/heal8s/internal/remediation"
 	"github.com/heal8s/heal8s/internal/routing"
 )
 
@@ -264,7 +265,7 @@ spec:
 		policy(teamA, "steal", v1beta1.GitSpec{BaseURL: attacker.URL + "/api/v3/", SecretRef: corev1.LocalObjectReference{Name: "platform"}}, nil)
 		remediationFor(teamA, "steal-1", teamA, "steal", "web-steal", v1beta1.StrategyGitOps)
 		r := waitPhase(teamA, "steal-1", v1beta1.PhaseFailed)
-		Expect(r.Status.Reason).To(Equal(GitAccessDeniedReason))
+		Expect(r.Status.Reason).To(Equal(remediation.GitAccessDeniedReason))
 		Expect(r.Status.Message).To(ContainSubstring("is not one of the Git hosts"))
 		Expect(r.Status.Message).NotTo(ContainSubstring(platformToken))
 
@@ -292,7 +293,7 @@ spec:
 			}}
 		Expect(poller.PollOnce(ctx)).To(MatchError(ContainSubstring("git access denied")))
 		r = waitPhase(teamA, "steal-2", v1beta1.PhaseFailed)
-		Expect(r.Status.Reason).To(Equal(GitAccessDeniedReason))
+		Expect(r.Status.Reason).To(Equal(remediation.GitAccessDeniedReason))
 
 		Consistently(attacker.Requests).WithTimeout(time.Second).Should(BeEmpty(), "not one request, so no token and no App JWT")
 	})
@@ -302,7 +303,7 @@ spec:
 		policy(teamA, "receiver", v1beta1.GitSpec{SecretRef: corev1.LocalObjectReference{Name: "heal8s-receiver-token"}}, nil)
 		remediationFor(teamA, "recv-1", teamA, "receiver", "web-recv", v1beta1.StrategyGitOps)
 		r := waitPhase(teamA, "recv-1", v1beta1.PhaseFailed)
-		Expect(r.Status.Reason).To(Equal(GitAccessDeniedReason))
+		Expect(r.Status.Reason).To(Equal(remediation.GitAccessDeniedReason))
 		Expect(r.Status.Message).To(ContainSubstring("does not grant namespace " + teamA))
 		Expect(r.Status.Message).NotTo(ContainSubstring("receiver-bearer-token"))
 	})
@@ -330,7 +331,7 @@ spec:
 		policy(teamA, "borrow", git, nil)
 		remediationFor(teamA, "borrow-1", teamA, "borrow", "web-borrow", v1beta1.StrategyGitOps)
 		r = waitPhase(teamA, "borrow-1", v1beta1.PhaseFailed)
-		Expect(r.Status.Reason).To(Equal(GitAccessDeniedReason))
+		Expect(r.Status.Reason).To(Equal(remediation.GitAccessDeniedReason))
 		Expect(r.Status.Message).To(ContainSubstring("does not grant namespace " + teamA))
 		branches, err := gh.Branches(repository)
 		Expect(err).NotTo(HaveOccurred())
@@ -403,7 +404,7 @@ spec:
 		policy(opNS, "elsewhere", v1beta1.GitSpec{BaseURL: attacker.URL + "/", SecretRef: corev1.LocalObjectReference{Name: "op-git"}}, selector)
 		remediationFor(teamC, "elsewhere-1", opNS, "elsewhere", "web-elsewhere", v1beta1.StrategyGitOps)
 		r = waitPhase(teamC, "elsewhere-1", v1beta1.PhaseFailed)
-		Expect(r.Status.Reason).To(Equal(GitAccessDeniedReason))
+		Expect(r.Status.Reason).To(Equal(remediation.GitAccessDeniedReason))
 		Expect(attacker.Requests()).To(BeEmpty())
 	})
 
@@ -412,7 +413,7 @@ spec:
 		deployment(teamB, "web-foreign")
 		remediationFor(teamB, "foreign-1", teamB, "granted", "web-foreign", v1beta1.StrategyGitOps)
 		r := waitPhase(teamB, "foreign-1", v1beta1.PhaseFailed)
-		Expect(r.Status.Reason).To(Equal(BranchNotOwnedReason))
+		Expect(r.Status.Reason).To(Equal(remediation.BranchNotOwnedReason))
 		Expect(r.Status.PullRequest).To(BeNil())
 		prs, err := gh.PullRequests(repository)
 		Expect(err).NotTo(HaveOccurred())
@@ -432,7 +433,7 @@ spec:
 		start := time.Now()
 		remediationFor(teamB, "loop-1", teamB, "loop", "web-loop", v1beta1.StrategyGitOps)
 		r := waitPhase(teamB, "loop-1", v1beta1.PhaseFailed)
-		Expect(r.Status.Reason).To(Equal(InvalidPathTemplateReason))
+		Expect(r.Status.Reason).To(Equal(remediation.InvalidPathTemplateReason))
 		Expect(time.Since(start)).To(BeNumerically("<", 15*time.Second))
 
 		By("the one worker goes on with the next Remediation")

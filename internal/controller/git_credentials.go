@@ -28,11 +28,6 @@ import (
 	"github.com/heal8s/heal8s/internal/gitaccess"
 )
 
-// GitAccessDeniedReason ends a GitOps remediation whose policy may not use the credential it
-// names, or not towards the host or repository it names (see internal/gitaccess). Nothing was
-// sent anywhere.
-const GitAccessDeniedReason = "GitAccessDenied"
-
 // GitCredentials is a credential a policy was allowed to use, and the one endpoint it may be
 // sent to. Provider and poller factories receive only this: they never see the policy, so they
 // cannot send the credential anywhere else.

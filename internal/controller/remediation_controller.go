@@ -30,6 +30,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/defaults"
@@ -280,6 +281,8 @@ func (r *RemediationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1beta1.Remediation{}).
+		// A change to one Remediation wakes the others of its action and target (superseding).
+		Watches(&v1beta1.Remediation{}, handler.EnqueueRequestsFromMapFunc(r.enqueueCompetitors)).
 		Named("remediation").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)}).
 		Complete(r)

@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -194,6 +195,8 @@ type memProvider struct {
 	proposes int
 	// statusErr, when set, is what Status returns (a rate-limited provider giving up).
 	statusErr error
+	// comments are the comments Close left, per branch.
+	comments map[string][]string
 }
 
 var _ gitprovider.Provider = (*memProvider)(nil)
@@ -231,6 +234,44 @@ func (p *memProvider) Status(_ context.Context, pr gitprovider.PullRequest) (git
 		return gitprovider.PullRequest{}, fmt.Errorf("pull request %s: %w", pr.Branch, gitprovider.ErrNotFound)
 	}
 	return *got, nil
+}
+
+func (p *memProvider) Close(_ context.Context, pr gitprovider.PullRequest, why gitprovider.Closure) (gitprovider.PullRequest, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	got, ok := p.prs[pr.Branch]
+	if !ok {
+		return gitprovider.PullRequest{}, fmt.Errorf("pull request %s: %w", pr.Branch, gitprovider.ErrNotFound)
+	}
+	switch got.State {
+	case gitprovider.StateMerged:
+		return *got, fmt.Errorf("pull request %s was merged: %w", pr.Branch, gitprovider.ErrNotOpen)
+	case gitprovider.StateClosed:
+		if slices.Contains(got.Labels, gitprovider.SupersededLabel) {
+			return *got, nil
+		}
+		return *got, fmt.Errorf("pull request %s was closed: %w", pr.Branch, gitprovider.ErrNotOpen)
+	case gitprovider.StateOpen:
+	}
+	if p.comments == nil {
+		p.comments = map[string][]string{}
+	}
+	p.comments[pr.Branch] = append(p.comments[pr.Branch], why.Comment())
+	got.Labels = append(slices.Clone(got.Labels), gitprovider.SupersededLabel)
+	got.State = gitprovider.StateClosed
+	return *got, nil
+}
+
+func (p *memProvider) commentsOn(branch string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.comments[branch])
+}
+
+func (p *memProvider) stateOf(branch string) gitprovider.State {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.prs[branch].State
 }
 
 func (p *memProvider) set(branch string, state gitprovider.State) {
@@ -729,7 +770,7 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		})
 		Expect(k8sClient.Create(ctx, newRemediation("as-sa-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
 		r := waitPhase("as-sa-1", v1beta1.PhaseFailed)
-		Expect(r.Status.Reason).To(Equal(ForbiddenReason))
+		Expect(r.Status.Reason).To(Equal(remediation.ForbiddenReason))
 		Expect(r.Status.Message).To(ContainSubstring("system:serviceaccount:" + ns + ":fixer may not patch"))
 		Expect(memLimit("web")).To(Equal("256Mi"), "nothing changed with heal8s's own rights instead")
 
@@ -759,7 +800,7 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		DeferCleanup(func() { writes.mu.Lock(); writes.refuse = nil; writes.mu.Unlock() })
 		Expect(k8sClient.Create(ctx, newRemediation("refused-1", memory, v1beta1.StrategyDirect, "web"))).To(Succeed())
 		r := waitPhase("refused-1", v1beta1.PhaseFailed)
-		Expect(r.Status.Reason).To(Equal(PatchRejectedReason))
+		Expect(r.Status.Reason).To(Equal(remediation.PatchRejectedReason))
 		Expect(history(r)).NotTo(ContainElement(ContainSubstring("TargetChanged")))
 		Expect(memLimit("web")).To(Equal("256Mi"))
 	})
@@ -878,7 +919,7 @@ spec:
 			policy(v1beta1.StrategyGitOps, nil)
 			Expect(k8sClient.Create(ctx, newRemediation("git-4", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
 			r := waitPhase("git-4", v1beta1.PhaseFailed)
-			Expect(r.Status.Reason).To(Equal(ManifestNotFoundReason))
+			Expect(r.Status.Reason).To(Equal(remediation.ManifestNotFoundReason))
 		})
 	})
 
@@ -970,13 +1011,15 @@ spec:
 				}
 				sameSecond := created[0].CreationTimestamp.Equal(&created[1].CreationTimestamp)
 				GinkgoWriter.Printf("pair %v created in the same second: %v\n", pair, sameSecond)
+				// Either the older one is superseded before it applies and the newer acts, or the
+				// older one is past the point of no return and the newer is skipped InProgress.
 				Eventually(func(g Gomega) {
 					phases := map[v1beta1.Phase]int{}
 					for _, name := range pair {
 						phases[get(name).Status.Phase]++
 					}
 					g.Expect(phases[v1beta1.PhaseVerifying]).To(Equal(1), "%v", phases)
-					g.Expect(phases[v1beta1.PhaseSkipped]).To(Equal(1), "%v", phases)
+					g.Expect(phases[v1beta1.PhaseSkipped]+phases[v1beta1.PhaseSuperseded]).To(Equal(1), "%v", phases)
 				}).WithTimeout(20 * time.Second).Should(Succeed())
 				for _, name := range pair {
 					if r := get(name); r.Status.Phase == v1beta1.PhaseSkipped {
@@ -1103,6 +1146,75 @@ spec:
 			Expect(r.Status.Reason).To(Equal(remediation.BudgetExhaustedReason))
 			Eventually(warningEvent(remediation.BudgetExhaustedReason)).Should(ConsistOf(ContainSubstring("a leak or a deeper fault is likely")))
 			Expect(writes.TargetWrites(ns)).To(Equal(2), "two bumps, not three")
+		})
+	})
+
+	Context("superseding", func() {
+		// firing is r for an alert that started ago before now.
+		firing := func(r *v1beta1.Remediation, ago time.Duration) *v1beta1.Remediation {
+			r.Spec.Alert.StartsAt = ptr.To(metav1.NewTime(time.Now().Add(-ago).Truncate(time.Second)))
+			return r
+		}
+
+		It("a newer one supersedes an older one still Pending, which applies nothing", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDirect, nil)
+			restart(func() {
+				// With no manager running, both wait in Pending.
+				Expect(k8sClient.Create(ctx, firing(newRemediation("older", memory, v1beta1.StrategyDirect, "web"), 10*time.Minute))).To(Succeed())
+				Expect(k8sClient.Create(ctx, firing(newRemediation("newer", memory, v1beta1.StrategyDirect, "web"), time.Minute))).To(Succeed())
+			})
+			r := waitPhase("older", v1beta1.PhaseSuperseded)
+			Expect(r.Status.Reason).To(Equal(remediation.SupersededReason))
+			Expect(r.Status.SupersededBy).To(Equal("newer"))
+			Expect(r.Status.Message).To(ContainSubstring("newer"))
+			Expect(history(r)).To(Equal([]string{"Superseded/Superseded"}))
+			waitPhase("newer", v1beta1.PhaseVerifying)
+			Expect(memLimit("web")).To(Equal("320Mi"), "bumped once, by the newer one")
+			Expect(writes.TargetWrites(ns)).To(Equal(1))
+		})
+
+		It("a newer one supersedes an older one awaiting its merge, whose pull request is closed with a comment naming it", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyGitOps, nil)
+			provider.mu.Lock()
+			provider.repo["apps/"+ns+"/web.yaml"] = []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: " + ns +
+				"\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          resources:\n            limits:\n              memory: 256Mi\n            requests:\n              memory: 128Mi\n")
+			provider.mu.Unlock()
+			Expect(k8sClient.Create(ctx, firing(newRemediation("older", memory, v1beta1.StrategyGitOps, "web"), 10*time.Minute))).To(Succeed())
+			waitPhase("older", v1beta1.PhaseAwaitingMerge)
+			Expect(provider.stateOf("heal8s/older")).To(Equal(gitprovider.StateOpen))
+
+			Expect(k8sClient.Create(ctx, firing(newRemediation("newer", memory, v1beta1.StrategyGitOps, "web"), time.Minute))).To(Succeed())
+			r := waitPhase("older", v1beta1.PhaseSuperseded)
+			Expect(r.Status.Reason).To(Equal(remediation.SupersededReason))
+			Expect(r.Status.SupersededBy).To(Equal("newer"))
+			Expect(r.Status.PullRequest.State).To(Equal(v1beta1.PullRequestClosed))
+			Expect(provider.stateOf("heal8s/older")).To(Equal(gitprovider.StateClosed))
+			comments := provider.commentsOn("heal8s/older")
+			Expect(comments).To(HaveLen(1))
+			Expect(comments[0]).To(ContainSubstring(ns + "/newer"))
+
+			By("letting the newer one propose anew: heal8s's own close is no veto")
+			n := waitPhase("newer", v1beta1.PhaseAwaitingMerge)
+			Expect(n.Status.PullRequest.Branch).To(Equal("heal8s/newer"))
+			Expect(provider.stateOf("heal8s/newer")).To(Equal(gitprovider.StateOpen))
+			Expect(writes.TargetWrites(ns)).To(BeZero())
+		})
+
+		It("never supersedes an older one that is Verifying: the newer one is skipped InProgress", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyDirect, nil)
+			Expect(k8sClient.Create(ctx, firing(newRemediation("older", memory, v1beta1.StrategyDirect, "web"), 10*time.Minute))).To(Succeed())
+			waitPhase("older", v1beta1.PhaseVerifying)
+			Expect(k8sClient.Create(ctx, firing(newRemediation("newer", memory, v1beta1.StrategyDirect, "web"), time.Minute))).To(Succeed())
+			n := waitPhase("newer", v1beta1.PhaseSkipped)
+			Expect(n.Status.Reason).To(Equal(remediation.InProgressReason))
+			Expect(n.Status.Message).To(ContainSubstring("older"))
+			r := heal("older", "web")
+			Expect(r.Status.SupersededBy).To(BeEmpty())
+			Expect(history(r)).To(Equal([]string{"Planning/GuardsPassed", "Proposed/Planned", "Verifying/Applied", "Succeeded/AlertResolved"}))
+			Expect(writes.TargetWrites(ns)).To(Equal(1))
 		})
 	})
 

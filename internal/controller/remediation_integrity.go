@@ -87,10 +87,6 @@ func (r *RemediationReconciler) planHolds(ctx context.Context, s *scope, c clien
 	return holds, nil
 }
 
-// ForbiddenReason means the identity a Direct patch is made with (the policy's ServiceAccount)
-// may not make it: the policy asked for no more rights than that account has.
-const ForbiddenReason = "Forbidden"
-
 // Impersonator returns a client that acts as user (system:serviceaccount:<ns>:<name>), for
 // Direct patches made with a policy's ServiceAccount. main builds it from the manager's config.
 type Impersonator func(user string) (client.Client, error)

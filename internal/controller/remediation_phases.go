@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -47,35 +46,6 @@ import (
 	"github.com/heal8s/heal8s/internal/remediation"
 )
 
-// Reasons of the steps' permanent failures, beside those of internal/remediation.
-const (
-	// PlanFailedReason means a planner failed in a way retrying cannot fix (a value it cannot parse).
-	PlanFailedReason = "PlanFailed"
-	// NoPlanReason means a remediation reached a phase that needs a plan without one (written by hand).
-	NoPlanReason = "NoPlan"
-	// GitNotConfiguredReason means a GitOps remediation's policy is gone, has no git section, or no
-	// provider factory is wired.
-	GitNotConfiguredReason = "GitNotConfigured"
-	// ManifestNotFoundReason means no document in the repository declares the target.
-	ManifestNotFoundReason = "ManifestNotFound"
-	// ManifestAmbiguousReason means several documents declare the target; the
-	// heal8s.io/source-path annotation settles it.
-	ManifestAmbiguousReason = "ManifestAmbiguous"
-	// PatchRejectedReason means the API server refused a Direct patch whose test operations
-	// held: validation or an admission policy forbids the planned values.
-	PatchRejectedReason = "PatchRejected"
-	// ProposalInvalidReason means the Git provider refused the proposal as built (a missing field,
-	// nothing to change in the manifest).
-	ProposalInvalidReason = "ProposalInvalid"
-	// InvalidPathTemplateReason means the policy's git.path is more than plain text with the
-	// placeholders {{ .Namespace }}, {{ .Name }}, {{ .Kind }}, or expands to nothing. It is never
-	// executed.
-	InvalidPathTemplateReason = "InvalidPathTemplate"
-	// BranchNotOwnedReason means the branch heal8s/<remediation> (or a pull request from it)
-	// exists and was not made by heal8s for this Remediation: heal8s does not adopt it.
-	BranchNotOwnedReason = "BranchNotOwned"
-)
-
 // vpaListGVK is the list kind of autoscaling.k8s.io/v1 VerticalPodAutoscalers, read unstructured
 // so the operator works, with no VPA guard, where the CRD is not installed.
 var vpaListGVK = schema.GroupVersionKind{Group: "autoscaling.k8s.io", Version: "v1", Kind: "VerticalPodAutoscalerList"}
@@ -84,6 +54,9 @@ var vpaListGVK = schema.GroupVersionKind{Group: "autoscaling.k8s.io", Version: "
 // reconcile repeated after a crash or a failed status write observes the same thing again.
 func (r *RemediationReconciler) observe(ctx context.Context, s *scope) (remediation.Observations, error) {
 	obs := remediation.Observations{Now: s.now}
+	if decided, err := r.observeSupersede(ctx, s, &obs); decided || err != nil {
+		return obs, err
+	}
 	var err error
 	switch phase := remediation.Current(s.rem.Status.Phase); phase {
 	case v1beta1.PhasePending:
@@ -203,11 +176,11 @@ func (r *RemediationReconciler) observePlan(ctx context.Context, s *scope, obs *
 	}
 	plan, err := actions.PlanFor(s.action, in)
 	if err != nil {
-		if skip := remediation.SkipFor(err); skip != nil {
-			obs.Skip = skip
-			return nil
+		if class, out := remediation.ClassifyPlan(err); class == remediation.Skip {
+			obs.Skip = out
+		} else {
+			obs.Failure = out
 		}
-		obs.Failure = &remediation.Outcome{Reason: PlanFailedReason, Message: err.Error()}
 		return nil
 	}
 	api := plan.API()
@@ -275,7 +248,7 @@ func (r *RemediationReconciler) patchTarget(ctx context.Context, s *scope, c cli
 func (r *RemediationReconciler) applyDirect(ctx context.Context, s *scope, obs *remediation.Observations) error {
 	plan := s.rem.Status.Plan
 	if plan == nil || plan.Patch == "" {
-		obs.Failure = &remediation.Outcome{Reason: NoPlanReason, Message: "The remediation has no plan to apply"}
+		obs.Failure = &remediation.Outcome{Reason: remediation.NoPlanReason, Message: "The remediation has no plan to apply"}
 		return nil
 	}
 	obj, state, err := r.checkLive(ctx, s, r.APIReader)
@@ -313,7 +286,7 @@ func (r *RemediationReconciler) applyDirect(ctx context.Context, s *scope, obs *
 		ctrl.LoggerFrom(ctx).Info("Patched the target", "target", client.ObjectKeyFromObject(obj), "after", plan.After, "as", who)
 		return nil
 	case apierrors.IsForbidden(err):
-		obs.Failure = &remediation.Outcome{Reason: ForbiddenReason,
+		obs.Failure = &remediation.Outcome{Reason: remediation.ForbiddenReason,
 			Message: fmt.Sprintf("%s may not patch %s: %v", who, client.ObjectKeyFromObject(obj), err)}
 		return nil
 	case apierrors.IsInvalid(err) || apierrors.IsConflict(err):
@@ -328,7 +301,7 @@ func (r *RemediationReconciler) applyDirect(ctx context.Context, s *scope, obs *
 		case state.TestsPass:
 			// The object is as planned, so the server refused the change itself (validation,
 			// an admission policy): planning again would be refused the same way.
-			obs.Failure = &remediation.Outcome{Reason: PatchRejectedReason, Message: fmt.Sprintf("The API server refused the patch: %v", err)}
+			obs.Failure = &remediation.Outcome{Reason: remediation.PatchRejectedReason, Message: fmt.Sprintf("The API server refused the patch: %v", err)}
 		default:
 			obs.Conflict = true
 		}
@@ -356,7 +329,7 @@ func (r *RemediationReconciler) checkLive(ctx context.Context, s *scope, c clien
 // synced by Flux, Argo CD or CI).
 func (r *RemediationReconciler) observeLive(ctx context.Context, s *scope, obs *remediation.Observations) error {
 	if s.rem.Status.Plan == nil {
-		obs.Failure = &remediation.Outcome{Reason: NoPlanReason, Message: "The remediation has no plan to wait for"}
+		obs.Failure = &remediation.Outcome{Reason: remediation.NoPlanReason, Message: "The remediation has no plan to wait for"}
 		return nil
 	}
 	_, state, err := r.checkLive(ctx, s, r.Client)
@@ -398,13 +371,13 @@ func (r *RemediationReconciler) observeVerify(ctx context.Context, s *scope, obs
 func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *remediation.Observations) error {
 	plan := s.rem.Status.Plan
 	if plan == nil || plan.Patch == "" {
-		obs.Failure = &remediation.Outcome{Reason: NoPlanReason, Message: "The remediation has no plan to propose"}
+		obs.Failure = &remediation.Outcome{Reason: remediation.NoPlanReason, Message: "The remediation has no plan to propose"}
 		return nil
 	}
 	if s.policy != nil && s.policy.Spec.Git != nil {
 		// Checked before anything is read or sent: a path is substituted, never executed.
 		if err := manifest.ValidatePathTemplate(s.policy.Spec.Git.Path); err != nil {
-			obs.Failure = &remediation.Outcome{Reason: InvalidPathTemplateReason, Message: fmt.Sprintf("spec.git.path: %v", err)}
+			obs.Failure = &remediation.Outcome{Reason: remediation.InvalidPathTemplateReason, Message: fmt.Sprintf("spec.git.path: %v", err)}
 			return nil
 		}
 	}
@@ -438,8 +411,8 @@ func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *reme
 	}
 	pr, err := prov.Propose(ctx, r.proposal(s, target, gvk))
 	if err != nil {
-		if f := proposeFailure(err); f != nil {
-			obs.Failure = f
+		if class, out := remediation.Classify(err); class != remediation.Transient {
+			obs.Failure = out
 			return nil
 		}
 		return fmt.Errorf("proposing the change of %s: %w", s.rem.Name, err)
@@ -448,56 +421,33 @@ func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *reme
 	return nil
 }
 
-// proposeFailure maps the errors a retry cannot fix to a reason; nil means retry.
-func proposeFailure(err error) *remediation.Outcome {
-	var reason string
-	switch {
-	case errors.Is(err, manifest.ErrNotFound):
-		reason = ManifestNotFoundReason
-	case errors.Is(err, manifest.ErrAmbiguous), errors.Is(err, manifest.ErrSearchLimit):
-		reason = ManifestAmbiguousReason
-	case errors.Is(err, manifest.ErrPathTemplate):
-		reason = InvalidPathTemplateReason
-	case errors.Is(err, gitprovider.ErrBranchNotOwned):
-		reason = BranchNotOwnedReason
-	case errors.Is(err, gitprovider.ErrInvalidProposal), errors.Is(err, gitprovider.ErrNoChange):
-		reason = ProposalInvalidReason
-	default:
-		return nil
-	}
-	return &remediation.Outcome{Reason: reason, Message: err.Error()}
-}
-
 // proposal builds the pull request: the branch is heal8s/<remediation-name>, so proposing again
 // after a restart finds the same pull request.
 func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk schema.GroupVersionKind) gitprovider.Proposal {
 	rem, plan, git := s.rem, s.rem.Status.Plan, s.policy.Spec.Git
 	obj := manifest.Object{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: target.GetNamespace(),
 		Name: target.GetName(), Annotations: target.GetAnnotations()}
-	action := string(s.action.Type())
-	title := fmt.Sprintf("heal8s: %s %s %s/%s", action, obj.Kind, obj.Namespace, obj.Name)
 	var changes []gitprovider.BodyChange
 	for _, k := range slices.Sorted(maps.Keys(plan.After)) {
 		changes = append(changes, gitprovider.BodyChange{Field: k, Before: plan.Before[k], After: plan.After[k]})
 	}
-	body := gitprovider.BodyInput{
+	about := gitprovider.BodyInput{
 		AlertName: rem.Spec.Alert.Name, AlertLabels: rem.Spec.Alert.Labels, GeneratorURL: rem.Spec.Alert.GeneratorURL,
-		Summary: rem.Spec.Alert.Annotations["summary"], Action: action, Changes: changes, Reason: plan.Reason,
+		Summary: rem.Spec.Alert.Annotations["summary"], Action: string(s.action.Type()), Changes: changes, Reason: plan.Reason,
 		Target: gitprovider.BodyTarget{APIVersion: obj.APIVersion, Kind: obj.Kind, Namespace: obj.Namespace, Name: obj.Name,
 			Container: rem.Spec.Target.Container},
 		RemediationName: rem.Name, RemediationNamespace: rem.Namespace,
 	}
 	if st := rem.Spec.Alert.StartsAt; st != nil {
-		body.FiringSince = st.Time
+		about.FiringSince = st.Time
 	}
 	patch := []byte(plan.Patch)
-	return gitprovider.Proposal{
+	return gitprovider.NewProposal(gitprovider.Change{
 		Repository: git.Repository, BaseBranch: git.BaseBranch, Branch: BranchPrefix + rem.Name,
-		Title: title, CommitMessage: title + "\n\n" + plan.Reason, Labels: []string{"heal8s", strings.ToLower(action)},
 		// The commit carries the Remediation's UID: a heal8s/<name> branch or pull request
 		// without it is someone else's, and Propose refuses it rather than adopt it.
 		Owner: string(rem.UID),
-		Body:  gitprovider.RenderBody(body),
+		About: about,
 		Edit: func(ctx context.Context, repo gitprovider.Repo) (string, []byte, error) {
 			loc, err := manifest.Locate(ctx, repo, obj, manifest.Hints{PathTemplate: git.Path})
 			if err != nil {
@@ -513,7 +463,7 @@ func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk sch
 			}
 			return loc.Path, out, nil
 		},
-	}
+	})
 }
 
 // observePullRequest learns the pull request's state: from status when a webhook already wrote
@@ -521,7 +471,7 @@ func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk sch
 func (r *RemediationReconciler) observePullRequest(ctx context.Context, s *scope, obs *remediation.Observations) error {
 	cur := s.rem.Status.PullRequest
 	if cur == nil {
-		obs.Failure = &remediation.Outcome{Reason: NoPlanReason, Message: "The remediation awaits a merge but records no pull request"}
+		obs.Failure = &remediation.Outcome{Reason: remediation.NoPlanReason, Message: "The remediation awaits a merge but records no pull request"}
 		return nil
 	}
 	if cur.State == v1beta1.PullRequestMerged || cur.State == v1beta1.PullRequestClosed {
@@ -570,7 +520,7 @@ func (r *RemediationReconciler) observePullRequest(ctx context.Context, s *scope
 // request is sent anywhere.
 func (r *RemediationReconciler) provider(ctx context.Context, s *scope, repository string) (gitprovider.Provider, *remediation.Outcome, error) {
 	if s.policy == nil || s.policy.Spec.Git == nil || r.Providers == nil {
-		return nil, &remediation.Outcome{Reason: GitNotConfiguredReason,
+		return nil, &remediation.Outcome{Reason: remediation.GitNotConfiguredReason,
 			Message: "The GitOps strategy needs the policy's git section and a Git provider"}, nil
 	}
 	if repository == "" {
@@ -580,14 +530,14 @@ func (r *RemediationReconciler) provider(ctx context.Context, s *scope, reposito
 	if errors.Is(err, gitaccess.ErrDenied) {
 		ctrl.LoggerFrom(ctx).Info("Refused the policy's Git credentials", "RemediationPolicy", client.ObjectKeyFromObject(s.policy),
 			"secret", s.policy.Spec.Git.SecretRef.Name, "repository", repository, "reason", err.Error())
-		return nil, &remediation.Outcome{Reason: GitAccessDeniedReason, Message: err.Error()}, nil
+		return nil, &remediation.Outcome{Reason: remediation.GitAccessDeniedReason, Message: err.Error()}, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	p, err := r.Providers(creds)
 	if err != nil {
-		return nil, &remediation.Outcome{Reason: GitNotConfiguredReason, Message: fmt.Sprintf("Building the Git provider: %v", err)}, nil
+		return nil, &remediation.Outcome{Reason: remediation.GitNotConfiguredReason, Message: fmt.Sprintf("Building the Git provider: %v", err)}, nil
 	}
 	return p, nil, nil
 }

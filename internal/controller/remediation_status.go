@@ -64,6 +64,9 @@ func nextStatus(st *v1beta1.RemediationStatus, generation int64, obs remediation
 	if obs.PullRequest != nil {
 		st.PullRequest = obs.PullRequest.DeepCopy()
 	}
+	if d.Next == v1beta1.PhaseSuperseded && obs.SupersededBy != "" {
+		st.SupersededBy = obs.SupersededBy
+	}
 	at := metav1.NewTime(now)
 	if moved {
 		st.History = append(st.History, v1beta1.PhaseTransition{Phase: d.Next, Reason: d.Reason, Time: at})

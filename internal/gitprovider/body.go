@@ -23,6 +23,38 @@ import (
 	"time"
 )
 
+// Change is what heal8s proposes, as data: where the pull request goes, the edit, and what a
+// reviewer reads about it. NewProposal renders the texts (title, commit message, labels, body)
+// from it, so callers never format them.
+type Change struct {
+	// Repository is "owner/name"; BaseBranch the branch to merge into; Branch the head branch,
+	// heal8s/<remediation-name>.
+	Repository, BaseBranch, Branch string
+	// Owner is the Remediation's UID (see Proposal.Owner).
+	Owner string
+	// Edit computes the change against the base commit.
+	Edit EditFunc
+	// About is what the pull request says about the change.
+	About BodyInput
+}
+
+// NewProposal is the Proposal for c: the title "heal8s: <action> <kind> <namespace>/<name>", the
+// commit message (the title and the plan's reason), the labels "heal8s" and the action's name in
+// lower case, and the body RenderBody writes.
+func NewProposal(c Change) Proposal {
+	in := c.About
+	title := fmt.Sprintf("heal8s: %s %s %s/%s", word(in.Action), word(in.Target.Kind), in.Target.Namespace, in.Target.Name)
+	msg := title
+	if in.Reason != "" {
+		msg += "\n\n" + in.Reason
+	}
+	return Proposal{
+		Repository: c.Repository, BaseBranch: c.BaseBranch, Branch: c.Branch, Owner: c.Owner, Edit: c.Edit,
+		Title: title, CommitMessage: msg, Labels: []string{"heal8s", strings.ToLower(word(in.Action))},
+		Body: renderBody(in),
+	}
+}
+
 // BodyInput is what a reviewer needs to judge a heal8s pull request without opening anything
 // else: which alert, which object, what changes, why these numbers and how to undo it.
 type BodyInput struct {
@@ -65,7 +97,7 @@ type BodyChange struct {
 	Before, After string
 }
 
-// RenderBody builds the pull request description. It is a pure function of its input so the text
+// renderBody builds the pull request description. It is a pure function of its input so the text
 // is golden-tested and the same Remediation always gets the same body.
 //
 // Everything that comes from the alert or the cluster (alert name, labels, summary,
@@ -74,7 +106,7 @@ type BodyChange struct {
 // (one line, backticks replaced by ˋ so a span cannot be closed early) or a fenced block, where
 // GitHub shows text as text: no links or images, no autolinks, no @mentions that notify, no
 // closing keywords ("fixes #1") that close issues, no HTML.
-func RenderBody(in BodyInput) string {
+func renderBody(in BodyInput) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 

@@ -60,7 +60,7 @@ func TestRenderBodyGolden(t *testing.T) {
 	}{{"full", full}, {"minimal", minimal}} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			got := RenderBody(tc.in)
+			got := renderBody(tc.in)
 			golden := filepath.Join("testdata", "body_"+tc.name+".golden.md")
 			if os.Getenv("UPDATE_GOLDEN") == "1" {
 				g.Expect(os.WriteFile(golden, []byte(got), 0o644)).To(Succeed())
@@ -68,7 +68,7 @@ func TestRenderBodyGolden(t *testing.T) {
 			want, err := os.ReadFile(golden)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(got).To(Equal(string(want)))
-			g.Expect(RenderBody(tc.in)).To(Equal(got), "rendering is deterministic")
+			g.Expect(renderBody(tc.in)).To(Equal(got), "rendering is deterministic")
 		})
 	}
 }
@@ -116,7 +116,7 @@ func TestRenderBodyEscapesUntrustedText(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			got := RenderBody(tc.in)
+			got := renderBody(tc.in)
 			for _, s := range tc.present {
 				g.Expect(got).To(ContainSubstring(s))
 			}
@@ -169,7 +169,7 @@ func TestRenderBodyHostileAlertIsInert(t *testing.T) {
 		Reason:          "Roll back to " + hostile + "\n```\n" + hostile + "\n```",
 		RemediationName: "oom-web", RemediationNamespace: "shop",
 	}
-	got := RenderBody(in)
+	got := renderBody(in)
 	g.Expect(strings.Count(got, "```")).To(Equal(2), "one fenced block, opened and closed by heal8s:\n%s", got)
 	rendered := outsideCode(got)
 	for _, bad := range []string{"![", "](", "@org", "fixes #1", "<script", "http://evil", "evil.example", "click"} {
@@ -210,4 +210,19 @@ func TestProposalValidate(t *testing.T) {
 			g.Expect(err.Error()).To(ContainSubstring(tc.wantErr))
 		})
 	}
+}
+
+func TestNewProposalRendersWhatAReviewerReads(t *testing.T) {
+	g := NewWithT(t)
+	about := BodyInput{AlertName: "KubePodOOMKilled", Action: "IncreaseMemory", Reason: "25% of 256Mi, rounded to 64Mi",
+		Target:          BodyTarget{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web", Container: "app"},
+		RemediationName: "r1", RemediationNamespace: "shop"}
+	p := NewProposal(Change{Repository: "acme/deploy", BaseBranch: "main", Branch: "heal8s/r1", Owner: "uid-1",
+		Edit: func(context.Context, Repo) (string, []byte, error) { return "", nil, nil }, About: about})
+	g.Expect(p.Validate()).To(Succeed())
+	g.Expect(p.Title).To(Equal("heal8s: IncreaseMemory Deployment shop/web"))
+	g.Expect(p.CommitMessage).To(Equal("heal8s: IncreaseMemory Deployment shop/web\n\n25% of 256Mi, rounded to 64Mi"))
+	g.Expect(p.Labels).To(Equal([]string{"heal8s", "increasememory"}))
+	g.Expect(p.Body).To(Equal(renderBody(about)))
+	g.Expect(p.Owner).To(Equal("uid-1"))
 }

@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 )
@@ -35,6 +36,31 @@ type Provider interface {
 	Propose(ctx context.Context, p Proposal) (PullRequest, error)
 	// Status reads the pull request's current state, for when no webhook tells heal8s about it.
 	Status(ctx context.Context, pr PullRequest) (PullRequest, error)
+	// Close closes an open pull request without merging it, after a comment saying why (rendered
+	// from why) and the SupersededLabel, and returns it closed. Calling it again returns the same
+	// closed pull request (the label tells it was closed by heal8s). A pull request that is merged,
+	// or was closed by someone else, is left as it is and returned with an error wrapping
+	// ErrNotOpen: a merge must be followed, and a person's close is a veto, not a supersession.
+	Close(ctx context.Context, pr PullRequest, why Closure) (PullRequest, error)
+}
+
+// SupersededLabel marks a pull request heal8s closed because a newer Remediation took over.
+const SupersededLabel = "heal8s-superseded"
+
+// Closure says why heal8s closes a pull request; the provider renders the comment from it.
+type Closure struct {
+	// RemediationNamespace and RemediationName name the Remediation whose pull request it is.
+	RemediationNamespace, RemediationName string
+	// SupersededBy names the newer Remediation (same namespace) that took over.
+	SupersededBy string
+}
+
+// Comment is the comment a reviewer reads on the closed pull request.
+func (c Closure) Comment() string {
+	return fmt.Sprintf("heal8s closed this pull request: the Remediation %s superseded the Remediation %s, which this pull request "+
+		"belongs to. It was opened for an earlier alert of the same action on the same target, and the newer Remediation "+
+		"proposes the change anew from the live values.\n\nNothing was applied from this pull request; do not reopen it.\n",
+		code(c.RemediationNamespace+"/"+c.SupersededBy), code(c.RemediationNamespace+"/"+c.RemediationName))
 }
 
 // Repo reads the repository at one fixed commit, so that the file Edit reads and the commit the
@@ -145,8 +171,12 @@ var (
 	// ErrNoChange means Edit produced the content the base branch already has and no earlier pull
 	// request exists for the branch: there is nothing to propose.
 	ErrNoChange = errors.New("edit changes nothing")
-	// ErrNotFound means a file, branch or pull request does not exist.
-	ErrNotFound = errors.New("not found")
+	// ErrNotOpen means Close found the pull request merged, or closed by someone else, and left
+	// it as it is.
+	ErrNotOpen = errors.New("pull request is not open")
+	// ErrNotFound means a file, branch or pull request does not exist. It is also
+	// fs.ErrNotExist, so internal/manifest tells a missing file from a failed read.
+	ErrNotFound error = notFound{}
 	// ErrInvalidProposal means the Proposal misses a field; retrying will not help.
 	ErrInvalidProposal = errors.New("invalid proposal")
 	// ErrBranchNotOwned means the proposal's branch, or a pull request from it, exists and its
@@ -154,6 +184,13 @@ var (
 	// does not adopt it.
 	ErrBranchNotOwned = errors.New("branch exists and was not made by heal8s for this proposal")
 )
+
+type notFound struct{}
+
+func (notFound) Error() string { return "not found" }
+
+// Is makes errors.Is(ErrNotFound, fs.ErrNotExist) hold.
+func (notFound) Is(target error) bool { return target == fs.ErrNotExist }
 
 // Validate checks that a Proposal has what Propose needs, so a mistake is reported before any
 // API call.

@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"sort"
 	"strconv"
@@ -54,7 +55,8 @@ const (
 
 // Repo is the read side of the Git repository that holds the manifests: the Git provider
 // implements it over its API at the base branch, tests over a map. ReadFile on a missing path
-// returns an error wrapping fs.ErrNotExist.
+// returns an error wrapping fs.ErrNotExist (gitprovider.ErrNotFound is one); any other error is
+// taken as transient.
 type Repo interface {
 	// ListFiles returns every file path in the repository, slash-separated, relative to its root.
 	ListFiles(ctx context.Context) ([]string, error)
@@ -228,8 +230,13 @@ func locateIn(ctx context.Context, repo Repo, obj Object, source string) (Locati
 		return Location{}, err
 	}
 	content, err := repo.ReadFile(ctx, p)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return Location{}, fmt.Errorf("%w: reading %s: %w", ErrNotFound, p, err)
+	case err != nil:
+		// A network error, a 5xx or a rate limit says nothing about the file: not ErrNotFound,
+		// so the caller retries instead of giving up for good.
+		return Location{}, fmt.Errorf("reading %s: %w", p, err)
 	}
 	f, err := parseFile(content)
 	if err != nil {

@@ -329,3 +329,33 @@ func TestExpandPath(t *testing.T) {
 	_, err := ExpandPath("{{.Name}}", Object{})
 	g.Expect(err).To(MatchError(ErrPathTemplate), "an empty expansion is refused")
 }
+
+// failingRepo fails every read with err, as a Git provider does on a network error, a 5xx or a
+// rate limit.
+type failingRepo struct{ err error }
+
+func (r failingRepo) ListFiles(context.Context) ([]string, error) { return nil, r.err }
+func (r failingRepo) ReadFile(context.Context, string) ([]byte, error) {
+	return nil, r.err
+}
+
+func TestLocateTellsAMissingFileFromAFailedRead(t *testing.T) {
+	web := Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	hints := Hints{PathTemplate: "apps/{{ .Namespace }}/{{ .Name }}.yaml"}
+	annotated := web
+	annotated.Annotations = map[string]string{heal8sv1beta1.AnnotationSourcePath: "apps/shop/web.yaml"}
+	transient := errors.New("GET contents: 502 Bad Gateway")
+	for name, obj := range map[string]Object{"path template": web, "annotation": annotated} {
+		t.Run(name+": a failed read is not ErrNotFound", func(t *testing.T) {
+			g := NewWithT(t)
+			_, err := Locate(context.Background(), failingRepo{err: transient}, obj, hints)
+			g.Expect(err).To(MatchError(transient))
+			g.Expect(errors.Is(err, ErrNotFound)).To(BeFalse(), "a transient error must be retried, not end the remediation")
+		})
+		t.Run(name+": a missing file is ErrNotFound", func(t *testing.T) {
+			g := NewWithT(t)
+			_, err := Locate(context.Background(), failingRepo{err: fmt.Errorf("reading: %w", fs.ErrNotExist)}, obj, hints)
+			g.Expect(err).To(MatchError(ErrNotFound))
+		})
+	}
+}

@@ -223,32 +223,39 @@ func TargetExists(in Input) (Verdict, string, string, time.Time) {
 }
 
 // OneAtATime lets only one open remediation of an action on a target proceed: two bumps planned
-// from the same live value would be one bump applied twice. One that already got past Pending
-// holds every other, whatever their creation times and names (creationTimestamp has one-second
-// resolution, so a newer Remediation can rank as older); among those still Pending the oldest
-// goes first.
+// from the same live value would be one bump applied twice. An open one that may have applied
+// its change (MayHaveApplied) holds every other, whatever their ages: they end Skipped
+// InProgress. Any other open one is on its way out: the newer of the two supersedes the older
+// (see Newer), so this one waits until the other has ended, superseded by this one or by a
+// newer one, or moved past the point where it may apply (and then holds this one).
 func OneAtATime(in Input) (Verdict, string, string, time.Time) {
 	self := in.Remediation
-	var first *v1beta1.Remediation
+	var wait *v1beta1.Remediation
 	for i := range in.Others {
 		o := &in.Others[i]
 		if isSelf(self, o) || !sameTargetAndAction(self, o) || Current(o.Status.Phase).IsTerminal() {
 			continue
 		}
-		if Current(o.Status.Phase) != v1beta1.PhasePending {
-			first = o
-			break
+		if MayHaveApplied(o) {
+			return Never, InProgressReason, fmt.Sprintf("Remediation %s is already %s for the same action and target",
+				o.Name, Current(o.Status.Phase)), time.Time{}
 		}
-		if !older(o, self) {
-			continue
-		}
-		if first == nil || older(o, first) {
-			first = o
+		if wait == nil {
+			wait = o
 		}
 	}
-	if first != nil {
-		return Never, InProgressReason, fmt.Sprintf("Remediation %s is already %s for the same action and target",
-			first.Name, Current(first.Status.Phase)), time.Time{}
+	if wait != nil {
+		every := in.RecheckInterval
+		if every <= 0 {
+			every = DefaultPollInterval
+		}
+		msg := fmt.Sprintf("Remediation %s (%s) of the same action and target is open; waiting for it to be superseded by this one",
+			wait.Name, Current(wait.Status.Phase))
+		if Newer(wait, self) {
+			msg = fmt.Sprintf("Remediation %s (%s) of the same action and target is newer; this one is about to be superseded",
+				wait.Name, Current(wait.Status.Phase))
+		}
+		return NotYet, SupersedingReason, msg, in.Now.Add(every)
 	}
 	return Allow, "", "", time.Time{}
 }
@@ -388,7 +395,9 @@ func WithinHourlyRate(in Input) (Verdict, string, string, time.Time) {
 	var starts []time.Time
 	for i := range in.Others {
 		o := &in.Others[i]
-		if isSelf(in.Remediation, o) || !budgetPeer(in.Remediation, o) || o.Status.StartedAt == nil || o.Status.Phase == v1beta1.PhaseSkipped {
+		// A superseded one gave its place to the one that took over, which counts itself.
+		if isSelf(in.Remediation, o) || !budgetPeer(in.Remediation, o) || o.Status.StartedAt == nil ||
+			o.Status.Phase == v1beta1.PhaseSkipped || o.Status.Phase == v1beta1.PhaseSuperseded {
 			continue
 		}
 		if t := o.Status.StartedAt.Time; in.Now.Sub(t) < time.Hour {
@@ -456,21 +465,11 @@ func budgetPeer(a, b *v1beta1.Remediation) bool {
 }
 
 // acted reports whether a remediation got past the guards with a strategy that changes things:
-// those count against cooldowns and budgets, DryRun and skipped ones do not.
+// those count against cooldowns and budgets; DryRun, skipped and superseded ones (which applied
+// nothing) do not.
 func acted(o *v1beta1.Remediation) bool {
-	return o.Status.StartedAt != nil && o.Status.Phase != v1beta1.PhaseSkipped && o.Spec.Strategy != v1beta1.StrategyDryRun
-}
-
-// older orders remediations by creation time, then name, so every reconciler agrees on "first".
-func older(a, b *v1beta1.Remediation) bool {
-	ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time
-	if !ta.Equal(tb) {
-		return ta.Before(tb)
-	}
-	if a.Namespace != b.Namespace {
-		return a.Namespace < b.Namespace
-	}
-	return a.Name < b.Name
+	return o.Status.StartedAt != nil && o.Status.Phase != v1beta1.PhaseSkipped && o.Status.Phase != v1beta1.PhaseSuperseded &&
+		o.Spec.Strategy != v1beta1.StrategyDryRun
 }
 
 func durationOf(d *metav1.Duration) time.Duration {

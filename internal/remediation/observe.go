@@ -18,40 +18,12 @@ package remediation
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/heal8s/heal8s/internal/actions"
 )
-
-// SkipFor maps a planner's error to the reason not to act, or nil when err is not one of the
-// actions package's sentinels (a transient error the reconciler returns for a retry).
-func SkipFor(err error) *Outcome {
-	var reason string
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, actions.ErrAtMaximum):
-		reason = AtMaximumReason
-	case errors.Is(err, actions.ErrContainerNotFound):
-		reason = ContainerNotFoundReason
-	case errors.Is(err, actions.ErrNoCandidate):
-		reason = NoCandidateReason
-	case errors.Is(err, actions.ErrNoChange):
-		reason = NoChangeReason
-	case errors.Is(err, actions.ErrUnsupportedTarget):
-		reason = UnsupportedTargetReason
-	case errors.Is(err, actions.ErrControlled):
-		reason = ControlledHPAReason
-	default:
-		return nil
-	}
-	return &Outcome{Reason: reason, Message: err.Error()}
-}
 
 // PatchState is what a plan's patch says about a live object.
 type PatchState struct {

@@ -17,13 +17,10 @@ limitations under the License.
 package remediation
 
 import (
-	"fmt"
 	"testing"
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/heal8s/heal8s/internal/actions"
 )
 
 func TestCheckPatch(t *testing.T) {
@@ -103,29 +100,4 @@ func TestVPAFrom(t *testing.T) {
 	}}
 	g.Expect(VPAFrom(u)).To(Equal(VPA{Name: "web-vpa", TargetKind: "Deployment", TargetName: "web", UpdateMode: "Recreate",
 		Containers: []VPAContainerPolicy{{ContainerName: "app", Mode: "Off"}, {ContainerName: "*", ControlledResources: []string{"cpu"}}}}))
-}
-
-func TestSkipFor(t *testing.T) {
-	tests := []struct {
-		err  error
-		want string
-	}{
-		{fmt.Errorf("memory of app: %w", actions.ErrAtMaximum), AtMaximumReason},
-		{fmt.Errorf("x: %w", actions.ErrContainerNotFound), ContainerNotFoundReason},
-		{fmt.Errorf("x: %w", actions.ErrNoCandidate), NoCandidateReason},
-		{fmt.Errorf("x: %w", actions.ErrNoChange), NoChangeReason},
-		{fmt.Errorf("x: %w", actions.ErrUnsupportedTarget), UnsupportedTargetReason},
-	}
-	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
-			g := NewWithT(t)
-			o := SkipFor(tt.err)
-			g.Expect(o).NotTo(BeNil())
-			g.Expect(o.Reason).To(Equal(tt.want))
-			g.Expect(o.Message).To(Equal(tt.err.Error()))
-		})
-	}
-	g := NewWithT(t)
-	g.Expect(SkipFor(nil)).To(BeNil())
-	g.Expect(SkipFor(fmt.Errorf("connection refused"))).To(BeNil(), "a transient error is retried, not skipped")
 }

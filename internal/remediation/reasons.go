@@ -16,7 +16,8 @@ limitations under the License.
 
 package remediation
 
-// Reasons a transition gives. They land in status.reason, the conditions, Events and the
+// Reasons a transition gives, every one of them: the controller has none of its own. They land
+// in status.reason, the conditions, Events and the
 // heal8s_remediations_failed_total{reason} label, so they are stable API in UpperCamel.
 const (
 	// WaitingReason means nothing happened that moves the remediation; it keeps its phase.
@@ -63,6 +64,10 @@ const (
 	// RolloutUnhealthyReason means the rollout did not become healthy within the later of
 	// verify.window and verify.applyTimeout after the change.
 	RolloutUnhealthyReason = "RolloutUnhealthy"
+	// SupersededReason means a newer remediation of the same action on the same target took over
+	// before this one applied anything; status.supersededBy names it, and its pull request, if
+	// any, was closed with a comment naming it.
+	SupersededReason = "Superseded"
 	// StepFailedReason is the fallback reason of a step that failed for good without a more
 	// specific one.
 	StepFailedReason = "StepFailed"
@@ -89,6 +94,10 @@ const (
 	// InProgressReason means another remediation of the same action on the same target is
 	// already under way; the message names it.
 	InProgressReason = "InProgress"
+	// SupersedingReason means another open remediation of the same action on the same target has
+	// applied nothing yet: the newer of the two supersedes the older, and this one waits until the
+	// older has ended.
+	SupersedingReason = "Superseding"
 	// VetoedReason means a human rejected the same action on the same target within vetoPeriod.
 	VetoedReason = "Vetoed"
 	// BudgetExhaustedReason means the target received maxPerTarget remediations within
@@ -103,6 +112,42 @@ const (
 	MaxPerHourReason = "MaxPerHour"
 	// MaxConcurrentReason means maxConcurrent of the policy's remediations are under way.
 	MaxConcurrentReason = "MaxConcurrent"
+)
+
+// Reasons of the steps' permanent failures (Failed); Classify maps errors to most of them.
+const (
+	// PlanFailedReason means a planner failed in a way retrying cannot fix (a value it cannot parse).
+	PlanFailedReason = "PlanFailed"
+	// NoPlanReason means a remediation reached a phase that needs a plan without one (written by hand).
+	NoPlanReason = "NoPlan"
+	// GitNotConfiguredReason means a GitOps remediation's policy is gone, has no git section, or no
+	// provider factory is wired.
+	GitNotConfiguredReason = "GitNotConfigured"
+	// GitAccessDeniedReason means a GitOps remediation's policy may not use the credential it
+	// names, or not towards the host or repository it names (see internal/gitaccess). Nothing was
+	// sent anywhere.
+	GitAccessDeniedReason = "GitAccessDenied"
+	// ManifestNotFoundReason means no document in the repository declares the target.
+	ManifestNotFoundReason = "ManifestNotFound"
+	// ManifestAmbiguousReason means several documents declare the target; the
+	// heal8s.io/source-path annotation settles it.
+	ManifestAmbiguousReason = "ManifestAmbiguous"
+	// PatchRejectedReason means the API server refused a Direct patch whose test operations
+	// held: validation or an admission policy forbids the planned values.
+	PatchRejectedReason = "PatchRejected"
+	// ForbiddenReason means the identity a Direct patch is made with (the policy's
+	// ServiceAccount) may not make it: the policy asked for no more rights than that account has.
+	ForbiddenReason = "Forbidden"
+	// ProposalInvalidReason means the Git provider refused the proposal as built (a missing field,
+	// nothing to change in the manifest).
+	ProposalInvalidReason = "ProposalInvalid"
+	// InvalidPathTemplateReason means the policy's git.path is more than plain text with the
+	// placeholders {{ .Namespace }}, {{ .Name }}, {{ .Kind }}, or expands to nothing. It is never
+	// executed.
+	InvalidPathTemplateReason = "InvalidPathTemplate"
+	// BranchNotOwnedReason means the branch heal8s/<remediation> (or a pull request from it)
+	// exists and was not made by heal8s for this Remediation: heal8s does not adopt it.
+	BranchNotOwnedReason = "BranchNotOwned"
 )
 
 // Reasons for not acting that the planners of internal/actions report as sentinel errors.

@@ -101,6 +101,10 @@ type Observations struct {
 	// went live and has not resolved it (Verifying): at the end of the window it is a failure.
 	AlertStillFiring bool
 
+	// SupersededBy names the newer remediation of the same action and target that takes over
+	// (any phase where Supersedable holds); its pull request, if any, is closed.
+	SupersededBy string
+
 	// Failure is a permanent failure of the phase's step, such as a manifest that cannot be
 	// found in the repository (any active phase).
 	Failure *Outcome
@@ -152,6 +156,10 @@ func Transition(rem *v1beta1.Remediation, set Settings, obs Observations) Decisi
 	}
 	if phase.IsTerminal() {
 		return Decision{Next: phase, Reason: rem.Status.Reason, Message: rem.Status.Message, Attempts: attempts}
+	}
+	if by := obs.SupersededBy; by != "" && Supersedable(rem) {
+		return move(v1beta1.PhaseSuperseded, SupersededReason,
+			fmt.Sprintf("Remediation %s of the same action and target, for a later alert, took over before this one applied anything", by))
 	}
 	if f := obs.Failure; f != nil {
 		return move(v1beta1.PhaseFailed, orDefault(f.Reason, StepFailedReason), f.Message)

@@ -66,6 +66,7 @@ func observations() map[string]Observations {
 		"healthy+resolved": {Now: t0, RolloutHealthy: true, AlertResolved: true},
 		"alert refired":    {Now: t0, AlertRefired: true, RolloutHealthy: true},
 		"failure":          {Now: t0, Failure: &Outcome{Reason: "ManifestNotFound", Message: "no manifest"}},
+		"superseded":       {Now: t0, SupersededBy: "newer"},
 	}
 }
 
@@ -101,6 +102,11 @@ func expected() map[v1beta1.Strategy]map[v1beta1.Phase]map[string]move {
 				"failure":          failure,
 			},
 		}
+		// A newer remediation takes over from one that applied nothing.
+		superseded := move{v1beta1.PhaseSuperseded, SupersededReason}
+		for _, p := range []v1beta1.Phase{v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseAwaitingMerge} {
+			m[p]["superseded"] = superseded
+		}
 		// A remediation created by the receiver has no phase yet: it behaves as Pending.
 		m[""] = m[v1beta1.PhasePending]
 		// An AwaitingMerge remediation learns the pull request's fate; so does a Proposed one,
@@ -129,9 +135,10 @@ func expected() map[v1beta1.Strategy]map[v1beta1.Phase]map[string]move {
 
 	dry := common(v1beta1.StrategyDryRun)
 	dry[v1beta1.PhasePlanning]["plan"] = move{v1beta1.PhaseSucceeded, DryRunReason}
+	dry[v1beta1.PhaseProposed]["superseded"] = move{v1beta1.PhaseSuperseded, SupersededReason}
 	// A DryRun remediation never reaches Proposed; if one is found there, it ends as planned.
 	for name := range observations() {
-		if name != "failure" {
+		if name != "failure" && name != "superseded" {
 			dry[v1beta1.PhaseProposed][name] = move{v1beta1.PhaseSucceeded, DryRunReason}
 		}
 	}

@@ -76,12 +76,6 @@ func StartProcess(ctx context.Context, o ProcessOptions) (*Process, error) {
 	return p, nil
 }
 
-// Exited is closed when the process has exited.
-func (p *Process) Exited() <-chan struct{} { return p.done }
-
-// Err is the process's exit error, once Exited is closed.
-func (p *Process) Err() error { return p.err }
-
 // Stop sends SIGTERM and waits up to grace before killing the process.
 func (p *Process) Stop(grace time.Duration) error {
 	select {
@@ -97,12 +91,6 @@ func (p *Process) Stop(grace time.Duration) error {
 		<-p.done
 	}
 	return nil
-}
-
-// Kill stops the process at once, as a crash would.
-func (p *Process) Kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
 }
 
 // WaitHTTP polls url until it answers 200, the process exits, or timeout passes.

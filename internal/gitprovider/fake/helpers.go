@@ -221,6 +221,7 @@ type PullRequestInfo struct {
 	Head, Base   string
 	State        gitprovider.State
 	Labels       []string
+	Comments     []string
 	MergedAt     *time.Time
 	ClosedAt     *time.Time
 	HeadSHA      string
@@ -247,7 +248,7 @@ func (s *Server) PullRequests(fullName string) ([]PullRequestInfo, error) {
 		}
 		out = append(out, PullRequestInfo{
 			Number: p.number, Title: p.title, Body: p.body, Head: p.head, Base: p.base, State: st,
-			Labels: slices.Clone(r.issueLabels[p.number]), MergedAt: p.mergedAt, ClosedAt: p.closedAt,
+			Labels: slices.Clone(r.issueLabels[p.number]), Comments: slices.Clone(r.comments[p.number]), MergedAt: p.mergedAt, ClosedAt: p.closedAt,
 			HeadSHA: r.headOf(p), MergeCommit: p.mergeSHA, LastModified: p.updatedAt,
 		})
 	}
@@ -269,6 +270,17 @@ func (s *Server) MergePR(fullName string, number int) error {
 // ClosePR closes a pull request without merging: a human veto.
 func (s *Server) ClosePR(fullName string, number int) error {
 	return s.setState(fullName, number, "closed")
+}
+
+// Comments returns the comments on a pull request, oldest first.
+func (s *Server) Comments(fullName string, number int) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, p, err := s.pullOf(fullName, number)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(r.comments[p.number]), nil
 }
 
 // ReopenPR reopens a closed, unmerged pull request.

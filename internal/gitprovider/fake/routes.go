@@ -95,6 +95,22 @@ func (s *Server) route(req *http.Request, path string, body []byte, now time.Tim
 			}
 			return jsonReply(http.StatusOK, map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})
 		}
+	case rest[0] == "issues" && len(rest) == 3 && rest[2] == "comments" && m == http.MethodPost:
+		n, err := strconv.Atoi(rest[1])
+		p := r.pull(n)
+		if err != nil || p == nil {
+			return errReply(http.StatusNotFound, "Not Found")
+		}
+		var in struct {
+			Body string `json:"body"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil || in.Body == "" {
+			return errReply(http.StatusUnprocessableEntity, "Validation Failed", errEntry{Resource: "IssueComment", Field: "body", Code: "missing_field"})
+		}
+		r.comments[n] = append(r.comments[n], in.Body)
+		p.updatedAt = now
+		return jsonReply(http.StatusCreated, map[string]any{"id": len(r.comments[n]), "body": in.Body,
+			"created_at": now.UTC().Format(time.RFC3339), "updated_at": now.UTC().Format(time.RFC3339)})
 	case rest[0] == "issues" && len(rest) == 3 && rest[2] == "labels":
 		n, err := strconv.Atoi(rest[1])
 		p := r.pull(n)

@@ -40,6 +40,7 @@ type repo struct {
 	refs          map[string]string // "heads/main" -> commit sha
 	pulls         []*pull
 	issueLabels   map[int][]string
+	comments      map[int][]string
 	nextNumber    int
 	seq           int
 }
@@ -67,7 +68,7 @@ func newRepo(owner, name string) *repo {
 		owner: owner, name: name, defaultBranch: "main",
 		blobs: map[string][]byte{}, trees: map[string]map[string]string{},
 		commits: map[string]*commit{}, refs: map[string]string{}, issueLabels: map[int][]string{},
-		nextNumber: 1,
+		comments: map[int][]string{}, nextNumber: 1,
 	}
 }
 

@@ -111,15 +111,6 @@ func OptionsFromSecretData(data map[string][]byte, baseURL string) (Options, err
 	return opts, nil
 }
 
-// FromSecretData builds a Provider from a Secret's data; see OptionsFromSecretData.
-func FromSecretData(data map[string][]byte, baseURL string) (*Provider, error) {
-	opts, err := OptionsFromSecretData(data, baseURL)
-	if err != nil {
-		return nil, err
-	}
-	return New(opts)
-}
-
 // New builds a Provider.
 func New(opts Options) (*Provider, error) {
 	if opts.Clock == nil {

@@ -308,6 +308,50 @@ func (p *Provider) Status(ctx context.Context, pr gitprovider.PullRequest) (gitp
 	return convertPR(pr.Repository, got), nil
 }
 
+// Close comments on an open pull request, labels it gitprovider.SupersededLabel and closes it:
+// three writes after one read (GET, then POST issues/{n}/comments, POST issues/{n}/labels and
+// PATCH pulls/{n} with state closed). A retry after a crash between them comments again at most;
+// once closed, the label makes a retry return the closed pull request without writing anything.
+// A merged pull request, or one someone else closed, is returned untouched with
+// gitprovider.ErrNotOpen.
+func (p *Provider) Close(ctx context.Context, pr gitprovider.PullRequest, why gitprovider.Closure) (gitprovider.PullRequest, error) {
+	owner, name, err := splitRepository(pr.Repository)
+	if err != nil {
+		return pr, err
+	}
+	ctx = withBudget(ctx, p.clock.Now())
+	got, _, err := p.client.PullRequests.Get(ctx, owner, name, pr.Number)
+	if err != nil {
+		return pr, fmt.Errorf("reading pull request %s#%d before closing it: %w", pr.Repository, pr.Number, mapErr(err))
+	}
+	cur := convertPR(pr.Repository, got)
+	switch cur.State {
+	case gitprovider.StateMerged:
+		return cur, fmt.Errorf("closing pull request %s#%d: it was merged: %w", pr.Repository, pr.Number, gitprovider.ErrNotOpen)
+	case gitprovider.StateClosed:
+		if slices.Contains(cur.Labels, gitprovider.SupersededLabel) {
+			return cur, nil
+		}
+		return cur, fmt.Errorf("closing pull request %s#%d: someone closed it: %w", pr.Repository, pr.Number, gitprovider.ErrNotOpen)
+	case gitprovider.StateOpen:
+	}
+	if _, _, err := p.client.Issues.CreateComment(ctx, owner, name, pr.Number, &gh.IssueComment{Body: gh.Ptr(why.Comment())}); err != nil {
+		return cur, fmt.Errorf("commenting on pull request %s#%d: %w", pr.Repository, pr.Number, mapErr(err))
+	}
+	if _, _, err := p.client.Issues.AddLabelsToIssue(ctx, owner, name, pr.Number, []string{gitprovider.SupersededLabel}); err != nil {
+		return cur, fmt.Errorf("labelling pull request %s#%d: %w", pr.Repository, pr.Number, mapErr(err))
+	}
+	closed, _, err := p.client.PullRequests.Edit(ctx, owner, name, pr.Number, &gh.PullRequest{State: gh.Ptr("closed")})
+	if err != nil {
+		return cur, fmt.Errorf("closing pull request %s#%d: %w", pr.Repository, pr.Number, mapErr(err))
+	}
+	out := convertPR(pr.Repository, closed)
+	if !slices.Contains(out.Labels, gitprovider.SupersededLabel) {
+		out.Labels = append(out.Labels, gitprovider.SupersededLabel)
+	}
+	return out, nil
+}
+
 func (p *Provider) refSHA(ctx context.Context, r repoRef, branch string) (string, error) {
 	ref, _, err := p.client.Git.GetRef(ctx, r.owner, r.name, "heads/"+branch)
 	if err != nil {

@@ -455,11 +455,14 @@ func TestOptionsFromSecretData(t *testing.T) {
 	}
 }
 
-func TestFromSecretDataRejectsABadKeyWithoutEchoingIt(t *testing.T) {
+func TestABadKeyFromSecretDataIsRejectedWithoutEchoingIt(t *testing.T) {
 	g := NewWithT(t)
-	_, err := github.FromSecretData(map[string][]byte{
+	opts, err := github.OptionsFromSecretData(map[string][]byte{
 		"appID": []byte("1"), "installationID": []byte("2"), "privateKey": []byte("not-a-pem-secretmaterial"),
 	}, "")
+	if err == nil {
+		_, err = github.New(opts)
+	}
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(err.Error()).NotTo(ContainSubstring("secretmaterial"))
 }

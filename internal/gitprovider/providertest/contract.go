@@ -44,6 +44,8 @@ type Backend interface {
 	BranchCommits(repository, base, branch string) (messages, files []string, err error)
 	// PullRequestCount counts the repository's pull requests in every state.
 	PullRequestCount(repository string) (int, error)
+	// Comments returns the comments on a pull request, oldest first.
+	Comments(repository string, number int) ([]string, error)
 	// PushForeignBranch creates branch with a commit of someone else's (no heal8s trailer).
 	PushForeignBranch(repository, branch string) error
 	// OpenForeignPR opens a pull request from branch, as a person would; it returns the number.
@@ -306,6 +308,57 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		other.Owner = "uid-of-another-remediation"
 		_, err = h.Provider.Propose(ctx, other)
 		g.Expect(err).To(MatchError(gitprovider.ErrBranchNotOwned))
+	})
+
+	why := gitprovider.Closure{RemediationNamespace: "shop", RemediationName: "a", SupersededBy: "b"}
+
+	t.Run("close comments naming the newer Remediation, closes, and is idempotent", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		pr, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		closed, err := h.Provider.Close(ctx, pr, why)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(closed.State).To(Equal(gitprovider.StateClosed))
+		g.Expect(closed.Labels).To(ContainElement(gitprovider.SupersededLabel))
+		comments, err := h.Backend.Comments(h.Repository, pr.Number)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(comments).To(HaveLen(1))
+		g.Expect(comments[0]).To(ContainSubstring("`shop/b`"))
+		g.Expect(comments[0]).To(ContainSubstring("superseded"))
+
+		again, err := h.Provider.Close(ctx, pr, why)
+		g.Expect(err).NotTo(HaveOccurred(), "closing a pull request heal8s closed is done")
+		g.Expect(again.State).To(Equal(gitprovider.StateClosed))
+		comments, err = h.Backend.Comments(h.Repository, pr.Number)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(comments).To(HaveLen(1), "no second comment")
+		st, err := h.Provider.Status(ctx, pr)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.State).To(Equal(gitprovider.StateClosed))
+	})
+
+	t.Run("close leaves a merged pull request or one a person closed as it is: ErrNotOpen", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		merged, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		vetoed, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "b"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(h.Backend.MergePR(h.Repository, merged.Number)).To(Succeed())
+		got, err := h.Provider.Close(ctx, merged, why)
+		g.Expect(err).To(MatchError(gitprovider.ErrNotOpen))
+		g.Expect(got.State).To(Equal(gitprovider.StateMerged))
+
+		g.Expect(h.Backend.ClosePR(h.Repository, vetoed.Number)).To(Succeed())
+		got, err = h.Provider.Close(ctx, vetoed, why)
+		g.Expect(err).To(MatchError(gitprovider.ErrNotOpen))
+		g.Expect(got.State).To(Equal(gitprovider.StateClosed))
+		for _, n := range []int{merged.Number, vetoed.Number} {
+			comments, err := h.Backend.Comments(h.Repository, n)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(comments).To(BeEmpty())
+		}
 	})
 
 	t.Run("status of a missing pull request is ErrNotFound", func(t *testing.T) {

@@ -1,0 +1,117 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/remediation"
+)
+
+// observeSupersede is the older remediation's side of superseding (the rule is in
+// internal/remediation/supersede.go): while it has applied nothing, a newer open remediation of the same
+// action on the same target takes over. Its pull request, if any, is closed first with a comment
+// naming the newer one; a pull request found merged is followed instead (the older applied), and
+// one a person closed is a veto. It reports whether it decided, in which case the phase's own
+// step does not run.
+func (r *RemediationReconciler) observeSupersede(ctx context.Context, s *scope, obs *remediation.Observations) (bool, error) {
+	if !remediation.Supersedable(s.rem) {
+		return false, nil
+	}
+	others, err := r.competitors(ctx, s.rem)
+	if err != nil {
+		return false, err
+	}
+	newer := remediation.SupersededBy(s.rem, others)
+	if newer == nil {
+		return false, nil
+	}
+	log := ctrl.LoggerFrom(ctx).WithValues("supersededBy", newer.Name)
+	if cur := s.rem.Status.PullRequest; cur != nil && cur.Number > 0 {
+		prov, failure, err := r.provider(ctx, s, cur.Repository)
+		if failure != nil || err != nil {
+			obs.Failure = failure
+			return true, err
+		}
+		repository := cur.Repository
+		if repository == "" {
+			repository = s.policy.Spec.Git.Repository
+		}
+		pr, err := prov.Close(ctx, gitprovider.PullRequest{Repository: repository, Number: int(cur.Number), URL: cur.URL,
+			Branch: cur.Branch, State: gitprovider.State(cur.State), NodeID: cur.NodeID},
+			gitprovider.Closure{RemediationNamespace: s.rem.Namespace, RemediationName: s.rem.Name, SupersededBy: newer.Name})
+		switch {
+		case errors.Is(err, gitprovider.ErrNotOpen):
+			// Merged: the change is on its way, follow it. Closed by a person: a veto.
+			log.Info("Did not supersede: the pull request is no longer open", "pullRequest", cur.URL, "state", string(pr.State))
+			obs.PullRequest = pullRequestStatus(pr)
+			return true, nil
+		case errors.Is(err, gitprovider.ErrGaveUp):
+			log.Info("Git provider unavailable, will close the superseded pull request later", "pullRequest", cur.URL, "error", err.Error())
+			return true, nil
+		case err != nil:
+			return true, fmt.Errorf("closing pull request %s of Remediation %s, superseded by %s: %w", cur.URL, s.rem.Name, newer.Name, err)
+		}
+		log.Info("Closed the superseded pull request", "pullRequest", cur.URL)
+		obs.PullRequest = pullRequestStatus(pr)
+	}
+	obs.SupersededBy = newer.Name
+	return true, nil
+}
+
+// competitors lists the Remediations of rem's target (IndexRemediationTarget, without a deep
+// copy: they are only read), among which those of the same action compete with it, with the
+// statuses reserved but not yet in the cache laid over them.
+func (r *RemediationReconciler) competitors(ctx context.Context, rem *v1beta1.Remediation) ([]v1beta1.Remediation, error) {
+	var list v1beta1.RemediationList
+	if err := r.List(ctx, &list, client.MatchingFields{IndexRemediationTarget: TargetKey(rem)}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the Remediations of target %s to find a newer one of the same action: %w", TargetKey(rem), err)
+	}
+	r.reserved().overlay(list.Items)
+	return list.Items, nil
+}
+
+// enqueueCompetitors wakes the open Remediations of the same action and target as obj when obj
+// changes: a new one supersedes an older one at once, and the newer one goes ahead as soon as the
+// older one has ended, instead of at their next poll.
+func (r *RemediationReconciler) enqueueCompetitors(ctx context.Context, obj client.Object) []reconcile.Request {
+	rem, ok := obj.(*v1beta1.Remediation)
+	if !ok {
+		return nil
+	}
+	others, err := r.competitors(ctx, rem)
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Could not list competing Remediations", "Remediation", client.ObjectKeyFromObject(rem))
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range others {
+		o := &others[i]
+		if remediation.Competing(rem, o) && !o.Status.Phase.IsTerminal() {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
+		}
+	}
+	return out
+}
