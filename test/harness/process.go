@@ -93,6 +93,12 @@ func (p *Process) Stop(grace time.Duration) error {
 	return nil
 }
 
+// Kill stops the process at once, as a crash would (the e2e crash spec, built with -tags=e2e).
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // WaitHTTP polls url until it answers 200, the process exits, or timeout passes.
 func WaitHTTP(ctx context.Context, url string, p *Process, timeout time.Duration) error {
 	deadline := time.NewTimer(timeout)
