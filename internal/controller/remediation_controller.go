@@ -46,8 +46,9 @@ import (
 type ProviderFactory func(creds GitCredentials) (gitprovider.Provider, error)
 
 // RemediationReconciler walks a Remediation through the state machine of internal/remediation:
-// it gathers what the current phase needs, asks remediation.Transition for the next phase, and
-// writes the result with one status patch, one Event and the metrics of the transition.
+// it folds in the sightings, gathers what the current phase needs, asks remediation.Transition
+// for the next phase, and writes the result with one status patch, the metrics of the
+// transition and an Event where a person needs one (eventWorthy).
 type RemediationReconciler struct {
 	// Client reads through the manager's cache and writes.
 	client.Client
@@ -56,7 +57,7 @@ type RemediationReconciler struct {
 	// APIReader reads around the cache: the target right before a Direct patch (a stale cache
 	// must never cause a second apply), Secrets (so they are not cached cluster-wide) and VPAs.
 	APIReader client.Reader
-	// Recorder emits one Event per transition.
+	// Recorder emits the Events of the transitions a person needs to hear of (eventWorthy).
 	Recorder events.EventRecorder
 	// Metrics receives the transition counters and durations.
 	Metrics *metrics.Recorder
@@ -138,13 +139,26 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	obs, err := r.observe(ctx, s)
-	if err != nil {
-		return ctrl.Result{}, err
+	var steps []step
+	for {
+		from := rem.Status.Phase
+		obs, err := r.observe(ctx, s)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		d := remediation.Transition(rem, s.settings, obs)
+		moved := d.Moved(from) || from == ""
+		nextStatus(&rem.Status, rem.Generation, obs, d, moved, s.now)
+		steps = append(steps, step{from: remediation.Current(from), decision: d, moved: moved})
+		// Guards passed: plan in the same reconcile and write both with one patch. Planning
+		// only reads, so a failed write loses nothing; the plan is written before anything
+		// acts on it.
+		if remediation.Current(from) != v1beta1.PhasePending || d.Next != v1beta1.PhasePlanning {
+			break
+		}
 	}
-	from := rem.Status.Phase
-	d := remediation.Transition(rem, s.settings, obs)
-	wrote, err := r.commit(ctx, s, obs, d)
+	d := steps[len(steps)-1].decision
+	wrote, err := r.commit(ctx, s, steps)
 	if err != nil {
 		if apierrors.IsConflict(err) {
 			// The cache held an older version: the newer one is on its way through the watch,
@@ -157,8 +171,10 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if pending && wrote {
 		r.reserved().record(client.ObjectKeyFromObject(rem), &rem.Status, s.orig.ResourceVersion, s.now)
 	}
-	if d.Moved(from) {
-		log.Info("Phase changed", "to", d.Next, "reason", d.Reason)
+	for _, st := range steps {
+		if st.moved && st.from != st.decision.Next {
+			log.Info("Phase changed", "from", st.from, "to", st.decision.Next, "reason", st.decision.Reason)
+		}
 	}
 	return ctrl.Result{RequeueAfter: d.RequeueAfter}, nil
 }

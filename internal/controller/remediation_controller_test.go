@@ -562,7 +562,7 @@ var _ = Describe("Remediation controller", Ordered, func() {
 	}
 
 	Context("Direct, one per action", func() {
-		It("IncreaseMemory: raises the limit and request as planned, in 5 writes", func() {
+		It("IncreaseMemory: raises the limit and request as planned, in 4 writes and one Event", func() {
 			deployment("web", nil)
 			policy(v1beta1.StrategyDirect, nil)
 			before := testutil.ToFloat64(rec.RemediationsSucceeded.WithLabelValues("IncreaseMemory", ns))
@@ -585,14 +585,20 @@ var _ = Describe("Remediation controller", Ordered, func() {
 				HaveField("Type", v1beta1.ConditionSucceeded), HaveField("Status", metav1.ConditionTrue), HaveField("Reason", remediation.AlertResolvedReason))))
 			Expect(testutil.ToFloat64(rec.RemediationsSucceeded.WithLabelValues("IncreaseMemory", ns)) - before).To(Equal(1.0))
 			Expect(writes.TargetWrites(ns)).To(Equal(1))
-			Consistently(func() int { return writes.Writes(ns) }).WithTimeout(500 * time.Millisecond).Should(Equal(5))
-			// Beside the client's writes, one Event per transition is created by the recorder.
-			Eventually(func() int {
+			// Three status writes (Pending to Proposed with the plan, Verifying, Succeeded) and the
+			// target's patch; with the receiver's create, 5 writes and one Event per healed alert.
+			Consistently(func() int { return writes.Writes(ns) }).WithTimeout(500 * time.Millisecond).Should(Equal(4))
+			// Beside the client's writes, the recorder creates one Event: the change made.
+			Eventually(func() []string {
 				var list eventsv1.EventList
 				Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
-				return len(list.Items)
-			}).Should(Equal(4))
-			GinkgoWriter.Printf("API writes from Pending to Succeeded (IncreaseMemory, Direct): %d by the client + 4 Events\n", writes.Writes(ns))
+				var out []string
+				for _, e := range list.Items {
+					out = append(out, e.Reason+": "+e.Note)
+				}
+				return out
+			}).Should(ConsistOf(And(HavePrefix("Applied: Patched the live object as planned"), ContainSubstring("from 256Mi to 320Mi"))))
+			GinkgoWriter.Printf("API writes from Pending to Succeeded (IncreaseMemory, Direct): %d by the client + 1 Event\n", writes.Writes(ns))
 		})
 
 		It("IncreaseCPU: raises the CPU limit as planned", func() {

@@ -32,23 +32,31 @@ import (
 	"github.com/heal8s/heal8s/internal/remediation"
 )
 
-// commit writes the decision with one status patch (none when nothing changed), then, only once
-// the write succeeded, emits the transition's Event and metrics, so a retried reconcile never
-// counts a transition twice. The patch carries an optimistic lock: a decision made from a stale
-// read is refused by the API server instead of moving a newer status backwards.
-func (r *RemediationReconciler) commit(ctx context.Context, s *scope, obs remediation.Observations, d remediation.Decision) (bool, error) {
+// step is one decision of a reconcile: usually one, two when the guards pass and the plan is
+// made in the same reconcile.
+type step struct {
+	from     v1beta1.Phase
+	decision remediation.Decision
+	moved    bool
+}
+
+// commit writes the status the steps left in s.rem with one patch (none when nothing changed),
+// then, only once the write succeeded, records each step's metrics and the Events a person needs,
+// so a retried reconcile never counts a transition twice. The patch carries an optimistic lock: a
+// decision made from a stale read is refused by the API server instead of moving a newer status
+// backwards. It reports whether it wrote.
+func (r *RemediationReconciler) commit(ctx context.Context, s *scope, steps []step) (bool, error) {
 	orig := s.orig
-	from := remediation.Current(orig.Status.Phase)
-	moved := d.Moved(orig.Status.Phase) || orig.Status.Phase == ""
-	nextStatus(&s.rem.Status, s.rem.Generation, obs, d, moved, s.now)
 	if equality.Semantic.DeepEqual(orig.Status, s.rem.Status) {
 		return false, nil
 	}
 	if err := r.Status().Patch(ctx, s.rem, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return false, fmt.Errorf("patching the status of Remediation %s/%s: %w", s.rem.Namespace, s.rem.Name, err)
 	}
-	if moved {
-		r.recordTransition(s, from, d)
+	for _, st := range steps {
+		if st.moved {
+			r.recordTransition(s, st.from, st.decision)
+		}
 	}
 	return true, nil
 }
@@ -103,8 +111,12 @@ func (r *RemediationReconciler) recordTransition(s *scope, from v1beta1.Phase, d
 	if d.Next == v1beta1.PhaseFailed || d.Next == v1beta1.PhaseSkipped {
 		eventType = corev1.EventTypeWarning
 	}
-	if r.Recorder != nil {
-		r.Recorder.Eventf(rem, nil, eventType, d.Reason, string(d.Next), "%s", truncate(d.Message, maxEventNote))
+	if r.Recorder != nil && eventWorthy(from, d) {
+		note := d.Message
+		if p := rem.Status.Plan; p != nil && d.Next != v1beta1.PhaseFailed && d.Next != v1beta1.PhaseSkipped && p.Reason != "" && p.Reason != d.Message {
+			note += ". " + p.Reason
+		}
+		r.Recorder.Eventf(rem, nil, eventType, d.Reason, string(d.Next), "%s", truncate(note, maxEventNote))
 	}
 	m := r.Metrics
 	if from != d.Next {
@@ -129,6 +141,24 @@ func (r *RemediationReconciler) recordTransition(s *scope, from v1beta1.Phase, d
 // maxEventNote keeps an Event's note under the 1 kB the events API accepts; a longer one would
 // be dropped whole.
 const maxEventNote = 1000
+
+// eventWorthy says which transitions get an Event: those a person needs to hear of on the
+// Remediation (kubectl describe, the dashboard's Events). Every transition is in status.history
+// and counted in heal8s_remediation_phase_transitions_total; an Event is an API write, so only
+// the change made to their workload (the patch, the pull request), the DryRun plan and the
+// outcomes that need a look (Failed, Skipped, Superseded) get one.
+func eventWorthy(from v1beta1.Phase, d remediation.Decision) bool {
+	switch d.Next {
+	case v1beta1.PhaseFailed, v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded:
+		return true
+	case v1beta1.PhaseVerifying, v1beta1.PhaseAwaitingMerge:
+		return from == v1beta1.PhaseProposed
+	case v1beta1.PhaseSucceeded:
+		return d.Reason == remediation.DryRunReason
+	case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseProposed, v1beta1.PhaseApplying:
+	}
+	return false
+}
 
 // truncate shortens s to at most n bytes on a rune boundary, marking the cut.
 func truncate(s string, n int) string {
