@@ -29,13 +29,13 @@ import (
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/gitaccess"
-	"github.com/heal8s/heal8s/internal/gitprovider/github"
+	"github.com/heal8s/heal8s/internal/gitprovider"
 )
 
 // RepositoryPoller lists a repository's heal8s pull requests and reports new or changed states;
 // gitprovider/github's Poller does it with one conditional request per repository.
 type RepositoryPoller interface {
-	PollOnce(ctx context.Context, repositories []string, callback github.PullRequestCallback) error
+	PollOnce(ctx context.Context, repositories []string, callback gitprovider.PullRequestCallback) error
 }
 
 // PollerFactory returns the poller for credentials a policy was allowed to use (for their

@@ -30,13 +30,12 @@ import (
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/gitprovider"
-	"github.com/heal8s/heal8s/internal/gitprovider/github"
 	"github.com/heal8s/heal8s/internal/remediation"
 )
 
 // BranchPrefix starts the head branch of every pull request heal8s opens; the rest of the branch
 // name is the Remediation's name.
-const BranchPrefix = github.DefaultBranchPrefix
+const BranchPrefix = gitprovider.BranchPrefix
 
 // PullRequestSync records what GitHub says of a pull request (a pull_request webhook, or a poll
 // of the repository) on the Remediation that opened it, as the heal8s.io/pull-request annotation.
@@ -50,7 +49,7 @@ type PullRequestSync struct {
 	Client client.Client
 }
 
-// Update is a gitprovider/github.PullRequestCallback. Pull requests heal8s did not open are
+// Update is a gitprovider.PullRequestCallback. Pull requests heal8s did not open are
 // ignored; an error (the API server refused the patch) makes GitHub redeliver the event.
 //
 // A pull request is matched on its identity, never on its number alone: the repository it was

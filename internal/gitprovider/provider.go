@@ -125,6 +125,14 @@ func OwnedBy(message, owner string) bool {
 	return false
 }
 
+// BranchPrefix starts the head branch of every pull request heal8s opens; the rest of the branch
+// name is the Remediation's name.
+const BranchPrefix = "heal8s/"
+
+// PullRequestCallback receives a pull request's new state (from a provider's webhook or poller).
+// An error asks for the state to be delivered again.
+type PullRequestCallback func(ctx context.Context, pr PullRequest) error
+
 // State is a pull request's state as heal8s cares about it. The values match
 // api/v1beta1.PullRequestState so callers can convert with a plain type conversion.
 type State string

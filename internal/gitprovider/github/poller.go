@@ -32,7 +32,7 @@ import (
 )
 
 // DefaultBranchPrefix marks the branches heal8s opens pull requests from.
-const DefaultBranchPrefix = "heal8s/"
+const DefaultBranchPrefix = gitprovider.BranchPrefix
 
 // Poller learns pull request states when no webhook reaches the operator. Each poll is one list
 // call per repository, sorted by last update, with the previous ETag: when nothing changed GitHub

@@ -17,7 +17,6 @@ limitations under the License.
 package github
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -41,9 +40,8 @@ const WebhookPath = "/webhook/github"
 // MaxWebhookBody caps a delivery, as Flux's receiver does; GitHub's payloads are far smaller.
 const MaxWebhookBody = 3 << 20
 
-// PullRequestCallback receives a pull request's new state. An error makes the handler answer
-// 503 so GitHub redelivers; it should be returned only for transient failures.
-type PullRequestCallback func(ctx context.Context, pr gitprovider.PullRequest) error
+// PullRequestCallback is gitprovider.PullRequestCallback.
+type PullRequestCallback = gitprovider.PullRequestCallback
 
 // WebhookHandler receives GitHub pull_request events and reports state changes of heal8s pull
 // requests. It verifies X-Hub-Signature-256 before it parses anything.
