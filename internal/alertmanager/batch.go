@@ -20,11 +20,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -180,7 +184,13 @@ func (in *intake) flushIncidents(ctx context.Context) error {
 	var errs []error
 	for ns, fps := range in.batch.takeIncidents() {
 		list := &v1beta1.RemediationList{}
-		if err := in.client.List(ctx, list, client.InNamespace(ns), client.HasLabels{v1beta1.LabelFingerprint}); err != nil {
+		// Only the Remediations of these fingerprints, read without a deep copy (they are only
+		// read here; recordSighting patches a fresh read).
+		var sel client.ListOption = client.HasLabels{v1beta1.LabelFingerprint}
+		if req, err := labels.NewRequirement(v1beta1.LabelFingerprint, selection.In, slices.Collect(maps.Keys(fps))); err == nil {
+			sel = client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*req)}
+		}
+		if err := in.client.List(ctx, list, client.InNamespace(ns), sel, client.UnsafeDisableDeepCopy); err != nil {
 			errs = append(errs, fmt.Errorf("listing Remediations in %s: %w", ns, err))
 			for fp, t := range fps {
 				in.batch.newIncident(ns, fp, t)
