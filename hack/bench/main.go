@@ -87,7 +87,7 @@ func main() {
 	flag.IntVar(&o.stormAlerts, "storm-alerts", 100, "Distinct alerts in the storm.")
 	flag.IntVar(&o.stormRepeats, "storm-repeats", 100, "How many times the storm's payload is posted.")
 	flag.IntVar(&o.heal, "heal", 500, "Direct ScaleUp remediations driven from alert to Succeeded (the issue asks 1,000; 500 keeps make bench under ten minutes on 2 cores).")
-	flag.IntVar(&o.memRemediations, "mem-remediations", 10000, "Remediations in the cluster when the manager's memory is read.")
+	flag.IntVar(&o.memRemediations, "mem-remediations", 10000, "Remediations in the cluster when the manager's memory is read (row 5).")
 	flag.IntVar(&o.memDeployments, "mem-deployments", 5000, "Deployments in the cluster when the manager's memory is read (row 5).")
 	flag.IntVar(&o.memReplicaSets, "mem-replicasets", 20000, "ReplicaSets row 5 adds, each owned by one of its Deployments (several revisions per Deployment, the newest holding the Pods).")
 	flag.IntVar(&o.memPods, "mem-pods", 10000, "Pods row 5 adds, each owned by its Deployment's newest ReplicaSet.")
@@ -104,7 +104,23 @@ func main() {
 	flag.IntVar(&o.proposals, "proposals", 40, "Pull requests proposed against the fake GitHub, sequentially and again 8-way parallel.")
 	flag.DurationVar(&o.latency, "github-latency", 50*time.Millisecond, "Latency the fake GitHub adds to every call.")
 	flag.DurationVar(&o.flush, "flush-interval", 5*time.Second, "The manager's --receiver-flush-interval.")
-	flag.DurationVar(&o.timeout, "timeout", 40*time.Minute, "The whole run's bound.")
+	flag.DurationVar(&o.timeout, "timeout", 45*time.Minute, "The whole run's bound.")
+	flag.Usage = func() {
+		out := flag.CommandLine.Output()
+		_, _ = fmt.Fprintf(out, `Usage: go run ./hack/bench --root DIR --manager BIN [flags]
+
+Rows: 1 raw creates (the reference), 2 intake, 3 storm, 4 healing, 5 memory (Remediations,
+Deployments, ReplicaSets, Pods), 6 GitOps, 7 retention (many Remediations under a short TTL),
+8 steady state (one simulated hour of alerts, compressed); --retention-n 0 and --steady-rate 0
+skip rows 7 and 8. A quick
+run: --raw 100 --single 10 --hundred 2 --thousand 0 --heal 20 --mem-remediations 500
+--mem-deployments 200 --mem-replicasets 800 --mem-pods 400 --retention-n 500 --retention-wait 30s
+--steady-duration 30s. docs/performance.md explains each row.
+
+Flags:
+`)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	switch o.kustomize {
 	case "":
