@@ -111,11 +111,11 @@ func main() {
 
 Rows: 1 raw creates (the reference), 2 intake, 3 storm, 4 healing, 5 memory (Remediations,
 Deployments, ReplicaSets, Pods), 6 GitOps, 7 retention (many Remediations under a short TTL),
-8 steady state (one simulated hour of alerts, compressed); --retention-n 0 and --steady-rate 0
-skip rows 7 and 8. A quick
-run: --raw 100 --single 10 --hundred 2 --thousand 0 --heal 20 --mem-remediations 500
---mem-deployments 200 --mem-replicasets 800 --mem-pods 400 --retention-n 500 --retention-wait 30s
---steady-duration 30s. docs/performance.md explains each row.
+8 steady state (one simulated hour of alerts, compressed); --retention-n 0 and
+--steady-rate 0 skip rows 7 and 8. A quick run: --raw 100 --single 10 --hundred 2 --thousand 0
+--heal 20 --mem-remediations 500 --mem-deployments 200 --mem-replicasets 800 --mem-pods 400
+--retention-n 500 --retention-wait 30s --steady-duration 30s. docs/performance.md explains each
+row.
 
 Flags:
 `)
