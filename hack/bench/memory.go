@@ -91,6 +91,9 @@ func (b *bench) memory(ctx context.Context) error {
 	if err := parallel(ctx, addRem, 8, b.createRemediation(nsMem, "mem")); err != nil {
 		return err
 	}
+	if err := b.startWorkloadInformers(ctx, w); err != nil {
+		return err
+	}
 	// The cache holds every object whatever the engine has done with it; a few seconds let the
 	// informers catch up with the last creates.
 	time.Sleep(5 * time.Second)
@@ -112,9 +115,44 @@ func (b *bench) memory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cluster := fmt.Sprintf("%d Remediations, %d Deployments, %d ReplicaSets, %d Pods", len(have.Items), len(deps.Items), len(rss.Items), len(pods.Items))
+	cluster := fmt.Sprintf("%d Remediations, %d Deployments, %d ReplicaSets, %d Pods; a pod alert and a rollbackImage policy made the manager watch Pods and ReplicaSets",
+		len(have.Items), len(deps.Items), len(rss.Items), len(pods.Items))
 	b.add(row{key: "memory_peak_rss", name: "5 memory, manager peak RSS (VmHWM)", figure: mib(m.hwm), unit: "MiB", reference: cluster})
 	b.add(row{key: "memory_rss_end", name: "5 memory, manager RSS at the end", figure: mib(m.rss), unit: "MiB", reference: "the same, when the row ends"})
+	return nil
+}
+
+// startWorkloadInformers makes the manager cache what an installation that receives pod alerts
+// and has a rollbackImage policy caches. controller-runtime starts an informer for a kind on its
+// first read, for the whole cluster: one alert naming a Pod makes the receiver resolve it to its
+// Deployment (internal/alertmanager/owner.go: Pod and ReplicaSet metadata), and a policy with a
+// rollbackImage rule over a namespace holding a Deployment makes the stable-revision controller
+// list ReplicaSets (internal/controller/remediation_controller_stable.go). That policy is in a
+// namespace of its own with one Deployment, so the controller does not list the 20,000
+// ReplicaSets once for each of the row's Deployments.
+func (b *bench) startWorkloadInformers(ctx context.Context, w workloads) error {
+	if err := b.createPolicyWith(ctx, nsRollback, func(p *v1beta1.RemediationPolicy) {
+		p.Spec.Rules = append(p.Spec.Rules, v1beta1.Rule{Name: "rollback", Matchers: []string{`alertname="BenchRollback"`},
+			Action: v1beta1.Action{RollbackImage: &v1beta1.RollbackImageAction{}}})
+	}); err != nil {
+		return err
+	}
+	if err := b.c.Create(ctx, deployment(nsRollback, "app-0")); err != nil {
+		return fmt.Errorf("creating Deployment %s/app-0: %w", nsRollback, err)
+	}
+	if b.o.memPods == 0 {
+		return nil
+	}
+	a := b.alerts(nsMem, 1, func(int) string { return "" })[0]
+	delete(a.Labels, "deployment")
+	a.Labels["pod"] = w.pod(0, make([]types.UID, w.deployments)).Name
+	body, err := payload([]alert{a})
+	if err != nil {
+		return err
+	}
+	if _, err := b.post(ctx, body); err != nil {
+		return fmt.Errorf("posting an alert naming a Pod: %w", err)
+	}
 	return nil
 }
 

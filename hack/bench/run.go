@@ -48,6 +48,7 @@ const (
 	nsMem             = "bench-mem"
 	nsRetention       = "bench-retention"
 	nsSteady          = "bench-steady"
+	nsRollback        = "bench-rollback"
 
 	// managerUser is who the manager is to the API server: the name its ServiceAccount has when
 	// installed from config/default (namespace heal8s-system, namePrefix heal8s-, ServiceAccount
@@ -122,7 +123,7 @@ func run(ctx context.Context, o options) (err error) {
 	if b.c, err = client.New(cfg, client.Options{Scheme: b.cp.Scheme}); err != nil {
 		return fmt.Errorf("creating an unthrottled client: %w", err)
 	}
-	for _, ns := range []string{operatorNamespace, nsRaw, nsIntake, nsStorm, nsHeal, nsMem, nsRetention, nsSteady} {
+	for _, ns := range []string{operatorNamespace, nsRaw, nsIntake, nsStorm, nsHeal, nsMem, nsRetention, nsSteady, nsRollback} {
 		if err := b.cp.EnsureNamespace(ctx, ns, nil); err != nil {
 			return err
 		}
