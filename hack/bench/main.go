@@ -104,7 +104,7 @@ func main() {
 	flag.IntVar(&o.proposals, "proposals", 40, "Pull requests proposed against the fake GitHub, sequentially and again 8-way parallel.")
 	flag.DurationVar(&o.latency, "github-latency", 50*time.Millisecond, "Latency the fake GitHub adds to every call.")
 	flag.DurationVar(&o.flush, "flush-interval", 5*time.Second, "The manager's --receiver-flush-interval.")
-	flag.DurationVar(&o.timeout, "timeout", 45*time.Minute, "The whole run's bound.")
+	flag.DurationVar(&o.timeout, "timeout", 60*time.Minute, "The whole run's bound.")
 	flag.Usage = func() {
 		out := flag.CommandLine.Output()
 		_, _ = fmt.Fprintf(out, `Usage: go run ./hack/bench --root DIR --manager BIN [flags]

@@ -340,7 +340,7 @@ func (b *bench) steady(ctx context.Context) error {
 			wf, b.o.steadyRate, series(writes, "%.0f"))})
 	b.add(row{key: "steady_remediations_end", name: "8 steady hour, Remediations at the end", figure: float64(last.count), unit: "Remediations",
 		display: fmt.Sprintf("%d of %d", last.count, sent), ratio: some(float64(last.count) / float64(sent)),
-		reference: fmt.Sprintf("left / alerts sent (one Remediation each, %d minutes posted late); TTL %s real = %s simulated; phases %v; counts %s",
+		reference: fmt.Sprintf("left / alerts sent (one Remediation each; simulated minutes posted late: %d); TTL %s real = %s simulated; phases %v; counts %s",
 			late, ttl, b.o.steadyTTL, counts, seriesInt(samples, func(s sample) int { return s.count }))})
 	return nil
 }
