@@ -83,3 +83,23 @@ func TestJSONReportRejectsDuplicateAndMissingKeys(t *testing.T) {
 		t.Error("a row without a key: no error")
 	}
 }
+
+func TestThirdsAndSlope(t *testing.T) {
+	flat := []float64{5, 5, 5, 5, 5, 5}
+	if f, l := thirds(flat); f != 5 || l != 5 {
+		t.Errorf("thirds(flat) = %v, %v, want 5, 5", f, l)
+	}
+	if s := slope(flat); s != 0 {
+		t.Errorf("slope(flat) = %v, want 0", s)
+	}
+	rising := []float64{0, 1, 2, 3, 4, 5}
+	if f, l := thirds(rising); f != 0.5 || l != 4.5 {
+		t.Errorf("thirds(rising) = %v, %v, want 0.5, 4.5", f, l)
+	}
+	if s := slope(rising); math.Abs(s-1) > 1e-9 {
+		t.Errorf("slope(rising) = %v, want 1", s)
+	}
+	if f, l := thirds(nil); !math.IsNaN(f) || !math.IsNaN(l) {
+		t.Errorf("thirds(nil) = %v, %v, want NaN (a null ratio in the JSON)", f, l)
+	}
+}
