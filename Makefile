@@ -168,7 +168,7 @@ demo: build setup-envtest-full alertmanager ## Watch an OOMKill alert become a r
 # BENCH_FLAGS shrinks or grows the run, e.g. BENCH_FLAGS="--heal 1000"; see go run ./hack/bench --help.
 BENCH_FLAGS ?=
 .PHONY: bench
-bench: build setup-envtest ## Measure intake, storms, healing, memory and GitOps against the API server's own rate; prints one table (docs/performance.md).
+bench: build setup-envtest kustomize ## Measure intake, storms, healing, memory, GitOps, retention and a steady simulated hour against the API server's own rate; prints one table, BENCH_FLAGS="--json FILE" also writes JSON (docs/performance.md).
 	go test ./internal/alertmanager/ ./internal/actions/ ./internal/gitprovider/ ./hack/bench/ -run '^$$' -bench . -benchmem -benchtime 3x
 	go run ./hack/bench --root "$(CURDIR)" --manager "$(CURDIR)/bin/manager" $(BENCH_FLAGS)
 

@@ -64,7 +64,16 @@ func (b *bench) apiserverLatencies(ctx context.Context) error {
 		rest := l[i+len(name)+2:]
 		return rest[:strings.IndexByte(rest, '"')]
 	}
+	watches := map[string]float64{}
+	// The API server watches many kinds itself, one watch each; these are the ones the manager may.
+	watched := map[string]bool{"pods": true, "replicasets": true, "deployments": true, "remediations": true, "remediationpolicies": true, "events": true}
 	for _, l := range strings.Split(string(raw), "\n") {
+		// Open watches by resource: which kinds the manager (and the stand-in kubelet) cache.
+		if strings.HasPrefix(l, "apiserver_longrunning_requests{") && label(l, "verb") == "WATCH" && watched[label(l, "resource")] {
+			if v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64); err == nil && v > 0 {
+				watches[label(l, "resource")] += v
+			}
+		}
 		for _, suffix := range []string{"_sum", "_count"} {
 			switch {
 			case strings.HasPrefix(l, "apiserver_request_duration_seconds"+suffix+"{"):
@@ -84,6 +93,12 @@ func (b *bench) apiserverLatencies(ctx context.Context) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	resources := make([]string, 0, len(watches))
+	for r := range watches {
+		resources = append(resources, fmt.Sprintf("%s %.0f", r, watches[r]))
+	}
+	sort.Strings(resources)
+	fmt.Printf("\nWatches open at the end, by resource (the API server's own included): %s\n", strings.Join(resources, ", "))
 	fmt.Println("\nAPI server's own view (mean per call, whole run):")
 	for _, k := range keys {
 		if a := seen[k]; a.count > 0 {

@@ -19,9 +19,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -116,83 +113,11 @@ func (b *bench) heal(ctx context.Context) error {
 	perRem := (w1 - w0) / float64(n)
 	// The reference: how fast the plain client makes the same number of writes, 8-way parallel.
 	refPerSec := b.rawPar / perRem
-	b.add(fmt.Sprintf("4 healing, %d Direct ScaleUp to Succeeded", n), rate(perSec, "remediations/s"), ratio(perSec/refPerSec),
-		fmt.Sprintf("raw parallel writes/s / writes per remediation = %.0f/s; phases %v", refPerSec, counts))
-	b.add("4 healing, manager API writes per remediation", fmt.Sprintf("%.1f", perRem), "", "receiver create+status, engine status and the target's patch")
+	b.add(row{key: "healing_remediations", name: fmt.Sprintf("4 healing, %d Direct ScaleUp to Succeeded", n), figure: perSec, unit: "remediations/s",
+		ratio: some(perSec / refPerSec), reference: fmt.Sprintf("raw parallel writes/s / writes per remediation = %.0f/s; phases %v", refPerSec, counts)})
+	b.add(row{key: "healing_writes_per_remediation", name: "4 healing, manager API writes per remediation", figure: perRem, unit: "writes",
+		display: fmt.Sprintf("%.1f", perRem), reference: "receiver create+status, engine status and the target's patch"})
 	return nil
-}
-
-// memory fills the cluster to the asked numbers of Remediations and Deployments and reads the
-// manager's peak resident set (VmHWM) once it has settled.
-func (b *bench) memory(ctx context.Context) error {
-	have := &v1beta1.RemediationList{}
-	if err := b.c.List(ctx, have); err != nil {
-		return fmt.Errorf("listing Remediations: %w", err)
-	}
-	deps := &appsv1.DeploymentList{}
-	if err := b.c.List(ctx, deps); err != nil {
-		return fmt.Errorf("listing Deployments: %w", err)
-	}
-	addRem, addDep := max(0, b.o.memRemediations-len(have.Items)), max(0, b.o.memDeployments-len(deps.Items))
-	progress("row 5: adding %d Deployments and %d Remediations", addDep, addRem)
-	if err := b.createDeployments(ctx, nsMem, addDep); err != nil {
-		return err
-	}
-	// Created with the plain client, 8-way parallel: the receiver's rate is row 2's figure, and
-	// the cache holds these objects whichever way they came.
-	if err := parallel(ctx, addRem, 8, b.createRemediation(nsMem, "mem")); err != nil {
-		return err
-	}
-	// The cache holds every object whatever the engine has done with it; a few seconds let the
-	// informers catch up with the last creates.
-	time.Sleep(5 * time.Second)
-	if err := b.c.List(ctx, have); err != nil {
-		return fmt.Errorf("listing Remediations: %w", err)
-	}
-	if err := b.c.List(ctx, deps); err != nil {
-		return fmt.Errorf("listing Deployments: %w", err)
-	}
-	hwm, rss, err := b.managerMemory()
-	if err != nil {
-		return err
-	}
-	b.add("5 memory, manager peak RSS (VmHWM)", fmt.Sprintf("%d MiB", hwm>>20), "",
-		fmt.Sprintf("%d Remediations, %d Deployments; RSS now %d MiB", len(have.Items), len(deps.Items), rss>>20))
-	return nil
-}
-
-// managerMemory reads VmHWM and VmRSS of the manager process, found by its receiver port.
-func (b *bench) managerMemory() (hwm, rss int64, err error) {
-	want := "--receiver-bind-address=127.0.0.1:" + strconv.Itoa(b.mgr.ReceiverPort)
-	dirs, err := filepath.Glob("/proc/[0-9]*")
-	if err != nil {
-		return 0, 0, fmt.Errorf("listing /proc: %w", err)
-	}
-	for _, d := range dirs {
-		cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		if err != nil || !strings.Contains(string(cmdline), want) {
-			continue
-		}
-		status, err := os.ReadFile(filepath.Join(d, "status"))
-		if err != nil {
-			return 0, 0, fmt.Errorf("reading %s/status: %w", d, err)
-		}
-		for _, l := range strings.Split(string(status), "\n") {
-			f := strings.Fields(l)
-			if len(f) < 2 {
-				continue
-			}
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			switch f[0] {
-			case "VmHWM:":
-				hwm = kb << 10
-			case "VmRSS:":
-				rss = kb << 10
-			}
-		}
-		return hwm, rss, nil
-	}
-	return 0, 0, fmt.Errorf("no process with %s", want)
 }
 
 const (
@@ -256,9 +181,11 @@ func (b *bench) gitops(ctx context.Context) error {
 	}
 	par := float64(n) / time.Since(t0).Seconds()
 	ref := 1 / (calls * b.o.latency.Seconds())
-	b.add("6 gitops, GitHub API calls per proposal", fmt.Sprintf("%.1f", calls), "", "fake GitHub, one new branch, commit and pull request each")
-	b.add("6 gitops, proposals/s sequential", fmt.Sprintf("%.2f proposals/s", seq), ratio(seq/ref),
-		fmt.Sprintf("1 / (calls x %s) = %.2f/s", b.o.latency, ref))
-	b.add("6 gitops, proposals/s 8-way parallel", fmt.Sprintf("%.2f proposals/s", par), ratio(par/(8*ref)), fmt.Sprintf("8 x that = %.2f/s", 8*ref))
+	b.add(row{key: "gitops_calls_per_proposal", name: "6 gitops, GitHub API calls per proposal", figure: calls, unit: "calls",
+		display: fmt.Sprintf("%.1f", calls), reference: "fake GitHub, one new branch, commit and pull request each"})
+	b.add(row{key: "gitops_proposals_sequential", name: "6 gitops, proposals/s sequential", figure: seq, unit: "proposals/s",
+		display: fmt.Sprintf("%.2f proposals/s", seq), ratio: some(seq / ref), reference: fmt.Sprintf("1 / (calls x %s) = %.2f/s", b.o.latency, ref)})
+	b.add(row{key: "gitops_proposals_parallel", name: "6 gitops, proposals/s 8-way parallel", figure: par, unit: "proposals/s",
+		display: fmt.Sprintf("%.2f proposals/s", par), ratio: some(par / (8 * ref)), reference: fmt.Sprintf("8 x that = %.2f/s", 8*ref)})
 	return nil
 }

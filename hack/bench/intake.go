@@ -90,8 +90,8 @@ func (b *bench) raw(ctx context.Context) error {
 		return err
 	}
 	b.rawPar = float64(b.o.raw) / time.Since(t0).Seconds()
-	b.add("1 raw create, sequential", rate(b.rawSeq, "objects/s"), "1.00", "itself")
-	b.add("1 raw create, 8-way parallel", rate(b.rawPar, "objects/s"), ratio(b.rawPar/b.rawSeq), "raw sequential")
+	b.add(row{key: "raw_create_sequential", name: "1 raw create, sequential", figure: b.rawSeq, unit: "objects/s", ratio: some(1), reference: "itself"})
+	b.add(row{key: "raw_create_parallel", name: "1 raw create, 8-way parallel", figure: b.rawPar, unit: "objects/s", ratio: some(b.rawPar / b.rawSeq), reference: "raw sequential"})
 	return nil
 }
 
@@ -115,8 +115,10 @@ func (b *bench) rawRemediations(ctx context.Context) error {
 		return err
 	}
 	b.rawRemPar = float64(n) / time.Since(t0).Seconds()
-	b.add("1 raw create Remediations, sequential", rate(seq, "objects/s"), ratio(seq/b.rawSeq), "raw ConfigMaps sequential (webhooks' cost)")
-	b.add("1 raw create Remediations, 8-way parallel", rate(b.rawRemPar, "objects/s"), ratio(b.rawRemPar/b.rawPar), "raw ConfigMaps parallel")
+	b.add(row{key: "raw_create_remediations_sequential", name: "1 raw create Remediations, sequential", figure: seq, unit: "objects/s",
+		ratio: some(seq / b.rawSeq), reference: "raw ConfigMaps sequential (webhooks' cost)"})
+	b.add(row{key: "raw_create_remediations_parallel", name: "1 raw create Remediations, 8-way parallel", figure: b.rawRemPar, unit: "objects/s",
+		ratio: some(b.rawRemPar / b.rawPar), reference: "raw ConfigMaps parallel"})
 	return nil
 }
 
@@ -124,22 +126,7 @@ func (b *bench) rawRemediations(ctx context.Context) error {
 // client, for a policy that does not exist and a target that does not either.
 func (b *bench) createRemediation(ns, prefix string) func(ctx context.Context, i int) error {
 	return func(ctx context.Context, i int) error {
-		a := alert{
-			Labels:      map[string]string{"alertname": "BenchRaw", "namespace": ns, "deployment": "absent", "container": "app"},
-			Annotations: map[string]string{"summary": "benchmark alert"},
-			Fingerprint: fmt.Sprintf("%s-%d", prefix, i),
-		}
-		r := &v1beta1.Remediation{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", prefix, i), Namespace: ns},
-			Spec: v1beta1.RemediationSpec{
-				PolicyRef: v1beta1.PolicyReference{Name: "none", Namespace: ns},
-				Rule:      "scale",
-				Alert:     v1beta1.AlertInfo{Name: a.Labels["alertname"], Fingerprint: a.Fingerprint, Labels: a.Labels, Annotations: a.Annotations},
-				Target:    v1beta1.TargetRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "absent", Namespace: ns, Container: "app"},
-				Action:    v1beta1.Action{ScaleUp: &v1beta1.ScaleUpAction{MaxReplicas: ptr[int32](100)}},
-				Strategy:  v1beta1.StrategyDirect,
-			},
-		}
+		r := newRemediation(ns, fmt.Sprintf("%s-%d", prefix, i), "none", "absent")
 		if err := b.c.Create(ctx, r); err != nil {
 			return fmt.Errorf("creating Remediation %s: %w", r.Name, err)
 		}
@@ -147,8 +134,26 @@ func (b *bench) createRemediation(ns, prefix string) func(ctx context.Context, i
 	}
 }
 
-func rate(v float64, unit string) string { return fmt.Sprintf("%.0f %s", v, unit) }
-func ratio(v float64) string             { return fmt.Sprintf("%.2f", v) }
+// newRemediation is a Remediation as the receiver writes it, for rule "scale" of policy ns/policy
+// and Deployment ns/target.
+func newRemediation(ns, name, policy, target string) *v1beta1.Remediation {
+	a := alert{
+		Labels:      map[string]string{"alertname": "BenchRaw", "namespace": ns, "deployment": target, "container": "app"},
+		Annotations: map[string]string{"summary": "benchmark alert"},
+		Fingerprint: name,
+	}
+	return &v1beta1.Remediation{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: v1beta1.RemediationSpec{
+			PolicyRef: v1beta1.PolicyReference{Name: policy, Namespace: ns},
+			Rule:      "scale",
+			Alert:     v1beta1.AlertInfo{Name: a.Labels["alertname"], Fingerprint: a.Fingerprint, Labels: a.Labels, Annotations: a.Annotations},
+			Target:    v1beta1.TargetRef{APIVersion: "apps/v1", Kind: "Deployment", Name: target, Namespace: ns, Container: "app"},
+			Action:    v1beta1.Action{ScaleUp: &v1beta1.ScaleUpAction{MaxReplicas: ptr[int32](100)}},
+			Strategy:  v1beta1.StrategyDirect,
+		},
+	}
+}
 
 // alert is one alert of a webhook payload, as Alertmanager sends it.
 type alert struct {
@@ -247,15 +252,20 @@ func (b *bench) intake(ctx context.Context) error {
 		if size.alerts == 1 {
 			ref, refName, cmRef = b.rawRemSeq, "raw sequential", b.rawSeq
 		}
-		b.add(fmt.Sprintf("2 intake, payloads of %d", size.alerts), rate(perSec, "alerts/s"), ratio(perSec/ref),
-			fmt.Sprintf("%s Remediation creates/s (%.2f of raw ConfigMaps)", refName, perSec/cmRef))
+		b.add(row{key: fmt.Sprintf("intake_payloads_of_%d", size.alerts), name: fmt.Sprintf("2 intake, payloads of %d", size.alerts),
+			figure: perSec, unit: "alerts/s", ratio: some(perSec / ref),
+			reference: fmt.Sprintf("%s Remediation creates/s (%.2f of raw ConfigMaps)", refName, perSec/cmRef)})
 		if size.alerts == 100 {
 			slices.Sort(lat)
 			ref := time.Duration(float64(100) / b.rawRemPar * float64(time.Second))
-			b.add("2 intake, 100-alert payload p50", ms(percentile(lat, 0.50)), ratio(ref.Seconds()/percentile(lat, 0.50).Seconds()),
-				fmt.Sprintf("100 raw parallel Remediation creates take %s", ms(ref)))
-			b.add("2 intake, 100-alert payload p99", ms(percentile(lat, 0.99)), ratio(ref.Seconds()/percentile(lat, 0.99).Seconds()),
-				fmt.Sprintf("100 raw parallel Remediation creates take %s", ms(ref)))
+			for _, p := range []struct {
+				key, name string
+				q         float64
+			}{{"intake_payload_of_100_p50", "2 intake, 100-alert payload p50", 0.50}, {"intake_payload_of_100_p99", "2 intake, 100-alert payload p99", 0.99}} {
+				d := percentile(lat, p.q)
+				b.add(row{key: p.key, name: p.name, figure: millis(d), unit: "ms", display: ms(d), ratio: some(ref.Seconds() / d.Seconds()),
+					reference: fmt.Sprintf("100 raw parallel Remediation creates take %s", ms(ref))})
+			}
 		}
 	}
 	// The engine ends each of these at once (their targets do not exist): how fast it gets
@@ -279,12 +289,13 @@ func (b *bench) intake(ctx context.Context) error {
 		return fmt.Errorf("waiting for the engine to end the raw Remediations: %w", err)
 	}
 	drain := float64(left) / time.Since(t0).Seconds()
-	b.add("2 engine backlog after intake", rate(drain, "remediations/s"), ratio(drain/b.rawRemPar),
-		fmt.Sprintf("%d waiting Remediations ended Skipped (target absent); raw parallel Remediation creates/s", left))
+	b.add(row{key: "engine_backlog", name: "2 engine backlog after intake", figure: drain, unit: "remediations/s", ratio: some(drain / b.rawRemPar),
+		reference: fmt.Sprintf("%d waiting Remediations ended Skipped (target absent); raw parallel Remediation creates/s", left)})
 	return nil
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+func ms(d time.Duration) string      { return fmt.Sprintf("%.1f ms", millis(d)) }
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
@@ -336,9 +347,11 @@ func (b *bench) storm(ctx context.Context) error {
 		counted += int64(r.Status.AlertCount)
 	}
 	writes := w1 - w0
-	b.add(fmt.Sprintf("3 storm, %d notifications", notifications), rate(perSec, "alerts/s"), ratio(perSec/b.rawRemPar), "raw parallel Remediation creates/s")
-	b.add("3 storm, manager API writes", fmt.Sprintf("%.0f for %d Remediations", writes, len(list.Items)),
-		ratio(writes/float64(len(list.Items))), fmt.Sprintf("writes per Remediation; %d notifications, %d counted in status.alertCount", notifications, counted))
+	b.add(row{key: "storm_notifications", name: fmt.Sprintf("3 storm, %d notifications", notifications), figure: perSec, unit: "alerts/s",
+		ratio: some(perSec / b.rawRemPar), reference: "raw parallel Remediation creates/s"})
+	b.add(row{key: "storm_manager_writes", name: "3 storm, manager API writes", figure: writes, unit: "writes",
+		display: fmt.Sprintf("%.0f for %d Remediations", writes, len(list.Items)), ratio: some(writes / float64(len(list.Items))),
+		reference: fmt.Sprintf("writes per Remediation; %d notifications, %d counted in status.alertCount", notifications, counted)})
 	return nil
 }
 

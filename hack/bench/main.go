@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -48,8 +49,24 @@ type options struct {
 	stormAlerts, stormRepeats int
 	// heal is the number of Direct remediations driven to Succeeded.
 	heal int
-	// memRemediations and memDeployments are what the cluster holds when memory is read.
-	memRemediations, memDeployments int
+	// memRemediations, memDeployments, memReplicaSets and memPods are what the cluster holds when
+	// memory is read.
+	memRemediations, memDeployments, memReplicaSets, memPods int
+	// retentionN Remediations are created under a policy keeping finished ones retentionTTL and
+	// at most retentionHistory per target; retentionWait bounds the wait for their deletion.
+	retentionN, retentionHistory int
+	retentionTTL, retentionWait  time.Duration
+	// retentionByEngine leaves ending them to the engine instead of writing their status.
+	retentionByEngine bool
+	// steadyRate alerts arrive per simulated minute for a simulated hour that lasts
+	// steadyDuration; steadyTTL is the retention TTL in simulated time.
+	steadyRate                int
+	steadyDuration, steadyTTL time.Duration
+	// json, when set, is where the rows are written as one JSON object.
+	json string
+	// kustomize renders config/default for the webhook configurations; empty or missing reads
+	// config/webhook as it is.
+	kustomize string
 	// proposals is how many pull requests are proposed against the fake GitHub per mode.
 	proposals int
 	latency   time.Duration
@@ -69,14 +86,56 @@ func main() {
 	flag.IntVar(&o.thousand, "thousand", 1, "Payloads of 1,000 alerts to post.")
 	flag.IntVar(&o.stormAlerts, "storm-alerts", 100, "Distinct alerts in the storm.")
 	flag.IntVar(&o.stormRepeats, "storm-repeats", 100, "How many times the storm's payload is posted.")
-	flag.IntVar(&o.heal, "heal", 500, "Direct ScaleUp remediations driven from alert to Succeeded (the issue asks 1,000; 500 keeps make bench under ten minutes on 2 cores).")
-	flag.IntVar(&o.memRemediations, "mem-remediations", 10000, "Remediations in the cluster when the manager's memory is read.")
-	flag.IntVar(&o.memDeployments, "mem-deployments", 5000, "Deployments in the cluster when the manager's memory is read.")
+	flag.IntVar(&o.heal, "heal", 500, "Direct ScaleUp remediations driven from alert to Succeeded (the issue asks 1,000; 500 "+
+		"keeps make bench under ten minutes on 2 cores).")
+	flag.IntVar(&o.memRemediations, "mem-remediations", 10000, "Remediations in the cluster when the manager's memory is read (row 5).")
+	flag.IntVar(&o.memDeployments, "mem-deployments", 5000, "Deployments in the cluster when the manager's memory is read (row 5).")
+	flag.IntVar(&o.memReplicaSets, "mem-replicasets", 20000, "ReplicaSets row 5 adds, each owned by one of its Deployments (several revisions "+
+		"per Deployment, the newest holding the Pods).")
+	flag.IntVar(&o.memPods, "mem-pods", 10000, "Pods row 5 adds, each owned by its Deployment's newest ReplicaSet.")
+	flag.IntVar(&o.retentionN, "retention-n", 50000, "Remediations row 7 creates under a policy with retention on (0 skips the row).")
+	flag.DurationVar(&o.retentionTTL, "retention-ttl", 2*time.Second, "Row 7's spec.retention.ttlSecondsAfterFinished (whole seconds).")
+	flag.IntVar(&o.retentionHistory, "retention-history", 2, "Row 7's spec.retention.historyLimit (per target; the alerts name 100 targets).")
+	flag.DurationVar(&o.retentionWait, "retention-wait", 2*time.Minute, "How long row 7 waits after its last create for retention to delete (it stops earlier "+
+		"when none is left or the count stops moving for 20s).")
+	flag.BoolVar(&o.retentionByEngine, "retention-by-engine", false, "Row 7: let the engine end each Remediation Skipped (about 17/s, see docs/performance.md) "+
+		"instead of the bench writing that status right after the create.")
+	flag.IntVar(&o.steadyRate, "steady-rate", 20, "Row 8: new alerts per simulated minute, for one simulated hour (0 skips the row).")
+	flag.DurationVar(&o.steadyDuration, "steady-duration", 4*time.Minute, "Row 8: the real time one simulated hour is compressed into (a simulated "+
+		"minute lasts a 60th of it; 0 skips the row).")
+	flag.DurationVar(&o.steadyTTL, "steady-ttl", 5*time.Minute, "Row 8: spec.retention.ttlSecondsAfterFinished in simulated time, "+
+		"compressed like the hour.")
+	flag.StringVar(&o.json, "json", "", "Also write the rows to this file as one JSON object, one key per row: {\"ratio\": number|null, "+
+		"\"figure\": number, \"unit\": string, \"reference\": string}.")
+	flag.StringVar(&o.kustomize, "kustomize", "", "kustomize binary that renders config/default for the webhook configurations the API server calls "+
+		"(default <root>/bin/kustomize; \"none\" reads config/webhook as it is).")
 	flag.IntVar(&o.proposals, "proposals", 40, "Pull requests proposed against the fake GitHub, sequentially and again 8-way parallel.")
 	flag.DurationVar(&o.latency, "github-latency", 50*time.Millisecond, "Latency the fake GitHub adds to every call.")
 	flag.DurationVar(&o.flush, "flush-interval", 5*time.Second, "The manager's --receiver-flush-interval.")
-	flag.DurationVar(&o.timeout, "timeout", 9*time.Minute, "The whole run's bound.")
+	flag.DurationVar(&o.timeout, "timeout", 60*time.Minute, "The whole run's bound.")
+	flag.Usage = func() {
+		out := flag.CommandLine.Output()
+		_, _ = fmt.Fprintf(out, `Usage: go run ./hack/bench --root DIR --manager BIN [flags]
+
+Rows: 1 raw creates (the reference), 2 intake, 3 storm, 4 healing, 5 memory (Remediations,
+Deployments, ReplicaSets, Pods), 6 GitOps, 7 retention (many Remediations under a short TTL),
+8 steady state (one simulated hour of alerts, compressed); --retention-n 0 and
+--steady-rate 0 skip rows 7 and 8. A quick run: --raw 100 --single 10 --hundred 2 --thousand 0
+--heal 20 --mem-remediations 500 --mem-deployments 200 --mem-replicasets 800 --mem-pods 400
+--retention-n 500 --retention-wait 30s --steady-duration 30s. docs/performance.md explains each
+row.
+
+Flags:
+`)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
+	switch o.kustomize {
+	case "":
+		o.kustomize = filepath.Join(o.root, "bin", "kustomize")
+	case "none":
+		o.kustomize = ""
+	}
 
 	// The harness's clients log through controller-runtime; the table is the output.
 	ctrl.SetLogger(logr.Discard())

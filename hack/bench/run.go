@@ -21,14 +21,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/test/harness"
@@ -41,6 +46,15 @@ const (
 	nsStorm           = "bench-storm"
 	nsHeal            = "bench-heal"
 	nsMem             = "bench-mem"
+	nsRetention       = "bench-retention"
+	nsSteady          = "bench-steady"
+	nsRollback        = "bench-rollback"
+
+	// managerUser is who the manager is to the API server: the name its ServiceAccount has when
+	// installed from config/default (namespace heal8s-system, namePrefix heal8s-, ServiceAccount
+	// controller-manager in config/rbac), so admission webhooks' matchConditions on the
+	// requesting user tell its writes apart from everyone else's.
+	managerUser = "system:serviceaccount:" + operatorNamespace + ":heal8s-controller-manager"
 )
 
 // bench is one run: the control plane, an unthrottled admin client, the manager and what the
@@ -60,11 +74,8 @@ type bench struct {
 	rawRemSeq float64
 	rows      []row
 	started   time.Time
-}
-
-// row is one line of the table: a figure and its ratio to the reference it is compared with.
-type row struct {
-	name, figure, ratio, reference string
+	// pid is the manager's process id, found once (managerPID).
+	pid string
 }
 
 func run(ctx context.Context, o options) (err error) {
@@ -82,12 +93,27 @@ func run(ctx context.Context, o options) (err error) {
 	} else if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	progress("starting a control plane (etcd, kube-apiserver, heal8s CRDs and webhooks)")
-	b.cp, err = harness.StartControlPlane(ctx, harness.ControlPlaneOptions{Root: o.root, Assets: o.assets, Dir: dir})
+	if o.json != "" {
+		defer func() {
+			if jsonErr := writeJSON(o.json, b.rows); jsonErr != nil {
+				err = errors.Join(err, jsonErr)
+			}
+		}()
+	}
+	webhooks, source, err := webhookManifests(ctx, o, dir)
+	if err != nil {
+		return err
+	}
+	progress("starting a control plane (etcd, kube-apiserver, heal8s CRDs and webhooks from %s)", source)
+	b.cp, err = harness.StartControlPlane(ctx, harness.ControlPlaneOptions{Root: o.root, Assets: o.assets, Dir: dir, WebhookPaths: webhooks})
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, b.cp.Stop()) }()
+	managerKubeconfig, err := b.managerKubeconfig(dir)
+	if err != nil {
+		return err
+	}
 
 	// envtest's rest.Config has no QPS, so client-go would throttle it to 5 requests/s; the
 	// reference must measure the API server, not a client-side limiter. The manager's config
@@ -97,10 +123,17 @@ func run(ctx context.Context, o options) (err error) {
 	if b.c, err = client.New(cfg, client.Options{Scheme: b.cp.Scheme}); err != nil {
 		return fmt.Errorf("creating an unthrottled client: %w", err)
 	}
-	for _, ns := range []string{operatorNamespace, nsRaw, nsIntake, nsStorm, nsHeal, nsMem} {
+	for _, ns := range []string{operatorNamespace, nsRaw, nsIntake, nsStorm, nsHeal, nsMem, nsRetention, nsSteady, nsRollback} {
 		if err := b.cp.EnsureNamespace(ctx, ns, nil); err != nil {
 			return err
 		}
+	}
+
+	// The memory row's Pods name the namespace's default ServiceAccount, which no controller
+	// creates here.
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: nsMem}}
+	if err := b.c.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the ServiceAccount %s/default: %w", nsMem, err)
 	}
 
 	if err := b.raw(ctx); err != nil {
@@ -114,7 +147,7 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	progress("starting the manager")
 	b.mgr, err = harness.StartManager(ctx, harness.ManagerOptions{
-		Binary: o.manager, Kubeconfig: b.cp.Kubeconfig, Webhook: b.cp.WebhookOptions(), Dir: dir,
+		Binary: o.manager, Kubeconfig: managerKubeconfig, Webhook: b.cp.WebhookOptions(), Dir: dir,
 		OperatorNamespace: operatorNamespace, ReceiverTokenFile: tokenFile, PollInterval: time.Second,
 		// One replica: no lease renewals among the counted writes.
 		ExtraArgs: []string{"--leader-elect=false", "--receiver-flush-interval=" + o.flush.String()},
@@ -144,6 +177,7 @@ func run(ctx context.Context, o options) (err error) {
 		fn   func(context.Context) error
 	}{
 		{"intake", b.intake}, {"storm", b.storm}, {"healing", b.heal}, {"memory", b.memory}, {"gitops", b.gitops},
+		{"retention", b.retention}, {"steady", b.steady},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {
@@ -162,6 +196,11 @@ func alertName(ns string) string { return "Bench" + strings.TrimPrefix(ns, "benc
 // sends, so the figures measure heal8s's throughput and not its rate limits (defaults: 5 at once,
 // 10 an hour, 30 minutes cooldown, 3 per target), and whose verify window is one second.
 func (b *bench) createPolicy(ctx context.Context, ns string) error {
+	return b.createPolicyWith(ctx, ns, func(*v1beta1.RemediationPolicy) {})
+}
+
+// createPolicyWith writes createPolicy's policy as changed by edit and waits until it is ready.
+func (b *bench) createPolicyWith(ctx context.Context, ns string, edit func(*v1beta1.RemediationPolicy)) error {
 	p := &v1beta1.RemediationPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: ns},
 		Spec: v1beta1.RemediationPolicySpec{
@@ -180,6 +219,7 @@ func (b *bench) createPolicy(ctx context.Context, ns string) error {
 			Verify: v1beta1.VerifySpec{Window: &metav1.Duration{Duration: time.Second}},
 		},
 	}
+	edit(p)
 	if err := b.c.Create(ctx, p); err != nil {
 		return fmt.Errorf("creating the policy in %s: %w", ns, err)
 	}
@@ -220,25 +260,76 @@ func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().UTC().Format("15:04:05")}, args...)...)
 }
 
-// print writes the table.
-func (b *bench) print() {
-	w := [3]int{len("row"), len("figure"), len("ratio")}
-	for _, r := range b.rows {
-		w[0], w[1], w[2] = max(w[0], len(r.name)), max(w[1], len(r.figure)), max(w[2], len(r.ratio))
+// managerKubeconfig writes a kubeconfig for managerUser, a member of system:masters (the rights
+// of the cluster-admin role binding) and of the ServiceAccount groups, and returns its path.
+func (b *bench) managerKubeconfig(dir string) (string, error) {
+	user, err := b.cp.Env.AddUser(envtest.User{Name: managerUser,
+		Groups: []string{"system:masters", "system:serviceaccounts", "system:serviceaccounts:" + operatorNamespace}}, nil)
+	if err != nil {
+		return "", fmt.Errorf("creating the manager's user %s: %w", managerUser, err)
 	}
-	line := func(a, f, r, ref string) {
-		fmt.Printf("| %-*s | %*s | %*s | %s\n", w[0], a, w[1], f, w[2], r, ref)
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("writing the manager's kubeconfig: %w", err)
 	}
-	fmt.Println()
-	line("row", "figure", "ratio", "reference (same run)")
-	fmt.Printf("|-%s-|-%s-|-%s-|-%s\n", strings.Repeat("-", w[0]), strings.Repeat("-", w[1]), strings.Repeat("-", w[2]), strings.Repeat("-", 20))
-	for _, r := range b.rows {
-		line(r.name, r.figure, r.ratio, r.reference)
+	path := filepath.Join(dir, "manager.kubeconfig")
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
 	}
-	fmt.Printf("\n(whole run %s)\n", time.Since(b.started).Round(time.Second))
+	return path, nil
 }
 
-func (b *bench) add(name, figure, ratio, reference string) {
-	b.rows = append(b.rows, row{name, figure, ratio, reference})
-	progress("%s: %s (%s)", name, figure, ratio)
+// webhookManifests returns where the control plane reads the webhook configurations from, and
+// says which: config/default rendered by kustomize when --kustomize names an executable (the
+// configurations as installed, with every kustomize patch and matchConditions), else the
+// generated files in config/webhook as they are.
+func webhookManifests(ctx context.Context, o options, dir string) ([]string, string, error) {
+	raw := filepath.Join(o.root, "config", "webhook")
+	if o.kustomize == "" {
+		return []string{raw}, "config/webhook", nil
+	}
+	if _, err := os.Stat(o.kustomize); err != nil {
+		progress("no %s (make kustomize): reading config/webhook as it is", o.kustomize)
+		return []string{raw}, "config/webhook", nil
+	}
+	out, err := exec.CommandContext(ctx, o.kustomize, "build", filepath.Join(o.root, "config", "default")).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = strings.TrimSpace(string(ee.Stderr))
+		}
+		return nil, "", fmt.Errorf("rendering config/default with %s: %s: %w", o.kustomize, stderr, err)
+	}
+	docs, err := webhookDocuments(out)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(docs) == 0 {
+		return nil, "", errors.New("config/default renders no webhook configuration")
+	}
+	wdir := filepath.Join(dir, "webhook")
+	if err := os.MkdirAll(wdir, 0o750); err != nil {
+		return nil, "", fmt.Errorf("creating %s: %w", wdir, err)
+	}
+	path := filepath.Join(wdir, "webhooks.yaml")
+	if err := os.WriteFile(path, []byte(strings.Join(docs, "\n---\n")), 0o600); err != nil {
+		return nil, "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return []string{path}, "config/default (kustomize build)", nil
+}
+
+// webhookDocuments keeps the Mutating- and ValidatingWebhookConfigurations of a multi-document
+// YAML stream.
+func webhookDocuments(stream []byte) ([]string, error) {
+	var docs []string
+	for _, doc := range strings.Split(string(stream), "\n---\n") {
+		var tm metav1.TypeMeta
+		if err := yaml.Unmarshal([]byte(doc), &tm); err != nil {
+			return nil, fmt.Errorf("reading the rendered configuration: %w", err)
+		}
+		if tm.APIVersion == "admissionregistration.k8s.io/v1" && (tm.Kind == "MutatingWebhookConfiguration" || tm.Kind == "ValidatingWebhookConfiguration") {
+			docs = append(docs, doc)
+		}
+	}
+	return docs, nil
 }

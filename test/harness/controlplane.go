@@ -57,6 +57,9 @@ type ControlPlaneOptions struct {
 	// plane: the CRDs are installed there, the manager runs without webhooks, and its kubelets
 	// and controllers are the cluster's own.
 	Kubeconfig string
+	// WebhookPaths are the files or directories the webhook configurations are read from
+	// (pointed at the local webhook server); empty reads config/webhook under Root.
+	WebhookPaths []string
 }
 
 // ControlPlane is a running local control plane with heal8s's CRDs and webhook configurations.
@@ -101,13 +104,17 @@ func StartControlPlane(ctx context.Context, o ControlPlaneOptions) (*ControlPlan
 	if err != nil {
 		return nil, err
 	}
+	webhookPaths := o.WebhookPaths
+	if len(webhookPaths) == 0 {
+		webhookPaths = []string{filepath.Join(o.Root, "config", "webhook")}
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: o.Assets,
 		CRDDirectoryPaths:     []string{filepath.Join(o.Root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			Paths: []string{filepath.Join(o.Root, "config", "webhook")},
+			Paths: webhookPaths,
 		},
 	}
 	cfg, err := env.Start()
