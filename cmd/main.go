@@ -347,6 +347,15 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 	}); err != nil {
 		return fmt.Errorf("adding the pull request poller: %w", err)
 	}
+	if err := controller.SetupIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return fmt.Errorf("setting up the Remediation field indexes: %w", err)
+	}
+	if err := (&controller.RemediationRetentionReconciler{
+		Client:            mgr.GetClient(),
+		OperatorNamespace: o.operatorNamespace,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Remediation retention controller: %w", err)
+	}
 	if err := (&controller.StableRevisionReconciler{
 		Client:            mgr.GetClient(),
 		StableAfter:       o.stableAfter,

@@ -193,3 +193,67 @@ func widen(dst **metav1.Duration, d *metav1.Duration) {
 		*dst = &metav1.Duration{Duration: d.Duration}
 	}
 }
+
+// ExpiredRecord is what a policy's status keeps of a Remediation retention deleted at deletedAt.
+func ExpiredRecord(r *v1beta1.Remediation, deletedAt time.Time) v1beta1.ExpiredRemediation {
+	out := v1beta1.ExpiredRemediation{
+		Name: r.Name, Namespace: r.Namespace,
+		Target: string(r.Spec.Target.Kind) + "/" + r.Spec.Target.Name,
+		Action: r.Spec.Action.Type(), Phase: r.Status.Phase, Reason: truncate(r.Status.Reason, maxOutcomeReason),
+		DeletedAt: metav1.NewTime(deletedAt.UTC().Truncate(time.Second)),
+	}
+	if t := r.Status.CompletedAt; t != nil {
+		out.CompletedAt = t.DeepCopy()
+	}
+	return out
+}
+
+// maxOutcomeReason is the CRD's bound on the reasons status.expired keeps.
+const maxOutcomeReason = 128
+
+// RecordExpired adds deleted (oldest first) to a policy's status.expired: the total, the count
+// of each phase and reason (past v1beta1.MaxExpiredOutcomeCounts distinct ones, new reasons are
+// counted as v1beta1.ExpiredOtherReason of their phase), the newest v1beta1.MaxExpiredRecent, and
+// the last deletion time. It returns e, allocated when nil.
+func RecordExpired(e *v1beta1.ExpiredOutcomes, deleted ...v1beta1.ExpiredRemediation) *v1beta1.ExpiredOutcomes {
+	if e == nil {
+		e = &v1beta1.ExpiredOutcomes{}
+	}
+	// Room is kept for one ExpiredOtherReason entry per terminal phase.
+	const terminalPhases = 4
+	for _, d := range deleted {
+		e.Total++
+		reason := truncate(d.Reason, maxOutcomeReason)
+		i := slices.IndexFunc(e.ByOutcome, func(c v1beta1.OutcomeCount) bool { return c.Phase == d.Phase && c.Reason == reason })
+		if i < 0 && len(e.ByOutcome) >= v1beta1.MaxExpiredOutcomeCounts-terminalPhases {
+			reason = v1beta1.ExpiredOtherReason
+			i = slices.IndexFunc(e.ByOutcome, func(c v1beta1.OutcomeCount) bool { return c.Phase == d.Phase && c.Reason == reason })
+		}
+		if i < 0 {
+			e.ByOutcome = append(e.ByOutcome, v1beta1.OutcomeCount{Phase: d.Phase, Reason: reason})
+			i = len(e.ByOutcome) - 1
+		}
+		e.ByOutcome[i].Count++
+		e.Recent = append([]v1beta1.ExpiredRemediation{d}, e.Recent...)
+		if e.LastDeletionTime == nil || d.DeletedAt.After(e.LastDeletionTime.Time) {
+			e.LastDeletionTime = d.DeletedAt.DeepCopy()
+		}
+	}
+	if len(e.Recent) > v1beta1.MaxExpiredRecent {
+		e.Recent = e.Recent[:v1beta1.MaxExpiredRecent]
+	}
+	slices.SortFunc(e.ByOutcome, func(a, b v1beta1.OutcomeCount) int {
+		if c := cmp.Compare(a.Phase, b.Phase); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Reason, b.Reason)
+	})
+	return e
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

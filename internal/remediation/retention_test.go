@@ -275,3 +275,44 @@ func TestRetainNeverRemovesWhatAGuardCounts(t *testing.T) {
 		t.Fatalf("Retain deleted %d and kept %d times: the cases do not exercise both answers", deletions, keeps)
 	}
 }
+
+func TestRecordExpired(t *testing.T) {
+	g := NewWithT(t)
+	a := ended(rem("a", v1beta1.ActionIncreaseMemory, 0), v1beta1.PhaseSucceeded, VerifyWindowPassedReason, 0, time.Minute)
+	b := skipped("b", 2*time.Minute)
+	c := skipped("c", 3*time.Minute)
+	e := RecordExpired(nil, ExpiredRecord(&a, t0.Add(time.Hour)), ExpiredRecord(&b, t0.Add(time.Hour)))
+	e = RecordExpired(e, ExpiredRecord(&c, t0.Add(2*time.Hour)))
+	g.Expect(e.Total).To(Equal(int64(3)))
+	g.Expect(e.ByOutcome).To(Equal([]v1beta1.OutcomeCount{
+		{Phase: v1beta1.PhaseSkipped, Reason: CooldownReason, Count: 2},
+		{Phase: v1beta1.PhaseSucceeded, Reason: VerifyWindowPassedReason, Count: 1},
+	}))
+	g.Expect(e.Recent).To(HaveLen(3))
+	g.Expect(e.Recent[0].Name).To(Equal("c"), "newest first")
+	g.Expect(e.Recent[2]).To(Equal(v1beta1.ExpiredRemediation{Name: "a", Namespace: "shop", Target: "Deployment/web",
+		Action: v1beta1.ActionIncreaseMemory, Phase: v1beta1.PhaseSucceeded, Reason: VerifyWindowPassedReason,
+		CompletedAt: ptr.To(metav1.NewTime(t0.Add(time.Minute))), DeletedAt: metav1.NewTime(t0.Add(time.Hour))}))
+	g.Expect(e.LastDeletionTime.Time).To(Equal(t0.Add(2 * time.Hour)))
+}
+
+func TestRecordExpiredStaysBounded(t *testing.T) {
+	g := NewWithT(t)
+	var e *v1beta1.ExpiredOutcomes
+	for i := range 500 {
+		r := skipped(fmt.Sprintf("r%d", i), 0)
+		r.Status.Reason = fmt.Sprintf("Reason%d", i%100)
+		r.Status.Phase = []v1beta1.Phase{v1beta1.PhaseSkipped, v1beta1.PhaseFailed, v1beta1.PhaseSucceeded, v1beta1.PhaseSuperseded}[i%4]
+		e = RecordExpired(e, ExpiredRecord(&r, t0.Add(time.Duration(i)*time.Second)))
+	}
+	g.Expect(e.Total).To(Equal(int64(500)))
+	g.Expect(len(e.ByOutcome)).To(BeNumerically("<=", v1beta1.MaxExpiredOutcomeCounts))
+	var sum int64
+	for _, c := range e.ByOutcome {
+		sum += c.Count
+	}
+	g.Expect(sum).To(Equal(int64(500)), "every deletion is counted, under Other past the bound")
+	g.Expect(e.ByOutcome).To(ContainElement(HaveField("Reason", v1beta1.ExpiredOtherReason)))
+	g.Expect(e.Recent).To(HaveLen(v1beta1.MaxExpiredRecent))
+	g.Expect(e.Recent[0].Name).To(Equal("r499"))
+}
