@@ -30,6 +30,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/gitprovider"
@@ -143,6 +144,10 @@ func (b *bench) memory(ctx context.Context) error {
 	if err := parallel(ctx, addRem, 8, b.createRemediation(nsMem, "mem")); err != nil {
 		return err
 	}
+	rss, err := b.createReplicaSets(ctx, nsMem, b.o.memReplicaSets)
+	if err != nil {
+		return err
+	}
 	// The cache holds every object whatever the engine has done with it; a few seconds let the
 	// informers catch up with the last creates.
 	time.Sleep(5 * time.Second)
@@ -152,13 +157,53 @@ func (b *bench) memory(ctx context.Context) error {
 	if err := b.c.List(ctx, deps); err != nil {
 		return fmt.Errorf("listing Deployments: %w", err)
 	}
-	hwm, rss, err := b.managerMemory()
+	hwm, rssNow, err := b.managerMemory()
 	if err != nil {
 		return err
 	}
 	b.add("5 memory, manager peak RSS (VmHWM)", fmt.Sprintf("%d MiB", hwm>>20), "",
-		fmt.Sprintf("%d Remediations, %d Deployments; RSS now %d MiB", len(have.Items), len(deps.Items), rss>>20))
+		fmt.Sprintf("%d Remediations, %d Deployments, %d ReplicaSets; RSS now %d MiB", len(have.Items), len(deps.Items), rss, rssNow>>20))
 	return nil
+}
+
+// createReplicaSets makes the cluster hold n ReplicaSets, spread over the Deployments of ns and
+// controlled by them as the Deployment controller would leave them (old revisions scaled to
+// zero), and returns how many ReplicaSets the cluster holds.
+func (b *bench) createReplicaSets(ctx context.Context, ns string, n int) (int, error) {
+	have := &appsv1.ReplicaSetList{}
+	if err := b.c.List(ctx, have); err != nil {
+		return 0, fmt.Errorf("listing ReplicaSets: %w", err)
+	}
+	add := max(0, n-len(have.Items))
+	deps := &appsv1.DeploymentList{}
+	if err := b.c.List(ctx, deps, client.InNamespace(ns)); err != nil {
+		return 0, fmt.Errorf("listing Deployments in %s: %w", ns, err)
+	}
+	if add == 0 || len(deps.Items) == 0 {
+		return len(have.Items), nil
+	}
+	progress("row 5: adding %d ReplicaSets", add)
+	err := parallel(ctx, add, 8, func(ctx context.Context, i int) error {
+		d := &deps.Items[i%len(deps.Items)]
+		rev := i/len(deps.Items) + 1
+		hash := fmt.Sprintf("r%d", rev)
+		labels := map[string]string{"app": d.Name, "pod-template-hash": hash}
+		rs := &appsv1.ReplicaSet{
+			ObjectMeta: metav1.ObjectMeta{Name: d.Name + "-" + hash, Namespace: ns, Labels: labels,
+				Annotations:     map[string]string{"deployment.kubernetes.io/revision": strconv.Itoa(rev)},
+				OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
+			Spec: appsv1.ReplicaSetSpec{
+				Replicas: ptr[int32](0),
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: *d.Spec.Template.Spec.DeepCopy()},
+			},
+		}
+		if err := b.c.Create(ctx, rs); err != nil {
+			return fmt.Errorf("creating ReplicaSet %s/%s: %w", ns, rs.Name, err)
+		}
+		return nil
+	})
+	return len(have.Items) + add, err
 }
 
 // managerMemory reads VmHWM and VmRSS of the manager process, found by its receiver port.

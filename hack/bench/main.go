@@ -48,8 +48,9 @@ type options struct {
 	stormAlerts, stormRepeats int
 	// heal is the number of Direct remediations driven to Succeeded.
 	heal int
-	// memRemediations and memDeployments are what the cluster holds when memory is read.
-	memRemediations, memDeployments int
+	// memRemediations, memDeployments and memReplicaSets are what the cluster holds when memory
+	// is read.
+	memRemediations, memDeployments, memReplicaSets int
 	// proposals is how many pull requests are proposed against the fake GitHub per mode.
 	proposals int
 	latency   time.Duration
@@ -72,6 +73,7 @@ func main() {
 	flag.IntVar(&o.heal, "heal", 500, "Direct ScaleUp remediations driven from alert to Succeeded (the issue asks 1,000; 500 keeps make bench under ten minutes on 2 cores).")
 	flag.IntVar(&o.memRemediations, "mem-remediations", 10000, "Remediations in the cluster when the manager's memory is read.")
 	flag.IntVar(&o.memDeployments, "mem-deployments", 5000, "Deployments in the cluster when the manager's memory is read.")
+	flag.IntVar(&o.memReplicaSets, "mem-replicasets", 20000, "ReplicaSets (owned by row 5's Deployments, spread evenly) in the cluster when the manager's memory is read.")
 	flag.IntVar(&o.proposals, "proposals", 40, "Pull requests proposed against the fake GitHub, sequentially and again 8-way parallel.")
 	flag.DurationVar(&o.latency, "github-latency", 50*time.Millisecond, "Latency the fake GitHub adds to every call.")
 	flag.DurationVar(&o.flush, "flush-interval", 5*time.Second, "The manager's --receiver-flush-interval.")
