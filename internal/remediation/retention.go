@@ -141,7 +141,8 @@ func FinishedAt(r *v1beta1.Remediation) time.Time {
 // r, under the safety bounds s (defaults filled in): CooledDown counts an acted Remediation until
 // cooldown after it completed, WithinBudget until budgetWindow after it started,
 // WithinHourlyRate any started one that was not Skipped for the hour after it started, and
-// NotVetoed a rejected one until vetoPeriod after it completed. Where a time the guard reads is
+// NotVetoed a rejected one until vetoPeriod after it completed; and while its alert still fires
+// (FiringGrace), so the receiver does not create it again. Where a time the guard reads is
 // missing, FinishedAt stands in for it: when in doubt, keep. The zero time means no guard counts it.
 func ProtectedUntil(r *v1beta1.Remediation, s v1beta1.SafetySpec) time.Time {
 	s = *s.DeepCopy()
@@ -163,8 +164,19 @@ func ProtectedUntil(r *v1beta1.Remediation, s v1beta1.SafetySpec) time.Time {
 	if r.Status.Phase == v1beta1.PhaseFailed && r.Status.Reason == RejectedReason {
 		extend(completed, s.VetoPeriod.Duration)
 	}
+	if last := r.Status.LastSeen; last != nil && (r.Status.AlertResolvedAt == nil || r.Status.AlertResolvedAt.Before(last)) {
+		// The alert still fires: deleted, the receiver's next notification of it would create
+		// the same Remediation again and the incident would be handled twice.
+		extend(last.Time, FiringGrace)
+	}
 	return until
 }
+
+// FiringGrace is how long after its alert was last seen firing (status.lastSeen, with no
+// resolution since) a finished Remediation is kept. Alertmanager repeats a firing alert every
+// repeat_interval (4h by default), which moves lastSeen, so a Remediation whose alert keeps
+// firing is kept; one whose resolution was never delivered goes a day after the last sighting.
+const FiringGrace = 24 * time.Hour
 
 // WidestSafety is the safety spec with the longest of each window the guards read (cooldown,
 // budgetWindow, vetoPeriod) among specs, each with its defaults filled in; the defaults when

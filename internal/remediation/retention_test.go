@@ -174,6 +174,29 @@ func TestRetain(t *testing.T) {
 		deleted:   []string{},
 		next:      90 * time.Minute,
 	}, {
+		name:      "a remediation whose alert still fires is kept a day past its last sighting",
+		retention: retention(0, 0),
+		finished: []v1beta1.Remediation{func() v1beta1.Remediation {
+			r := skipped("a", 0)
+			r.Status.LastSeen = ptr.To(metav1.NewTime(t0.Add(3 * time.Hour)))
+			return r
+		}()},
+		now:     20 * time.Hour,
+		deleted: []string{},
+		next:    27 * time.Hour,
+	}, {
+		name:      "... and goes once the alert is reported resolved",
+		retention: retention(0, 0),
+		finished: []v1beta1.Remediation{func() v1beta1.Remediation {
+			r := skipped("a", 0)
+			r.Status.LastSeen = ptr.To(metav1.NewTime(t0.Add(3 * time.Hour)))
+			r.Status.AlertResolvedAt = ptr.To(metav1.NewTime(t0.Add(4 * time.Hour)))
+			return r
+		}()},
+		now:     5 * time.Hour,
+		deleted: []string{"a:HistoryLimit"},
+		next:    -1,
+	}, {
 		name:      "a policy that is gone: the defaults keep a finished remediation 7 days",
 		retention: v1beta1.RetentionSpec{},
 		safety:    ptr.To(WidestSafety()),
