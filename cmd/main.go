@@ -80,7 +80,7 @@ func init() {
 
 // options are the manager's flags.
 type options struct {
-	metricsAddr, probeAddr                           string
+	metricsAddr, probeAddr, pprofAddr                string
 	metricsCertPath, metricsCertName, metricsCertKey string
 	webhookCertPath, webhookCertName, webhookCertKey string
 	webhookPort                                      int
@@ -113,6 +113,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
+		"The address Go's pprof endpoints (/debug/pprof/, plain HTTP, no authentication) listen on, for a memory or CPU profile; 0 disables them. Bind it to 127.0.0.1 and port-forward.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Enable leader election for controller manager. "+
 			"Enabling this will ensure there is only one active controller manager.")
@@ -271,6 +273,7 @@ func newManager(o options) (ctrl.Manager, error) {
 		Metrics:                 metricsOpts,
 		WebhookServer:           webhook.NewServer(webhookOpts),
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		Controller:              config.Controller{ReconciliationTimeout: o.reconcileTimeout},
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "heal8s.heal8s.io",
