@@ -85,8 +85,12 @@ func (r *RemediationRetentionReconciler) Reconcile(ctx context.Context, req ctrl
 	ctx = ctrl.LoggerInto(ctx, log)
 	now := r.Clock.Now()
 
+	// The cache's own objects, not copies: a target can have thousands of Remediations (an alert
+	// storm), and nothing here changes them (Retain sorts its own slice of pointers; Delete
+	// sends only the object's key and preconditions).
 	var list v1beta1.RemediationList
-	if err := r.List(ctx, &list, client.MatchingFields{IndexRemediationTarget: req.Namespace + "/" + req.Name}); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{IndexRemediationTarget: req.Namespace + "/" + req.Name},
+		client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the Remediations of %s/%s: %w", req.Namespace, req.Name, err)
 	}
 	groups := map[types.NamespacedName][]*v1beta1.Remediation{}
