@@ -23,6 +23,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 func TestCacheTransform(t *testing.T) {
@@ -40,4 +41,21 @@ func TestCacheTransform(t *testing.T) {
 	out, err = CacheTransform()("tombstone")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(out).To(Equal("tombstone"))
+}
+
+func TestOwnedBySelector(t *testing.T) {
+	g := NewWithT(t)
+	opts, err := ownedBySelector(&metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}, client.InNamespace("shop"))
+	g.Expect(err).NotTo(HaveOccurred())
+	lo := (&client.ListOptions{}).ApplyOptions(opts)
+	g.Expect(lo.Namespace).To(Equal("shop"))
+	g.Expect(lo.LabelSelector.String()).To(Equal("app=web"))
+
+	// Without a selector, the namespace.
+	opts, err = ownedBySelector(nil, client.InNamespace("shop"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect((&client.ListOptions{}).ApplyOptions(opts).LabelSelector).To(BeNil())
+
+	_, err = ownedBySelector(&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: "Bogus"}}})
+	g.Expect(err).To(HaveOccurred())
 }
