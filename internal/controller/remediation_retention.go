@@ -26,6 +26,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -58,6 +59,10 @@ type RemediationRetentionReconciler struct {
 	// OperatorNamespace holds cluster-wide policies, whose safety bounds may count any target's
 	// Remediations.
 	OperatorNamespace string
+	// BatchDelay is how long a change of a target's finished Remediations waits before the target
+	// is reconciled, so a burst of them (a storm ending on one target) costs one reconcile;
+	// zero means DefaultRetentionBatchDelay.
+	BatchDelay time.Duration
 
 	mu sync.Mutex
 	// pending holds, per policy, what was deleted but not yet written to its status (a status
@@ -68,6 +73,9 @@ type RemediationRetentionReconciler struct {
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediations,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediationpolicies/status,verbs=get;update;patch
+
+// DefaultRetentionBatchDelay is the default BatchDelay: retention is never urgent.
+const DefaultRetentionBatchDelay = 10 * time.Second
 
 // retentionRecheckFloor is the shortest requeue: a Remediation deleted by someone else, or
 // changed between the read and the delete, is looked at again this soon.
@@ -300,6 +308,28 @@ func retentionRequest(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: t.Namespace, Name: string(t.Kind) + "/" + t.Name}}}
 }
 
+// enqueueTargetAfter enqueues the target of a finished Remediation after delay. A target already
+// waiting keeps its earlier time (the workqueue holds one entry per request), so however many of
+// its Remediations change within delay, it is reconciled once.
+func enqueueTargetAfter(delay time.Duration) handler.EventHandler {
+	add := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, req := range retentionRequest(ctx, o) {
+			q.AddAfter(req, delay)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.Object, q)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.ObjectNew, q)
+		},
+		GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.Object, q)
+		},
+	}
+}
+
 // finishedOnly passes only Remediations in a terminal phase; deletions change nothing to keep.
 func finishedOnly() predicate.Predicate {
 	finished := func(o client.Object) bool {
@@ -323,8 +353,12 @@ func (r *RemediationRetentionReconciler) SetupWithManager(mgr ctrl.Manager) erro
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
+	delay := r.BatchDelay
+	if delay <= 0 {
+		delay = DefaultRetentionBatchDelay
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("remediationretention").
-		Watches(&v1beta1.Remediation{}, handler.EnqueueRequestsFromMapFunc(retentionRequest), builder.WithPredicates(finishedOnly())).
+		Watches(&v1beta1.Remediation{}, enqueueTargetAfter(delay), builder.WithPredicates(finishedOnly())).
 		Complete(r)
 }

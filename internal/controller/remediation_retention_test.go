@@ -63,7 +63,8 @@ var _ = Describe("Remediation retention controller", Ordered, func() {
 		})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
-		retention = &RemediationRetentionReconciler{Client: mgr.GetClient(), Clock: clk, OperatorNamespace: opNS}
+		retention = &RemediationRetentionReconciler{Client: mgr.GetClient(), Clock: clk, OperatorNamespace: opNS,
+			BatchDelay: 10 * time.Millisecond}
 		Expect(retention.SetupWithManager(mgr)).To(Succeed())
 		mctx, cancel := context.WithCancel(ctx)
 		stopManager, stopped = cancel, make(chan struct{})
