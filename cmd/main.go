@@ -30,6 +30,7 @@ import (
 	// to ensure that exec-entrypoint and run can make use of them.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
+	appsv1 "k8s.io/api/apps/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -79,7 +80,7 @@ func init() {
 
 // options are the manager's flags.
 type options struct {
-	metricsAddr, probeAddr                           string
+	metricsAddr, probeAddr, pprofAddr                string
 	metricsCertPath, metricsCertName, metricsCertKey string
 	webhookCertPath, webhookCertName, webhookCertKey string
 	webhookPort                                      int
@@ -113,6 +114,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
+		"The address Go's pprof endpoints (/debug/pprof/, plain HTTP, no authentication) listen on, for a memory or CPU profile; 0 disables them. Bind it to 127.0.0.1 and port-forward.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Enable leader election for controller manager. "+
 			"Enabling this will ensure there is only one active controller manager.")
@@ -205,6 +208,9 @@ func run(ctx context.Context, o options) error {
 	if o.remediationWorkers < 1 || o.remediationWorkers > 64 {
 		return fmt.Errorf("--remediation-workers must be between 1 and 64, not %d", o.remediationWorkers)
 	}
+	if soft := setMemoryLimit(os.Getenv, os.ReadFile); soft > 0 {
+		setupLog.Info("Set the Go memory limit from the container's", "GOMEMLIMIT", soft, "percentOfLimit", memoryLimitPercent)
+	}
 	mgr, err := newManager(o)
 	if err != nil {
 		return err
@@ -273,6 +279,7 @@ func newManager(o options) (ctrl.Manager, error) {
 		Metrics:                 metricsOpts,
 		WebhookServer:           webhook.NewServer(webhookOpts),
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		Controller:              config.Controller{ReconciliationTimeout: o.reconcileTimeout},
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "heal8s.heal8s.io",
@@ -280,9 +287,17 @@ func newManager(o options) (ctrl.Manager, error) {
 		// The manager exits as soon as it stops, so stepping down at once is safe and lets the
 		// other replica take over without waiting for the lease to expire.
 		LeaderElectionReleaseOnCancel: true,
+		Client: client.Options{Cache: &client.CacheOptions{
+			// Never cached, whoever reads them: a cluster holds several of each per workload
+			// (20,000 ReplicaSets for 5,000 Deployments). The rollback planner and the
+			// stable-revision controller list one workload's with its selector, and the
+			// receiver reads one ReplicaSet's owner, from the API server (docs/operations.md).
+			DisableFor: []client.Object{&appsv1.ReplicaSet{}, &appsv1.ControllerRevision{}},
+		}},
 		Cache: cache.Options{
-			// heal8s never reads managedFields; dropping them halves the cache of large objects.
-			DefaultTransform: cache.TransformStripManagedFields(),
+			// heal8s never reads managedFields nor kubectl's last-applied-configuration;
+			// dropping them halves the cache of large objects.
+			DefaultTransform: controller.CacheTransform(),
 			ByObject: map[client.Object]cache.ByObject{
 				// The dashboard shows Events about Remediations only; cache nothing else.
 				&eventsv1.Event{}: {Field: fields.OneTermEqualSelector("regarding.kind", "Remediation")},
@@ -364,6 +379,15 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		},
 	}); err != nil {
 		return fmt.Errorf("adding the pull request poller: %w", err)
+	}
+	if err := controller.SetupIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return fmt.Errorf("setting up the Remediation field indexes: %w", err)
+	}
+	if err := (&controller.RemediationRetentionReconciler{
+		Client:            mgr.GetClient(),
+		OperatorNamespace: o.operatorNamespace,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Remediation retention controller: %w", err)
 	}
 	if err := (&controller.StableRevisionReconciler{
 		Client:            mgr.GetClient(),

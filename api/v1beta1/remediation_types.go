@@ -88,7 +88,9 @@ type AlertInfo struct {
 	Labels map[string]string `json:"labels,omitempty"`
 
 	// annotations of the alert (summary, description, runbook_url, ...): untrusted text, shown
-	// and never acted on; at most 32, each up to 2048 characters (the receiver cuts longer ones).
+	// and never acted on; at most 32, each up to 2048 characters. The receiver keeps at most
+	// 4096 bytes of them in all (summary, description, message and runbook_url first) and cuts
+	// longer ones.
 	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 253 && size(self[k]) <= 2048)",message="annotations are at most 2048 characters"
 	// +optional

@@ -254,6 +254,102 @@ type RemediationPolicyStatus struct {
 	// lastMatchTime is when an alert last matched one of the rules.
 	// +optional
 	LastMatchTime *metav1.Time `json:"lastMatchTime,omitempty"`
+
+	// expired records the outcomes of the policy's finished Remediations that spec.retention
+	// deleted, so what heal8s did stays visible after the Remediations are gone. It is bounded:
+	// counts per phase and reason, and the last few deleted.
+	// +optional
+	Expired *ExpiredOutcomes `json:"expired,omitempty"`
+}
+
+// MaxExpiredOutcomeCounts bounds status.expired.byOutcome; outcomes past it are counted under
+// the reason ExpiredOtherReason of their phase.
+const MaxExpiredOutcomeCounts = 64
+
+// MaxExpiredRecent bounds status.expired.recent.
+const MaxExpiredRecent = 10
+
+// ExpiredOtherReason collects the outcomes that do not fit in MaxExpiredOutcomeCounts.
+const ExpiredOtherReason = "Other"
+
+// ExpiredOutcomes is a bounded record of the finished Remediations retention deleted.
+type ExpiredOutcomes struct {
+	// total is how many of the policy's finished Remediations retention deleted.
+	// +optional
+	Total int64 `json:"total,omitempty"`
+
+	// byOutcome counts them per phase and reason.
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=map
+	// +listMapKey=phase
+	// +listMapKey=reason
+	// +optional
+	ByOutcome []OutcomeCount `json:"byOutcome,omitempty"`
+
+	// recent lists the last deleted, newest first, at most MaxExpiredRecent.
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=atomic
+	// +optional
+	Recent []ExpiredRemediation `json:"recent,omitempty"`
+
+	// lastDeletionTime is when retention last deleted one of the policy's Remediations.
+	// +optional
+	LastDeletionTime *metav1.Time `json:"lastDeletionTime,omitempty"`
+}
+
+// OutcomeCount is how many deleted Remediations ended in one phase with one reason.
+type OutcomeCount struct {
+	// phase the Remediations ended in.
+	// +required
+	Phase Phase `json:"phase"`
+
+	// reason they ended with; empty when none was recorded.
+	// +kubebuilder:validation:MaxLength=128
+	// +required
+	Reason string `json:"reason"`
+
+	// count of deleted Remediations with this outcome.
+	// +required
+	Count int64 `json:"count"`
+}
+
+// ExpiredRemediation is what is kept of one deleted Remediation.
+type ExpiredRemediation struct {
+	// name of the deleted Remediation.
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// namespace of the deleted Remediation.
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	Namespace string `json:"namespace"`
+
+	// target is "<kind>/<name>" of the workload it was about.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Target string `json:"target,omitempty"`
+
+	// action it took or planned.
+	// +optional
+	Action ActionType `json:"action,omitempty"`
+
+	// phase it ended in.
+	// +required
+	Phase Phase `json:"phase"`
+
+	// reason it ended with.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	Reason string `json:"reason,omitempty"`
+
+	// completedAt is when it finished.
+	// +optional
+	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+
+	// deletedAt is when retention deleted it.
+	// +required
+	DeletedAt metav1.Time `json:"deletedAt"`
 }
 
 // Condition types and reasons of a RemediationPolicy.

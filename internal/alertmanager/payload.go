@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 	"unicode/utf8"
@@ -110,7 +111,19 @@ const (
 	// MaxAnnotationLength is the most bytes kept of each annotation (and of generatorURL);
 	// longer text is cut, with a marker.
 	MaxAnnotationLength = 2048
+	// MaxAnnotationsTotal is the most bytes (names and values) of annotations kept on one
+	// Remediation: every Remediation is held in the manager's cache, so its alert text is kept
+	// small. summary, description, message and runbook_url are kept first.
+	MaxAnnotationsTotal = 4096
 )
+
+// preferredAnnotations are kept before any other annotation, in this order: they are what
+// people read (docs/alerts.md).
+var preferredAnnotations = []string{"summary", "description", "message", "runbook_url"}
+
+// minAnnotationRoom is the least room worth giving an annotation: less would hold little more
+// than the truncation marker.
+const minAnnotationRoom = 64
 
 // Validate checks what heal8s needs of a payload: version 4, at most MaxAlertsPerPayload alerts
 // and, for each alert, a status, some labels within the label bounds and a fingerprint that fits
@@ -161,31 +174,57 @@ const truncatedMarker = " [truncated by heal8s]"
 
 // boundedText returns s cut to at most MaxAnnotationLength bytes, on a UTF-8 boundary.
 func boundedText(s string) string {
-	if len(s) <= MaxAnnotationLength {
+	return cutText(s, MaxAnnotationLength)
+}
+
+// cutText returns s cut to at most n bytes (n above len(truncatedMarker)), on a UTF-8 boundary,
+// ending with truncatedMarker when cut.
+func cutText(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := MaxAnnotationLength - len(truncatedMarker)
+	cut := n - len(truncatedMarker)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
 	return s[:cut] + truncatedMarker
 }
 
-// boundedAnnotations keeps at most MaxAnnotations annotations (by name, in order), each cut to
-// MaxAnnotationLength: alert text is shown to people, never acted on, and is stored on every
-// Remediation.
+// boundedAnnotations keeps at most MaxAnnotations annotations and MaxAnnotationsTotal bytes:
+// preferredAnnotations first, then the others by name, each cut to MaxAnnotationLength and to
+// the room left; an annotation that would get less than minAnnotationRoom is dropped. Alert text
+// is shown to people, never acted on, and is stored on every Remediation.
 func boundedAnnotations(in map[string]string) map[string]string {
 	if in == nil {
 		return nil
 	}
 	keys := make([]string, 0, len(in))
-	for k := range in {
-		keys = append(keys, k)
+	for _, k := range preferredAnnotations {
+		if _, ok := in[k]; ok {
+			keys = append(keys, k)
+		}
 	}
-	sort.Strings(keys)
+	rest := make([]string, 0, len(in))
+	for k := range in {
+		if !slices.Contains(preferredAnnotations, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	keys = append(keys, rest...)
 	out := make(map[string]string, min(len(keys), MaxAnnotations))
-	for _, k := range keys[:min(len(keys), MaxAnnotations)] {
-		out[k] = boundedText(in[k])
+	room := MaxAnnotationsTotal
+	for _, k := range keys {
+		if len(out) == MaxAnnotations {
+			break
+		}
+		v := in[k]
+		if len(k)+len(v) > room && room-len(k) < minAnnotationRoom {
+			continue
+		}
+		v = cutText(v, min(MaxAnnotationLength, room-len(k)))
+		out[k] = v
+		room -= len(k) + len(v)
 	}
 	return out
 }

@@ -83,3 +83,31 @@ func TestBoundedAnnotations(t *testing.T) {
 	g.Expect(boundedAnnotations(nil)).To(BeNil())
 	g.Expect(boundedText("ok")).To(Equal("ok"))
 }
+
+func TestBoundedAnnotationsTotal(t *testing.T) {
+	g := NewWithT(t)
+	in := map[string]string{
+		"aaa":         strings.Repeat("a", MaxAnnotationLength),
+		"bbb":         strings.Repeat("b", MaxAnnotationLength),
+		"description": strings.Repeat("d", 3*MaxAnnotationLength),
+		"summary":     "Container app of web was OOMKilled",
+		"runbook_url": "https://runbooks.example/oom",
+		"zzz":         "tiny",
+	}
+	out := boundedAnnotations(in)
+	total := 0
+	for k, v := range out {
+		total += len(k) + len(v)
+	}
+	g.Expect(total).To(BeNumerically("<=", MaxAnnotationsTotal))
+	// What people read comes first and whole where it fits.
+	g.Expect(out["summary"]).To(Equal(in["summary"]))
+	g.Expect(out["runbook_url"]).To(Equal(in["runbook_url"]))
+	g.Expect(out["description"]).To(HaveLen(MaxAnnotationLength))
+	g.Expect(out["description"]).To(HaveSuffix(truncatedMarker))
+	// The rest, by name, shares what is left: aaa is cut to it, bbb and zzz find no room.
+	g.Expect(out["aaa"]).To(HaveSuffix(truncatedMarker))
+	g.Expect(out).NotTo(HaveKey("bbb"))
+	g.Expect(out).NotTo(HaveKey("zzz"))
+	g.Expect(total).To(BeNumerically(">", MaxAnnotationsTotal-minAnnotationRoom), "the budget is used")
+}

@@ -27,7 +27,8 @@ import (
 
 // Field indexes of the manager's Remediation cache. The guards read a Remediation's peers
 // through them (the Remediations of its target, and those counting against the same policy
-// budget) instead of listing and copying every Remediation in the cluster.
+// budget), and the retention controller a target's finished ones, instead of listing and copying
+// every Remediation in the cluster.
 const (
 	// IndexRemediationTarget holds TargetKey of spec.target.
 	IndexRemediationTarget = "heal8s.spec.target"
@@ -40,30 +41,43 @@ const (
 	IndexRemediationName = "metadata.name"
 )
 
-// TargetKey identifies a Remediation's target: namespace, kind and name.
+// TargetKey identifies a Remediation's target: "<namespace>/<kind>/<name>".
 func TargetKey(r *v1beta1.Remediation) string {
+	t := remediationTarget(r)
+	return t.Namespace + "/" + string(t.Kind) + "/" + t.Name
+}
+
+// remediationTarget is the target of r as indexed: a Remediation written without the target's
+// namespace is its own namespace's, as defaulting makes it.
+func remediationTarget(r *v1beta1.Remediation) v1beta1.TargetRef {
 	t := r.Spec.Target
-	ns := t.Namespace
-	if ns == "" {
-		ns = r.Namespace
+	if t.Namespace == "" {
+		t.Namespace = r.Namespace
 	}
-	return ns + "/" + string(t.Kind) + "/" + t.Name
+	return t
+}
+
+// remediationPolicy is the policy of r: one written without the policy's namespace names a
+// policy of its own namespace, as defaulting makes it.
+func remediationPolicy(r *v1beta1.Remediation) v1beta1.PolicyReference {
+	p := r.Spec.PolicyRef
+	if p.Namespace == "" {
+		p.Namespace = r.Namespace
+	}
+	return p
 }
 
 // BudgetKey identifies the maxPerHour and maxConcurrent budget a Remediation counts against:
 // its policy, and its own namespace (the same as the policy's for a namespaced policy; per
 // namespace for a cluster-wide one).
 func BudgetKey(r *v1beta1.Remediation) string {
-	p := r.Spec.PolicyRef
-	ns := p.Namespace
-	if ns == "" {
-		ns = r.Namespace
-	}
-	return ns + "/" + p.Name + "/" + r.Namespace
+	p := remediationPolicy(r)
+	return p.Namespace + "/" + p.Name + "/" + r.Namespace
 }
 
-// SetupIndexes registers the field indexes on the manager's cache; call it before the
-// controllers start.
+// SetupIndexes registers the field indexes on the manager's cache (mgr.GetFieldIndexer()); main
+// calls it once, before the controllers that list by them (the Remediation reconciler, the
+// retention controller, the pull request sync) start. Registering an index twice is an error.
 func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 	indexes := []struct {
 		field string

@@ -45,7 +45,12 @@ const DefaultStableAfter = 10 * time.Minute
 // where a RemediationPolicy with a rollbackImage rule acts (its own, or those a cluster-wide
 // policy's namespaceSelector selects), so heal8s labels nothing it may never roll back.
 type StableRevisionReconciler struct {
+	// Client reads Deployments, policies and Namespaces through the manager's cache and patches
+	// ReplicaSets.
 	client.Client
+	// APIReader lists ReplicaSets from the API server: they are not cached (cmd/main.go), a
+	// cluster holds several per Deployment.
+	APIReader client.Reader
 	// Clock is the time source; a fake clock in tests.
 	Clock clock.PassiveClock
 	// StableAfter is how long a revision must have been fully available; zero means
@@ -71,8 +76,12 @@ func (r *StableRevisionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err != nil || !covered {
 		return ctrl.Result{}, err
 	}
+	sel, err := ownedBySelector(d.Spec.Selector, client.InNamespace(d.Namespace))
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("reading the selector of Deployment %s: %w", client.ObjectKeyFromObject(d), err)
+	}
 	var rss appsv1.ReplicaSetList
-	if err := r.List(ctx, &rss, client.InNamespace(d.Namespace)); err != nil {
+	if err := r.APIReader.List(ctx, &rss, sel...); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing ReplicaSets in %s: %w", d.Namespace, err)
 	}
 	rev := d.Annotations[actions.RevisionAnnotation]
@@ -152,8 +161,29 @@ func (r *StableRevisionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	// The Deployment's status and revision annotation decide, so the watch needs the whole
+	// object (metadata alone would not do); the Remediation controller reads the same cached
+	// Deployments as targets.
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&appsv1.Deployment{}).
 		Named("stablerevision").
 		Complete(r)
+}
+
+// ownedBySelector narrows a list of a workload's ReplicaSets or ControllerRevisions to those its
+// selector matches: the workload controllers label what they create with the pod template's
+// labels, which the (immutable) selector matches, so nothing the workload owns is left out. A
+// workload without a selector gets the whole namespace.
+func ownedBySelector(selector *metav1.LabelSelector, opts ...client.ListOption) ([]client.ListOption, error) {
+	if selector == nil {
+		return opts, nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(selector)
+	if err != nil {
+		return nil, fmt.Errorf("parsing label selector: %w", err)
+	}
+	return append(opts, client.MatchingLabelsSelector{Selector: sel}), nil
 }

@@ -190,6 +190,8 @@ func (r *RemediationReconciler) observePlan(ctx context.Context, s *scope, obs *
 
 // planInputs lists what the action reads beside the target: ReplicaSets or ControllerRevisions
 // for a rollback, HPAs for a scale-up (so an autoscaled workload is scaled through its HPA).
+// ReplicaSets and ControllerRevisions are never cached (cmd/main.go): they are read from the API
+// server, only those the workload's selector matches, which include every one it owns.
 func (r *RemediationReconciler) planInputs(ctx context.Context, c client.Reader, s *scope, obj client.Object) (actions.Inputs, error) {
 	in := actions.Inputs{Object: obj, Container: s.rem.Spec.Target.Container}
 	ns := client.InNamespace(obj.GetNamespace())
@@ -201,16 +203,24 @@ func (r *RemediationReconciler) planInputs(ctx context.Context, c client.Reader,
 		}
 		in.HPAs = hpas.Items
 	case v1beta1.ActionRollbackImage:
-		switch obj.(type) {
+		switch w := obj.(type) {
 		case *appsv1.Deployment:
+			sel, err := ownedBySelector(w.Spec.Selector, ns)
+			if err != nil {
+				return in, fmt.Errorf("reading the selector of Deployment %s: %w", client.ObjectKeyFromObject(w), err)
+			}
 			var rss appsv1.ReplicaSetList
-			if err := c.List(ctx, &rss, ns); err != nil {
+			if err := r.APIReader.List(ctx, &rss, sel...); err != nil {
 				return in, fmt.Errorf("listing ReplicaSets in %s: %w", obj.GetNamespace(), err)
 			}
 			in.ReplicaSets = rss.Items
 		case *appsv1.StatefulSet:
+			sel, err := ownedBySelector(w.Spec.Selector, ns)
+			if err != nil {
+				return in, fmt.Errorf("reading the selector of StatefulSet %s: %w", client.ObjectKeyFromObject(w), err)
+			}
 			var crs appsv1.ControllerRevisionList
-			if err := c.List(ctx, &crs, ns); err != nil {
+			if err := r.APIReader.List(ctx, &crs, sel...); err != nil {
 				return in, fmt.Errorf("listing ControllerRevisions in %s: %w", obj.GetNamespace(), err)
 			}
 			in.ControllerRevisions = crs.Items

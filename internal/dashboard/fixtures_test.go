@@ -165,7 +165,22 @@ func scene(now time.Time) (rems []*v1beta1.Remediation, pols []*v1beta1.Remediat
 		Status: v1beta1.RemediationPolicyStatus{ObservedGeneration: 2, CompiledRules: 1, Conditions: []metav1.Condition{{
 			Type: v1beta1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1beta1.CompiledReason,
 			Message: "1 rule compiled", LastTransitionTime: metav1.NewTime(now.Add(-time.Hour)),
-		}}},
+		}},
+			// Retention deleted seven finished Remediations; the last two are named, one in a
+			// namespace only some viewers may list.
+			Expired: &v1beta1.ExpiredOutcomes{Total: 7, LastDeletionTime: ptr.To(metav1.NewTime(now.Add(-2 * time.Hour))),
+				ByOutcome: []v1beta1.OutcomeCount{
+					{Phase: v1beta1.PhaseSkipped, Reason: "Cooldown", Count: 2},
+					{Phase: v1beta1.PhaseSucceeded, Reason: "VerifyWindowPassed", Count: 5},
+				},
+				Recent: []v1beta1.ExpiredRemediation{
+					{Name: "expired-oom-api", Namespace: "prod", Target: "Deployment/api", Action: v1beta1.ActionIncreaseMemory,
+						Phase: v1beta1.PhaseSucceeded, Reason: "VerifyWindowPassed", CompletedAt: ptr.To(metav1.NewTime(now.Add(-8 * 24 * time.Hour))),
+						DeletedAt: metav1.NewTime(now.Add(-2 * time.Hour))},
+					{Name: "expired-secret-job", Namespace: "staging", Target: "Deployment/secret", Action: v1beta1.ActionScaleUp,
+						Phase: v1beta1.PhaseSkipped, Reason: "Cooldown", DeletedAt: metav1.NewTime(now.Add(-3 * time.Hour))},
+				}},
+		},
 	}
 	broken := &v1beta1.RemediationPolicy{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "staging", Name: "broken", Generation: 1},

@@ -314,15 +314,21 @@ func (d *Dashboard) servePolicies(w http.ResponseWriter, r *http.Request) {
 			visible = append(visible, &pols.Items[i])
 		}
 	}
-	// A policy's counts are of the Remediations this viewer may see.
-	rems, err := d.visibleRemediations(r, d.scope(r.Context(), v.user, resourceRemediations))
+	// A policy's counts are of the Remediations this viewer may see, and so are the expired
+	// Remediations it names.
+	rs := d.scope(r.Context(), v.user, resourceRemediations)
+	rems, err := d.visibleRemediations(r, rs)
 	if err != nil {
 		d.failed(w, r, "remediations", err)
 		return
 	}
+	mayList := func(namespace string) bool {
+		ok, err := rs.allows(namespace)
+		return err == nil && ok
+	}
 	d.render(w, r, d.pages.policies, layoutData{
 		Title: "Policies", Nav: "policies",
-		Page: buildPolicies(visible, rems, d.opts.Clock.Now()),
+		Page: buildPolicies(visible, rems, mayList, d.opts.Clock.Now()),
 	})
 }
 

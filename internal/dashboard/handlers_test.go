@@ -159,7 +159,11 @@ func TestPages(t *testing.T) {
 			`data-name="staging/broken" data-ready="False"`, `class="ready ready-false"`, "CompileFailed",
 			`rule &#34;oom&#34;: matcher alertname=~&#34;(&#34;: missing closing )`,
 			"1 of 1 compiled", "0 of 1 compiled", "2 active, 3 total", "0 active, 0 total",
+			// Retention's record of what it deleted stays on the page.
+			`data-expired="7"`, "7 finished Remediations deleted by retention, the last 120m ago",
+			"VerifyWindowPassed: 5", "Cooldown: 2", "expired-oom-api", "Deployment/api", "expired-secret-job",
 		},
+		wantNot: []string{"more in namespaces you may not list"},
 	}, {
 		name: "activity feed newest first", path: "/activity", status: 200,
 		want: []string{`<ol class="feed">`, "prod/cpu-worker", "Cooldown"},
@@ -357,4 +361,18 @@ func TestUnsafeLinksAreNeutralised(t *testing.T) {
 		g.Expect(body).To(ContainSubstring(`href="#ZgotmplZ"`), path)
 		g.Expect(body).NotTo(ContainSubstring("javascript:"), path)
 	}
+}
+
+// TestPoliciesShowExpiredOnlyWhereTheViewerMayList: the expired Remediations a policy records
+// are named only to viewers who may list Remediations in their namespace.
+func TestPoliciesShowExpiredOnlyWhereTheViewerMayList(t *testing.T) {
+	g := NewWithT(t)
+	h := newTestDashboard(t, nil).Handler()
+	resp, body := as(t, h, prodToken, "/policies", nil)
+	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	g.Expect(body).To(ContainSubstring("7 finished Remediations deleted by retention"))
+	g.Expect(body).To(ContainSubstring("expired-oom-api"))
+	g.Expect(body).NotTo(ContainSubstring("expired-secret-job"))
+	g.Expect(body).NotTo(ContainSubstring("Deployment/secret"))
+	g.Expect(body).To(ContainSubstring("1 more in namespaces you may not list."))
 }

@@ -405,9 +405,59 @@ type policyRow struct {
 	Active, Total        int
 	RemediationsURL      string
 	ClusterWide          bool
+	// Expired is what retention deleted of the policy's finished Remediations
+	// (status.expired); nil when it deleted none.
+	Expired *expiredView
 }
 
-func buildPolicies(pols []*v1beta1.RemediationPolicy, rems []*v1beta1.Remediation, now time.Time) []policyRow {
+// expiredView is a policy's status.expired as the viewer may see it: the counts are the
+// policy's (readable by whoever may read the policy), the recent entries only those in
+// namespaces where the viewer may list Remediations.
+type expiredView struct {
+	Total        int64
+	LastDeletion string
+	ByOutcome    []outcomeView
+	Recent       []expiredRow
+	// Hidden counts the recent entries in namespaces the viewer may not list.
+	Hidden int
+}
+
+type outcomeView struct {
+	Phase, Reason, Class string
+	Count                int64
+}
+
+type expiredRow struct {
+	Namespace, Name, Target, Action string
+	Phase, Reason, Class            string
+	Completed, Deleted              string
+}
+
+func buildExpired(e *v1beta1.ExpiredOutcomes, mayList func(namespace string) bool, now time.Time) *expiredView {
+	if e == nil || e.Total == 0 {
+		return nil
+	}
+	v := &expiredView{Total: e.Total, LastDeletion: age(timeOrZero(e.LastDeletionTime), now)}
+	for _, c := range e.ByOutcome {
+		v.ByOutcome = append(v.ByOutcome, outcomeView{Phase: string(c.Phase), Reason: c.Reason, Class: phaseClass(c.Phase), Count: c.Count})
+	}
+	for _, x := range e.Recent {
+		if !mayList(x.Namespace) {
+			v.Hidden++
+			continue
+		}
+		v.Recent = append(v.Recent, expiredRow{
+			Namespace: x.Namespace, Name: x.Name, Target: x.Target, Action: string(x.Action),
+			Phase: string(x.Phase), Reason: x.Reason, Class: phaseClass(x.Phase),
+			Completed: age(timeOrZero(x.CompletedAt), now), Deleted: age(x.DeletedAt.Time, now),
+		})
+	}
+	return v
+}
+
+// buildPolicies builds the policies page; mayList says whether the viewer may list Remediations
+// in a namespace, for the expired Remediations each policy records.
+func buildPolicies(pols []*v1beta1.RemediationPolicy, rems []*v1beta1.Remediation, mayList func(namespace string) bool, now time.Time) []policyRow {
 	type counts struct{ active, total int }
 	byPolicy := map[string]counts{}
 	for _, r := range rems {
@@ -437,6 +487,7 @@ func buildPolicies(pols []*v1beta1.RemediationPolicy, rems []*v1beta1.Remediatio
 			Active:        c.active,
 			Total:         c.total,
 			ClusterWide:   p.Spec.NamespaceSelector != nil,
+			Expired:       buildExpired(p.Status.Expired, mayList, now),
 		}
 		if c := meta.FindStatusCondition(p.Status.Conditions, v1beta1.ConditionReady); c != nil {
 			pr.Ready, pr.Reason, pr.Message = string(c.Status), c.Reason, c.Message
