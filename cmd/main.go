@@ -330,7 +330,7 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		o.MaxWait = reconcileGitHubWait
 	}}
 	if err := controller.SetupIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
-		return err
+		return fmt.Errorf("setting up the Remediation field indexes: %w", err)
 	}
 	if err := (&controller.RemediationPolicyReconciler{
 		Client:    mgr.GetClient(),
@@ -379,9 +379,6 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		},
 	}); err != nil {
 		return fmt.Errorf("adding the pull request poller: %w", err)
-	}
-	if err := controller.SetupIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
-		return fmt.Errorf("setting up the Remediation field indexes: %w", err)
 	}
 	if err := (&controller.RemediationRetentionReconciler{
 		Client:            mgr.GetClient(),

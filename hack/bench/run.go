@@ -77,8 +77,8 @@ type bench struct {
 	// Remediations/s, the fair reference for the receiver's own creates.
 	mc                   client.Client
 	rawMgrPar, rawMgrSeq float64
-	rows      []row
-	started   time.Time
+	rows                 []row
+	started              time.Time
 	// pid is the manager's process id, found once (managerPID).
 	pid string
 }
