@@ -116,7 +116,7 @@ func (b *bench) heal(ctx context.Context) error {
 	b.add(row{key: "healing_remediations", name: fmt.Sprintf("4 healing, %d Direct ScaleUp to Succeeded", n), figure: perSec, unit: "remediations/s",
 		ratio: some(perSec / refPerSec), reference: fmt.Sprintf("raw parallel writes/s / writes per remediation = %.0f/s; phases %v", refPerSec, counts)})
 	b.add(row{key: "healing_writes_per_remediation", name: "4 healing, manager API writes per remediation", figure: perRem, unit: "writes",
-		display: fmt.Sprintf("%.1f", perRem), reference: "receiver create+status, engine status and the target's patch"})
+		display: fmt.Sprintf("%.1f", perRem), reference: "the receiver's create, the engine's status writes and Events, the target's patch (target: at most 6)"})
 	return nil
 }
 
