@@ -119,6 +119,9 @@ func (b *bench) memory(ctx context.Context) error {
 		len(have.Items), len(deps.Items), len(rss.Items), len(pods.Items))
 	b.add(row{key: "memory_peak_rss", name: "5 memory, manager peak RSS (VmHWM)", figure: mib(m.hwm), unit: "MiB", reference: cluster})
 	b.add(row{key: "memory_rss_end", name: "5 memory, manager RSS at the end", figure: mib(m.rss), unit: "MiB", reference: "the same, when the row ends"})
+	if b.o.heapProfile != "" {
+		return writeHeapProfile(ctx, b.o.heapProfile)
+	}
 	return nil
 }
 

@@ -53,14 +53,24 @@ func (b *bench) countRemediations(ctx context.Context, ns string) (int, error) {
 // clearRemediations deletes every Remediation in ns and waits, bounded, until they are gone: a
 // row's clean-up, not measured.
 func (b *bench) clearRemediations(ctx context.Context, ns string) error {
-	if err := b.c.DeleteAllOf(ctx, &v1beta1.Remediation{}, client.InNamespace(ns)); err != nil {
-		return fmt.Errorf("deleting the Remediations in %s: %w", ns, err)
-	}
-	// The API server deletes a collection one object at a time: 50,000 take minutes.
-	return poll(ctx, 5*time.Minute, 2*time.Second, func() (bool, error) {
+	// The API server deletes a collection one object at a time, within one request's timeout:
+	// tens of thousands take several requests, so a failed one is sent again while any is left.
+	var last error
+	err := poll(ctx, 10*time.Minute, 2*time.Second, func() (bool, error) {
 		n, err := b.countRemediations(ctx, ns)
-		return n == 0, err
+		if err != nil || n == 0 {
+			return n == 0, err
+		}
+		if err := b.c.DeleteAllOf(ctx, &v1beta1.Remediation{}, client.InNamespace(ns)); err != nil {
+			last = err
+			progress("deleting the Remediations in %s: %d left, %v; sending the request again", ns, n, err)
+		}
+		return false, nil
 	})
+	if err != nil {
+		return fmt.Errorf("deleting the Remediations in %s (last error: %v): %w", ns, last, err)
+	}
+	return nil
 }
 
 // createRetentionPolicy is the benchmark policy with retention on.

@@ -20,6 +20,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,7 +157,7 @@ func run(ctx context.Context, o options) (err error) {
 		Binary: o.manager, Kubeconfig: managerKubeconfig, Webhook: b.cp.WebhookOptions(), Dir: dir,
 		OperatorNamespace: operatorNamespace, ReceiverTokenFile: tokenFile, PollInterval: time.Second,
 		// One replica: no lease renewals among the counted writes.
-		ExtraArgs: []string{"--leader-elect=false", "--receiver-flush-interval=" + o.flush.String()},
+		ExtraArgs: managerArgs(o),
 	})
 	if err != nil {
 		return err
@@ -342,4 +344,40 @@ func webhookDocuments(stream []byte) ([]string, error) {
 		}
 	}
 	return docs, nil
+}
+
+// pprofAddr is where the manager serves pprof when --heap-profile asks for a profile.
+const pprofAddr = "127.0.0.1:16060"
+
+func managerArgs(o options) []string {
+	args := []string{"--leader-elect=false", "--receiver-flush-interval=" + o.flush.String()}
+	if o.heapProfile != "" {
+		args = append(args, "--pprof-bind-address="+pprofAddr)
+	}
+	return args
+}
+
+// writeHeapProfile saves the manager's heap profile (after a GC) to path.
+func writeHeapProfile(ctx context.Context, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/heap?gc=1", nil)
+	if err != nil {
+		return fmt.Errorf("asking for the heap profile: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("reading the manager's heap profile: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reading the manager's heap profile: HTTP %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reading the manager's heap profile: %w", err)
+	}
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	progress("row 5: the manager's heap profile is in %s (go tool pprof -top %s)", path, path)
+	return nil
 }
