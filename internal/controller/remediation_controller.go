@@ -23,6 +23,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -30,7 +31,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/defaults"
@@ -96,6 +99,8 @@ type RemediationReconciler struct {
 
 	reservationsOnce sync.Once
 	reservations     *reservations
+	wakeOnce         sync.Once
+	wake             chan event.GenericEvent
 }
 
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediations,verbs=get;list;watch
@@ -129,32 +134,20 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 
 	pending := remediation.Current(rem.Status.Phase) == v1beta1.PhasePending
-	if pending {
-		// Leaving Pending reserves a place in the target's and the policy's budgets: decide and
-		// write under their locks (see reservations).
-		unlock := r.reserved().lock(TargetKey(rem), BudgetKey(rem))
-		defer unlock()
-	}
-	s, err := r.newScope(ctx, rem)
+	read := rem.DeepCopy()
+	s, steps, err := r.decide(ctx, rem)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	var steps []step
-	for {
-		from := rem.Status.Phase
-		obs, err := r.observe(ctx, s)
-		if err != nil {
+	if pending && steps[0].decision.Next == v1beta1.PhasePlanning {
+		// Leaving Pending reserves a place in the target's and the policy's budgets: decide
+		// again, and write, under their locks (see reservations). A decision to wait or to skip
+		// reserves nothing, so it needs no lock: one policy's storm of skips is not serialised.
+		unlock := r.reserved().lock(TargetKey(read), BudgetKey(read))
+		defer unlock()
+		rem = read.DeepCopy()
+		if s, steps, err = r.decide(ctx, rem); err != nil {
 			return ctrl.Result{}, err
-		}
-		d := remediation.Transition(rem, s.settings, obs)
-		moved := d.Moved(from) || from == ""
-		nextStatus(&rem.Status, rem.Generation, obs, d, moved, s.now)
-		steps = append(steps, step{from: remediation.Current(from), decision: d, moved: moved})
-		// Guards passed: plan in the same reconcile and write both with one patch. Planning
-		// only reads, so a failed write loses nothing; the plan is written before anything
-		// acts on it.
-		if remediation.Current(from) != v1beta1.PhasePending || d.Next != v1beta1.PhasePlanning {
-			break
 		}
 	}
 	d := steps[len(steps)-1].decision
@@ -168,8 +161,13 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		return ctrl.Result{}, err
 	}
-	if pending && wrote {
-		r.reserved().record(client.ObjectKeyFromObject(rem), &rem.Status, s.orig.ResourceVersion, s.now)
+	if wrote {
+		// Every status written counts for the next decision of its peers before the cache shows it.
+		r.reserved().record(client.ObjectKeyFromObject(s.rem), &s.rem.Status, s.orig.ResourceVersion, s.now)
+		if by := s.rem.Status.SupersededBy; by != "" && s.rem.Status.Phase == v1beta1.PhaseSuperseded {
+			// The newer one waits (Superseding) for this one to end: it may go ahead now.
+			r.wakeUp(s.rem.Namespace, by)
+		}
 	}
 	for _, st := range steps {
 		if st.moved && st.from != st.decision.Next {
@@ -177,6 +175,32 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 	}
 	return ctrl.Result{RequeueAfter: d.RequeueAfter}, nil
+}
+
+// decide loads the scope of rem and steps the state machine: one step, or two when the guards
+// pass and the plan is made in the same reconcile (written with one patch: planning only reads,
+// so a failed write loses nothing, and the plan is written before anything acts on it). It
+// leaves the new status in rem.
+func (r *RemediationReconciler) decide(ctx context.Context, rem *v1beta1.Remediation) (*scope, []step, error) {
+	s, err := r.newScope(ctx, rem)
+	if err != nil {
+		return nil, nil, err
+	}
+	var steps []step
+	for {
+		from := rem.Status.Phase
+		obs, err := r.observe(ctx, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		d := remediation.Transition(rem, s.settings, obs)
+		moved := d.Moved(from) || from == ""
+		nextStatus(&rem.Status, rem.Generation, obs, d, moved, s.now)
+		steps = append(steps, step{from: remediation.Current(from), decision: d, moved: moved})
+		if remediation.Current(from) != v1beta1.PhasePending || d.Next != v1beta1.PhasePlanning {
+			return s, steps, nil
+		}
+	}
 }
 
 // foldTerminal takes a finished Remediation's new sightings (a late repeat or resolution) into
@@ -194,6 +218,25 @@ func (r *RemediationReconciler) foldTerminal(ctx context.Context, rem *v1beta1.R
 		return fmt.Errorf("recording sightings on finished Remediation %s/%s: %w", rem.Namespace, rem.Name, err)
 	}
 	return nil
+}
+
+// wakeups is the channel wakeUp sends on, made on first use.
+func (r *RemediationReconciler) wakeups() chan event.GenericEvent {
+	r.wakeOnce.Do(func() { r.wake = make(chan event.GenericEvent, wakeBuffer) })
+	return r.wake
+}
+
+// wakeBuffer bounds the pending wake-ups; past it a wake-up is dropped and the Remediation is
+// looked at on its own requeue (RecheckInterval) instead.
+const wakeBuffer = 1024
+
+// wakeUp asks for a reconcile of the Remediation namespace/name soon, without blocking.
+func (r *RemediationReconciler) wakeUp(namespace, name string) {
+	ev := event.GenericEvent{Object: &v1beta1.Remediation{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}}
+	select {
+	case r.wakeups() <- ev:
+	default:
+	}
 }
 
 // reserved returns the reconciler's reservations, made on first use.
@@ -297,8 +340,9 @@ func (r *RemediationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1beta1.Remediation{}).
-		// A change to one Remediation wakes the others of its action and target (superseding).
-		Watches(&v1beta1.Remediation{}, handler.EnqueueRequestsFromMapFunc(r.enqueueCompetitors)).
+		// Superseding wakes exactly the Remediations it concerns (wakeUp), not every competitor
+		// on every change: a storm on one target would make that quadratic.
+		WatchesRawSource(source.Channel(r.wakeups(), &handler.EnqueueRequestForObject{})).
 		Named("remediation").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)}).
 		Complete(r)

@@ -117,6 +117,16 @@ func (r *RemediationReconciler) observeGuards(ctx context.Context, s *scope, obs
 	}
 	res := remediation.RunGuards(chain, in)
 	obs.Guard = &res
+	if res.Reason == remediation.SupersedingReason {
+		// This one waits for an open one of the same action and target to be superseded (or to
+		// go past the point of no return): wake it, so it decides now rather than at its poll.
+		for i := range in.Others {
+			o := &in.Others[i]
+			if remediation.Competing(s.rem, o) && !o.Status.Phase.IsTerminal() {
+				r.wakeUp(o.Namespace, o.Name)
+			}
+		}
+	}
 	return nil
 }
 

@@ -23,7 +23,6 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/gitprovider"
@@ -91,27 +90,4 @@ func (r *RemediationReconciler) competitors(ctx context.Context, rem *v1beta1.Re
 	}
 	r.reserved().overlay(list.Items)
 	return list.Items, nil
-}
-
-// enqueueCompetitors wakes the open Remediations of the same action and target as obj when obj
-// changes: a new one supersedes an older one at once, and the newer one goes ahead as soon as the
-// older one has ended, instead of at their next poll.
-func (r *RemediationReconciler) enqueueCompetitors(ctx context.Context, obj client.Object) []reconcile.Request {
-	rem, ok := obj.(*v1beta1.Remediation)
-	if !ok {
-		return nil
-	}
-	others, err := r.competitors(ctx, rem)
-	if err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Could not list competing Remediations", "Remediation", client.ObjectKeyFromObject(rem))
-		return nil
-	}
-	var out []reconcile.Request
-	for i := range others {
-		o := &others[i]
-		if remediation.Competing(rem, o) && !o.Status.Phase.IsTerminal() {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
-		}
-	}
-	return out
 }
