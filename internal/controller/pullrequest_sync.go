@@ -73,17 +73,15 @@ func (s *PullRequestSync) Update(ctx context.Context, pr gitprovider.PullRequest
 	log := ctrl.LoggerFrom(ctx)
 	for i := range list.Items {
 		rem := &list.Items[i]
-		cur := rem.Status.PullRequest
-		if cur == nil || rem.Status.Phase.IsTerminal() {
+		if rem.Status.PullRequest == nil || rem.Status.Phase.IsTerminal() {
 			continue
 		}
-		if seen := remediation.ReadSightings(rem.Annotations).PullRequest; seen != nil {
-			// What the annotation already says, folded or not, counts as recorded.
-			if next, verdict := nextPullRequestStatus(*cur, sightingPullRequest(seen), s.legacyRepository(ctx, rem)); verdict == prChanged {
-				cur = &next
-			}
-		}
-		next, verdict := nextPullRequestStatus(*cur, pr, s.legacyRepository(ctx, rem))
+		legacy := s.legacyRepository(ctx, rem)
+		// What the annotation already says, folded or not, counts as recorded.
+		st := rem.Status.DeepCopy()
+		foldPullRequest(st, rem.Annotations, legacy)
+		cur := st.PullRequest
+		next, verdict := nextPullRequestStatus(*cur, pr, legacy)
 		switch verdict {
 		case prOther:
 			continue

@@ -258,6 +258,8 @@ type scope struct {
 	// orig is the Remediation as read, defaults filled in, before sightings were folded: the
 	// status patch is computed against it.
 	orig *v1beta1.Remediation
+	// sameTarget are the Remediations of the target, read once per scope (competitors).
+	sameTarget []v1beta1.Remediation
 }
 
 // newScope loads the policy and fills the defaults, so a cluster without the defaulting webhook

@@ -99,7 +99,7 @@ func (r *RemediationReconciler) observeGuards(ctx context.Context, s *scope, obs
 	default:
 		in.TargetExists = true
 	}
-	peers, err := r.peers(ctx, s.rem)
+	peers, err := r.peers(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -134,22 +134,25 @@ func (r *RemediationReconciler) observeGuards(ctx context.Context, s *scope, obs
 // policy budget (IndexRemediationTarget, IndexRemediationBudget), read from the cache without a
 // deep copy (the guards only read them), with the statuses reserved but not yet in the cache
 // laid over them.
-func (r *RemediationReconciler) peers(ctx context.Context, rem *v1beta1.Remediation) ([]v1beta1.Remediation, error) {
-	var byTarget, byBudget v1beta1.RemediationList
-	if err := r.List(ctx, &byTarget, client.MatchingFields{IndexRemediationTarget: TargetKey(rem)}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("listing the Remediations of target %s for the guards: %w", TargetKey(rem), err)
+func (r *RemediationReconciler) peers(ctx context.Context, s *scope) ([]v1beta1.Remediation, error) {
+	sameTarget, err := r.competitors(ctx, s)
+	if err != nil {
+		return nil, err
 	}
+	rem := s.rem
+	var byBudget v1beta1.RemediationList
 	if err := r.List(ctx, &byBudget, client.MatchingFields{IndexRemediationBudget: BudgetKey(rem)}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing the Remediations of policy budget %s for the guards: %w", BudgetKey(rem), err)
 	}
-	out := byTarget.Items
+	var other []v1beta1.Remediation
 	for i := range byBudget.Items {
 		if TargetKey(&byBudget.Items[i]) != TargetKey(rem) {
-			out = append(out, byBudget.Items[i])
+			other = append(other, byBudget.Items[i])
 		}
 	}
-	r.reserved().overlay(out)
-	return out, nil
+	r.reserved().overlay(other)
+	// Clipped: appending never writes into the scope's list of the target.
+	return append(slices.Clip(sameTarget), other...), nil
 }
 
 // listVPAs reads the VPAs of a namespace; a cluster without the VPA CRD has none.

@@ -39,7 +39,7 @@ func (r *RemediationReconciler) observeSupersede(ctx context.Context, s *scope, 
 	if !remediation.Supersedable(s.rem) {
 		return false, nil
 	}
-	others, err := r.competitors(ctx, s.rem)
+	others, err := r.competitors(ctx, s)
 	if err != nil {
 		return false, err
 	}
@@ -80,14 +80,22 @@ func (r *RemediationReconciler) observeSupersede(ctx context.Context, s *scope, 
 	return true, nil
 }
 
-// competitors lists the Remediations of rem's target (IndexRemediationTarget, without a deep
+// competitors lists the Remediations of s.rem's target (IndexRemediationTarget, without a deep
 // copy: they are only read), among which those of the same action compete with it, with the
-// statuses reserved but not yet in the cache laid over them.
-func (r *RemediationReconciler) competitors(ctx context.Context, rem *v1beta1.Remediation) ([]v1beta1.Remediation, error) {
+// statuses reserved but not yet in the cache laid over them. The list is read once per scope:
+// superseding and the guards of one reconcile share it.
+func (r *RemediationReconciler) competitors(ctx context.Context, s *scope) ([]v1beta1.Remediation, error) {
+	if s.sameTarget != nil {
+		return s.sameTarget, nil
+	}
 	var list v1beta1.RemediationList
-	if err := r.List(ctx, &list, client.MatchingFields{IndexRemediationTarget: TargetKey(rem)}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("listing the Remediations of target %s to find a newer one of the same action: %w", TargetKey(rem), err)
+	if err := r.List(ctx, &list, client.MatchingFields{IndexRemediationTarget: TargetKey(s.rem)}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the Remediations of target %s to find a newer one of the same action: %w", TargetKey(s.rem), err)
 	}
 	r.reserved().overlay(list.Items)
-	return list.Items, nil
+	s.sameTarget = list.Items
+	if s.sameTarget == nil {
+		s.sameTarget = []v1beta1.Remediation{}
+	}
+	return s.sameTarget, nil
 }
