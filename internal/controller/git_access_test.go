@@ -42,8 +42,6 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/defaults"
@@ -224,34 +222,21 @@ spec:
 
 		access = gitaccess.Config{OperatorNamespace: opNS, Hosts: []string{"github.com", fakeHost}, AllowInsecureHTTP: true}
 		providers := &github.ProviderCache{Adjust: func(o *github.Options) { o.MaxWait = 2 * time.Second }}
-		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-			Scheme:                 scheme,
-			Metrics:                metricsserver.Options{BindAddress: "0"},
-			HealthProbeBindAddress: "0",
-			Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		stopManager, stopped = startTestManager(func(mgr ctrl.Manager) {
+			Expect((&RemediationReconciler{
+				Client:                  mgr.GetClient(),
+				Metrics:                 metrics.NewRecorder(prometheus.NewRegistry()),
+				OperatorNamespace:       opNS,
+				ProtectedNamespaces:     routing.DefaultProtectedNamespaces,
+				PollInterval:            100 * time.Millisecond,
+				PullRequestPollInterval: 200 * time.Millisecond,
+				GitAccess:               access,
+				// As cmd/main.go wires it.
+				Providers: func(creds GitCredentials) (gitprovider.Provider, error) {
+					return providers.Get(creds.Secret.String(), creds.Data, creds.Endpoint.BaseURL)
+				},
+			}).SetupWithManager(mgr)).To(Succeed())
 		})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
-		Expect((&RemediationReconciler{
-			Client:                  mgr.GetClient(),
-			Metrics:                 metrics.NewRecorder(prometheus.NewRegistry()),
-			OperatorNamespace:       opNS,
-			ProtectedNamespaces:     routing.DefaultProtectedNamespaces,
-			PollInterval:            100 * time.Millisecond,
-			PullRequestPollInterval: 200 * time.Millisecond,
-			GitAccess:               access,
-			// As cmd/main.go wires it.
-			Providers: func(creds GitCredentials) (gitprovider.Provider, error) {
-				return providers.Get(creds.Secret.String(), creds.Data, creds.Endpoint.BaseURL)
-			},
-		}).SetupWithManager(mgr)).To(Succeed())
-		mctx, cancel := context.WithCancel(ctx)
-		stopManager, stopped = cancel, make(chan struct{})
-		go func() {
-			defer GinkgoRecover()
-			defer close(stopped)
-			Expect(mgr.Start(mctx)).To(Succeed())
-		}()
 	})
 	AfterAll(func() {
 		stopManager()

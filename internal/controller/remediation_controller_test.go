@@ -46,8 +46,6 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/actions"
@@ -331,46 +329,33 @@ var _ = Describe("Remediation controller", Ordered, func() {
 	)
 
 	startManager := func() {
-		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-			Scheme:                 scheme,
-			Metrics:                metricsserver.Options{BindAddress: "0"},
-			HealthProbeBindAddress: "0",
-			Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-		})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
-		writes = &writeCounter{Client: mgr.GetClient(), writes: map[string]int{}, targets: map[string]int{}}
-		Expect((&RemediationReconciler{
-			Client:              writes,
-			Workers:             4,
-			Metrics:             rec,
-			Clock:               clk,
-			OperatorNamespace:   operatorNamespace,
-			PollInterval:        100 * time.Millisecond,
-			ProtectedNamespaces: routing.DefaultProtectedNamespaces,
-			Impersonate: func(user string) (client.Client, error) {
-				c := rest.CopyConfig(cfg)
-				c.Impersonate = rest.ImpersonationConfig{UserName: user}
-				return client.New(c, client.Options{Scheme: scheme})
-			},
+		stopManager, stopped = startTestManager(func(mgr ctrl.Manager) {
+			writes = &writeCounter{Client: mgr.GetClient(), writes: map[string]int{}, targets: map[string]int{}}
+			Expect((&RemediationReconciler{
+				Client:              writes,
+				Workers:             4,
+				Metrics:             rec,
+				Clock:               clk,
+				OperatorNamespace:   operatorNamespace,
+				PollInterval:        100 * time.Millisecond,
+				ProtectedNamespaces: routing.DefaultProtectedNamespaces,
+				Impersonate: func(user string) (client.Client, error) {
+					c := rest.CopyConfig(cfg)
+					c.Impersonate = rest.ImpersonationConfig{UserName: user}
+					return client.New(c, client.Options{Scheme: scheme})
+				},
 
-			PullRequestPollInterval: 150 * time.Millisecond,
-			Providers: func(creds GitCredentials) (gitprovider.Provider, error) {
-				if string(creds.Data["token"]) != "t0ken" {
-					return nil, fmt.Errorf("no token in the Secret")
-				}
-				return provider, nil
-			},
-		}).SetupWithManager(mgr)).To(Succeed())
-		Expect((&StableRevisionReconciler{Client: mgr.GetClient(), Clock: clk, StableAfter: time.Minute,
-			OperatorNamespace: operatorNamespace}).SetupWithManager(mgr)).To(Succeed())
-		mctx, cancel := context.WithCancel(ctx)
-		stopManager, stopped = cancel, make(chan struct{})
-		go func() {
-			defer GinkgoRecover()
-			defer close(stopped)
-			Expect(mgr.Start(mctx)).To(Succeed())
-		}()
+				PullRequestPollInterval: 150 * time.Millisecond,
+				Providers: func(creds GitCredentials) (gitprovider.Provider, error) {
+					if string(creds.Data["token"]) != "t0ken" {
+						return nil, fmt.Errorf("no token in the Secret")
+					}
+					return provider, nil
+				},
+			}).SetupWithManager(mgr)).To(Succeed())
+			Expect((&StableRevisionReconciler{Client: mgr.GetClient(), Clock: clk, StableAfter: time.Minute,
+				OperatorNamespace: operatorNamespace}).SetupWithManager(mgr)).To(Succeed())
+		})
 	}
 	restart := func(between func()) {
 		stopManager()

@@ -30,8 +30,6 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/defaults"
@@ -55,24 +53,11 @@ var _ = Describe("Remediation retention controller", Ordered, func() {
 
 	BeforeAll(func() {
 		opNS = namespace("retention-operator-")
-		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-			Scheme:                 scheme,
-			Metrics:                metricsserver.Options{BindAddress: "0"},
-			HealthProbeBindAddress: "0",
-			Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		stopManager, stopped = startTestManager(func(mgr ctrl.Manager) {
+			retention = &RemediationRetentionReconciler{Client: mgr.GetClient(), Clock: clk, OperatorNamespace: opNS,
+				BatchDelay: 10 * time.Millisecond}
+			Expect(retention.SetupWithManager(mgr)).To(Succeed())
 		})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
-		retention = &RemediationRetentionReconciler{Client: mgr.GetClient(), Clock: clk, OperatorNamespace: opNS,
-			BatchDelay: 10 * time.Millisecond}
-		Expect(retention.SetupWithManager(mgr)).To(Succeed())
-		mctx, cancel := context.WithCancel(ctx)
-		stopManager, stopped = cancel, make(chan struct{})
-		go func() {
-			defer GinkgoRecover()
-			defer close(stopped)
-			Expect(mgr.Start(mctx)).To(Succeed())
-		}()
 	})
 	AfterAll(func() {
 		stopManager()

@@ -28,10 +28,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/heal8s/heal8s/api/v1alpha1"
 	"github.com/heal8s/heal8s/api/v1beta1"
@@ -88,3 +92,26 @@ var _ = AfterSuite(func() {
 	cancel()
 	Expect(testEnv.Stop()).To(Succeed())
 })
+
+// startTestManager starts a manager on the envtest API server, as the specs' controllers need it:
+// no metrics or probe listeners, controller names reusable, the field indexes registered, and
+// whatever setup adds. It returns the function that stops it and a channel closed once it has.
+func startTestManager(setup func(mgr ctrl.Manager)) (context.CancelFunc, chan struct{}) {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
+	setup(mgr)
+	mctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(stopped)
+		Expect(mgr.Start(mctx)).To(Succeed())
+	}()
+	return cancel, stopped
+}
