@@ -212,8 +212,15 @@ func (b *bench) alerts(ns string, n int, target func(i int) string) []alert {
 }
 
 func payload(alerts []alert) ([]byte, error) {
+	// Alertmanager's group status is firing while any alert in it fires.
+	status := "resolved"
+	for _, a := range alerts {
+		if a.Status == "firing" {
+			status = "firing"
+		}
+	}
 	body, err := json.Marshal(map[string]any{
-		"version": "4", "groupKey": "{}:{alertname=\"bench\"}", "truncatedAlerts": 0, "status": "firing",
+		"version": "4", "groupKey": "{}:{alertname=\"bench\"}", "truncatedAlerts": 0, "status": status,
 		"receiver": "heal8s", "groupLabels": map[string]string{}, "commonLabels": map[string]string{},
 		"commonAnnotations": map[string]string{}, "externalURL": "http://alertmanager.example", "alerts": alerts,
 	})

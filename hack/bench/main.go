@@ -63,7 +63,7 @@ type options struct {
 	retentionByEngine bool
 	// steadyRate alerts arrive per simulated minute for a simulated hour that lasts
 	// steadyDuration; steadyTTL is the retention TTL in simulated time.
-	steadyRate                int
+	steadyRate, steadyFire    int
 	steadyDuration, steadyTTL time.Duration
 	// json, when set, is where the rows are written as one JSON object.
 	json string
@@ -105,6 +105,7 @@ func main() {
 	flag.BoolVar(&o.retentionByEngine, "retention-by-engine", false, "Row 7: let the engine end each Remediation Skipped (about 17/s, see docs/performance.md) "+
 		"instead of the bench writing that status right after the create.")
 	flag.IntVar(&o.steadyRate, "steady-rate", 20, "Row 8: new alerts per simulated minute, for one simulated hour (0 skips the row).")
+	flag.IntVar(&o.steadyFire, "steady-fire", 3, "Row 8: simulated minutes each alert fires before its resolution is sent.")
 	flag.DurationVar(&o.steadyDuration, "steady-duration", 4*time.Minute, "Row 8: the real time one simulated hour is compressed into (a simulated "+
 		"minute lasts a 60th of it; 0 skips the row).")
 	flag.DurationVar(&o.steadyTTL, "steady-ttl", 5*time.Minute, "Row 8: spec.retention.ttlSecondsAfterFinished in simulated time, "+

@@ -290,8 +290,14 @@ func (b *bench) steady(ctx context.Context) error {
 		return err
 	}
 	samples := []sample{first}
+	// batches holds each simulated minute's alerts until their resolution is sent, as
+	// Alertmanager sends it once the rule stops firing: an alert fires for --steady-fire
+	// simulated minutes. Without it retention keeps every Remediation a day past its last
+	// sighting (FiringGrace in internal/remediation/retention.go) and the count cannot level off.
+	fire := max(1, b.o.steadyFire)
+	batches := make([][]alert, 60)
 	t0 := time.Now()
-	sent, late := 0, 0
+	sent, resolved, late := 0, 0, 0
 	for m := range 60 {
 		at := t0.Add(time.Duration(m) * minute)
 		if wait := time.Until(at); wait > 0 {
@@ -310,7 +316,8 @@ func (b *bench) steady(ctx context.Context) error {
 			}
 			samples = append(samples, s)
 		}
-		body, err := payload(b.alerts(nsSteady, b.o.steadyRate, targets))
+		batches[m] = b.alerts(nsSteady, b.o.steadyRate, targets)
+		body, err := payload(batches[m])
 		if err != nil {
 			return err
 		}
@@ -318,6 +325,14 @@ func (b *bench) steady(ctx context.Context) error {
 			return err
 		}
 		sent += b.o.steadyRate
+		if r := m - fire; r >= 0 {
+			n, err := b.resolve(ctx, batches[r])
+			if err != nil {
+				return err
+			}
+			resolved += n
+			batches[r] = nil
+		}
 	}
 	select {
 	case <-ctx.Done():
@@ -350,9 +365,32 @@ func (b *bench) steady(ctx context.Context) error {
 			wf, b.o.steadyRate, series(writes, "%.0f"))})
 	b.add(row{key: "steady_remediations_end", name: "8 steady hour, Remediations at the end", figure: float64(last.count), unit: "Remediations",
 		display: fmt.Sprintf("%d of %d", last.count, sent), ratio: some(float64(last.count) / float64(sent)),
-		reference: fmt.Sprintf("left / alerts sent (one Remediation each; simulated minutes posted late: %d); TTL %s real = %s simulated; phases %v; counts %s",
-			late, ttl, b.o.steadyTTL, counts, seriesInt(samples, func(s sample) int { return s.count }))})
+		reference: fmt.Sprintf("left / alerts sent (one Remediation each; %d resolved, each %d simulated minutes after it fired; simulated minutes posted late: %d); "+
+			"TTL %s real = %s simulated; phases %v; counts %s",
+			resolved, fire, late, ttl, b.o.steadyTTL, counts, seriesInt(samples, func(s sample) int { return s.count }))})
 	return nil
+}
+
+// resolve posts the resolution of alerts: the same labels, fingerprint and startsAt, status
+// resolved and endsAt now, which is how Alertmanager reports an alert that stopped firing.
+func (b *bench) resolve(ctx context.Context, alerts []alert) (int, error) {
+	if len(alerts) == 0 {
+		return 0, nil
+	}
+	now := time.Now().UTC()
+	out := make([]alert, len(alerts))
+	for i, a := range alerts {
+		a.Status, a.EndsAt = "resolved", now
+		out[i] = a
+	}
+	body, err := payload(out)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := b.post(ctx, body); err != nil {
+		return 0, fmt.Errorf("resolving %d alerts: %w", len(out), err)
+	}
+	return len(out), nil
 }
 
 // thirds is the mean of the first third of xs and of the last third.
