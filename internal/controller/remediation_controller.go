@@ -99,8 +99,11 @@ type RemediationReconciler struct {
 
 	reservationsOnce sync.Once
 	reservations     *reservations
-	wakeOnce         sync.Once
-	wake             chan event.GenericEvent
+	// peerIndex reads a target's and a policy budget's Remediations from the cache without a
+	// copy; SetupWithManager builds it.
+	peerIndex *peerIndex
+	wakeOnce  sync.Once
+	wake      chan event.GenericEvent
 }
 
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediations,verbs=get;list;watch
@@ -259,7 +262,7 @@ type scope struct {
 	// status patch is computed against it.
 	orig *v1beta1.Remediation
 	// sameTarget are the Remediations of the target, read once per scope (competitors).
-	sameTarget []v1beta1.Remediation
+	sameTarget []*v1beta1.Remediation
 }
 
 // newScope loads the policy and fills the defaults, so a cluster without the defaulting webhook
@@ -340,6 +343,11 @@ func (r *RemediationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Metrics == nil {
 		return fmt.Errorf("setting up the Remediation controller: no metrics recorder")
 	}
+	idx, err := newPeerIndex(context.Background(), mgr.GetCache())
+	if err != nil {
+		return fmt.Errorf("setting up the Remediation controller: %w", err)
+	}
+	r.peerIndex = idx
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1beta1.Remediation{}).
 		// Superseding wakes exactly the Remediations it concerns (wakeUp), not every competitor

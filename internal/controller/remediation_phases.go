@@ -120,8 +120,7 @@ func (r *RemediationReconciler) observeGuards(ctx context.Context, s *scope, obs
 	if res.Reason == remediation.SupersedingReason {
 		// This one waits for an open one of the same action and target to be superseded (or to
 		// go past the point of no return): wake it, so it decides now rather than at its poll.
-		for i := range in.Others {
-			o := &in.Others[i]
+		for _, o := range in.Others {
 			if remediation.Competing(s.rem, o) && !o.Status.Phase.IsTerminal() {
 				r.wakeUp(o.Namespace, o.Name)
 			}
@@ -131,23 +130,22 @@ func (r *RemediationReconciler) observeGuards(ctx context.Context, s *scope, obs
 }
 
 // peers are the Remediations the guards count for rem: those of its target and those of its
-// policy budget (IndexRemediationTarget, IndexRemediationBudget), read from the cache without a
-// deep copy (the guards only read them), with the statuses reserved but not yet in the cache
+// policy budget (peerIndex: pointers into the cache, neither copied nor changed), with the statuses reserved but not yet in the cache
 // laid over them.
-func (r *RemediationReconciler) peers(ctx context.Context, s *scope) ([]v1beta1.Remediation, error) {
+func (r *RemediationReconciler) peers(ctx context.Context, s *scope) ([]*v1beta1.Remediation, error) {
 	sameTarget, err := r.competitors(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	rem := s.rem
-	var byBudget v1beta1.RemediationList
-	if err := r.List(ctx, &byBudget, client.MatchingFields{IndexRemediationBudget: BudgetKey(rem)}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("listing the Remediations of policy budget %s for the guards: %w", BudgetKey(rem), err)
+	byBudget, err := r.peerIndex.byBudget(BudgetKey(rem))
+	if err != nil {
+		return nil, fmt.Errorf("reading the Remediations of policy budget %s for the guards: %w", BudgetKey(rem), err)
 	}
-	var other []v1beta1.Remediation
-	for i := range byBudget.Items {
-		if TargetKey(&byBudget.Items[i]) != TargetKey(rem) {
-			other = append(other, byBudget.Items[i])
+	other := byBudget[:0]
+	for _, o := range byBudget {
+		if TargetKey(o) != TargetKey(rem) {
+			other = append(other, o)
 		}
 	}
 	r.reserved().overlay(other)

@@ -22,7 +22,6 @@ import (
 	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/gitprovider"
@@ -80,22 +79,19 @@ func (r *RemediationReconciler) observeSupersede(ctx context.Context, s *scope, 
 	return true, nil
 }
 
-// competitors lists the Remediations of s.rem's target (IndexRemediationTarget, without a deep
-// copy: they are only read), among which those of the same action compete with it, with the
+// competitors are the Remediations of s.rem's target (peerIndex.byTarget: pointers into the
+// cache, neither copied nor changed), among which those of the same action compete with it, with the
 // statuses reserved but not yet in the cache laid over them. The list is read once per scope:
 // superseding and the guards of one reconcile share it.
-func (r *RemediationReconciler) competitors(ctx context.Context, s *scope) ([]v1beta1.Remediation, error) {
+func (r *RemediationReconciler) competitors(_ context.Context, s *scope) ([]*v1beta1.Remediation, error) {
 	if s.sameTarget != nil {
 		return s.sameTarget, nil
 	}
-	var list v1beta1.RemediationList
-	if err := r.List(ctx, &list, client.MatchingFields{IndexRemediationTarget: TargetKey(s.rem)}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("listing the Remediations of target %s to find a newer one of the same action: %w", TargetKey(s.rem), err)
+	list, err := r.peerIndex.byTarget(TargetKey(s.rem))
+	if err != nil {
+		return nil, fmt.Errorf("reading the Remediations of target %s to find a newer one of the same action: %w", TargetKey(s.rem), err)
 	}
-	r.reserved().overlay(list.Items)
-	s.sameTarget = list.Items
-	if s.sameTarget == nil {
-		s.sameTarget = []v1beta1.Remediation{}
-	}
+	r.reserved().overlay(list)
+	s.sameTarget = list
 	return s.sameTarget, nil
 }

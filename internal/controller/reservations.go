@@ -114,23 +114,28 @@ func (rs *reservations) record(key types.NamespacedName, status *v1beta1.Remedia
 }
 
 // overlay replaces the status of every peer the cache shows at the version a recorded write
-// replaced, and forgets writes the cache has caught up with. peers are copies: their status is
-// set, never changed in place (they may share memory with the cache).
-func (rs *reservations) overlay(peers []v1beta1.Remediation) {
+// replaced, and forgets writes the cache has caught up with. peers may point into the cache: an
+// overlaid peer is replaced in the slice by a shallow copy carrying the reserved status, never
+// changed through its pointer.
+func (rs *reservations) overlay(peers []*v1beta1.Remediation) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if len(rs.written) == 0 {
 		return
 	}
-	for i := range peers {
-		p := &peers[i]
+	for i, p := range peers {
+		if p == nil {
+			continue
+		}
 		key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
 		w, ok := rs.written[key]
 		if !ok {
 			continue
 		}
 		if p.ResourceVersion == w.replacedRV {
-			p.Status = *w.status.DeepCopy()
+			c := *p
+			c.Status = *w.status.DeepCopy()
+			peers[i] = &c
 			continue
 		}
 		delete(rs.written, key)

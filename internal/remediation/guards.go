@@ -85,8 +85,9 @@ type Input struct {
 	// TargetExists reports whether the target workload exists.
 	TargetExists bool
 	// Others are the other Remediations of the target's namespace and of the policy, in any
-	// phase; the guard's own Remediation may be among them and is ignored.
-	Others []v1beta1.Remediation
+	// phase; the guard's own Remediation may be among them and is ignored. They may be shared
+	// with the informer's cache: guards only read them.
+	Others []*v1beta1.Remediation
 	// VPAs in the target's namespace; empty when the VPA CRD is not installed.
 	VPAs []VPA
 	// Now is the reconciler's clock reading.
@@ -231,8 +232,10 @@ func TargetExists(in Input) (Verdict, string, string, time.Time) {
 func OneAtATime(in Input) (Verdict, string, string, time.Time) {
 	self := in.Remediation
 	var wait *v1beta1.Remediation
-	for i := range in.Others {
-		o := &in.Others[i]
+	for _, o := range in.Others {
+		if o == nil {
+			continue
+		}
 		if isSelf(self, o) || !sameTargetAndAction(self, o) || Current(o.Status.Phase).IsTerminal() {
 			continue
 		}
@@ -264,8 +267,10 @@ func OneAtATime(in Input) (Verdict, string, string, time.Time) {
 // keep proposing what a reviewer closed.
 func NotVetoed(in Input) (Verdict, string, string, time.Time) {
 	period := durationOf(in.safety().VetoPeriod)
-	for i := range in.Others {
-		o := &in.Others[i]
+	for _, o := range in.Others {
+		if o == nil {
+			continue
+		}
 		if isSelf(in.Remediation, o) || !sameTargetAndAction(in.Remediation, o) {
 			continue
 		}
@@ -287,8 +292,10 @@ func WithinBudget(in Input) (Verdict, string, string, time.Time) {
 	window := durationOf(s.BudgetWindow)
 	limit := int32Of(s.MaxPerTarget)
 	var n int32
-	for i := range in.Others {
-		o := &in.Others[i]
+	for _, o := range in.Others {
+		if o == nil {
+			continue
+		}
 		if isSelf(in.Remediation, o) || !sameTarget(in.Remediation, o) || !acted(o) {
 			continue
 		}
@@ -371,8 +378,10 @@ func CooledDown(in Input) (Verdict, string, string, time.Time) {
 	cooldown := durationOf(in.safety().Cooldown)
 	var until time.Time
 	var last string
-	for i := range in.Others {
-		o := &in.Others[i]
+	for _, o := range in.Others {
+		if o == nil {
+			continue
+		}
 		if isSelf(in.Remediation, o) || !sameTargetAndAction(in.Remediation, o) || !acted(o) || o.Status.CompletedAt == nil {
 			continue
 		}
@@ -393,8 +402,10 @@ func CooledDown(in Input) (Verdict, string, string, time.Time) {
 func WithinHourlyRate(in Input) (Verdict, string, string, time.Time) {
 	limit := int32Of(in.safety().MaxPerHour)
 	var starts []time.Time
-	for i := range in.Others {
-		o := &in.Others[i]
+	for _, o := range in.Others {
+		if o == nil {
+			continue
+		}
 		// A superseded one gave its place to the one that took over, which counts itself.
 		if isSelf(in.Remediation, o) || !budgetPeer(in.Remediation, o) || o.Status.StartedAt == nil ||
 			o.Status.Phase == v1beta1.PhaseSkipped || o.Status.Phase == v1beta1.PhaseSuperseded {
@@ -418,8 +429,10 @@ func WithinHourlyRate(in Input) (Verdict, string, string, time.Time) {
 func WithinConcurrency(in Input) (Verdict, string, string, time.Time) {
 	limit := int32Of(in.safety().MaxConcurrent)
 	var n int32
-	for i := range in.Others {
-		o := &in.Others[i]
+	for _, o := range in.Others {
+		if o == nil {
+			continue
+		}
 		p := Current(o.Status.Phase)
 		if isSelf(in.Remediation, o) || !budgetPeer(in.Remediation, o) || p == v1beta1.PhasePending || p.IsTerminal() {
 			continue

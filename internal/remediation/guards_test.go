@@ -251,7 +251,7 @@ func TestGuards(t *testing.T) {
 				s = *tt.self
 			}
 			in := Input{Remediation: &s, Policy: tt.policy, OperatorNamespace: "heal8s-system", TargetExists: !tt.missing, Now: t0,
-				Others: append([]v1beta1.Remediation{s}, tt.others...), VPAs: tt.vpas, RecheckInterval: 20 * time.Second,
+				Others: pointers(append([]v1beta1.Remediation{s}, tt.others...)), VPAs: tt.vpas, RecheckInterval: 20 * time.Second,
 				NamespaceLabels: tt.nsLabels, NamespaceFound: tt.nsLabels != nil, ProtectedNamespaces: routing.DefaultProtectedNamespaces}
 			if tt.policy != nil {
 				p := tt.policy.DeepCopy()
@@ -312,4 +312,14 @@ func TestGuardsSurviveAMissingPolicy(t *testing.T) {
 	for _, guard := range DefaultGuards()[1:] {
 		g.Expect(func() { guard(Input{Remediation: &self, TargetExists: true, Now: t0}) }).NotTo(Panic())
 	}
+}
+
+// pointers is the guards' view of a table's Remediations: one pointer each, as the controller's
+// peer index hands them over.
+func pointers(rs []v1beta1.Remediation) []*v1beta1.Remediation {
+	out := make([]*v1beta1.Remediation, len(rs))
+	for i := range rs {
+		out[i] = &rs[i]
+	}
+	return out
 }

@@ -284,7 +284,7 @@ func TestRetainNeverRemovesWhatAGuardCounts(t *testing.T) {
 			deletions++
 			next := rem("new", v1beta1.ActionIncreaseMemory, now)
 			for name, guard := range guards {
-				with, _, _, _ := guard(Input{Remediation: &next, Policy: pol, Now: t0.Add(now), Others: []v1beta1.Remediation{*old}})
+				with, _, _, _ := guard(Input{Remediation: &next, Policy: pol, Now: t0.Add(now), Others: []*v1beta1.Remediation{old}})
 				without, _, _, _ := guard(Input{Remediation: &next, Policy: pol, Now: t0.Add(now)})
 				if with != without {
 					t.Errorf("%s: Retain deletes %s %s/%s (strategy %s, ended %s) at t0+%s, but it still changes the verdict (%s, not %s)",

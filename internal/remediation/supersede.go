@@ -116,14 +116,13 @@ func Competing(a, b *v1beta1.Remediation) bool {
 // SupersededBy returns the remediation among others that supersedes self, or nil: the newest
 // open remediation of the same action on the same target that is newer than self, when self is
 // Supersedable. others may include self and remediations of any phase.
-func SupersededBy(self *v1beta1.Remediation, others []v1beta1.Remediation) *v1beta1.Remediation {
+func SupersededBy(self *v1beta1.Remediation, others []*v1beta1.Remediation) *v1beta1.Remediation {
 	if !Supersedable(self) {
 		return nil
 	}
 	var newest *v1beta1.Remediation
-	for i := range others {
-		o := &others[i]
-		if isSelf(self, o) || !sameTargetAndAction(self, o) || Current(o.Status.Phase).IsTerminal() || !Newer(o, self) {
+	for _, o := range others {
+		if o == nil || isSelf(self, o) || !sameTargetAndAction(self, o) || Current(o.Status.Phase).IsTerminal() || !Newer(o, self) {
 			continue
 		}
 		if newest == nil || Newer(o, newest) {

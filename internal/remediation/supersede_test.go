@@ -154,7 +154,7 @@ func TestSupersededBy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			got := SupersededBy(&tt.self, append([]v1beta1.Remediation{tt.self}, tt.others...))
+			got := SupersededBy(&tt.self, pointers(append([]v1beta1.Remediation{tt.self}, tt.others...)))
 			if tt.want == "" {
 				g.Expect(got).To(BeNil())
 				return
@@ -183,7 +183,7 @@ func TestSupersedeAndOneAtATimeAgree(t *testing.T) {
 				}
 				newer := firing(rem("newer", mem, time.Minute), time.Minute)
 				newer.Spec.Strategy = strategy
-				all := []v1beta1.Remediation{older, newer}
+				all := []*v1beta1.Remediation{&older, &newer}
 				v, reason, _, _ := OneAtATime(Input{Remediation: &newer, Others: all, Now: t0})
 				by := SupersededBy(&older, all)
 				if MayHaveApplied(&older) {
