@@ -42,6 +42,9 @@ type options struct {
 	// heapProfile, when set, is where row 5 writes the manager's heap profile (pprof) once its
 	// memory is read; the manager then serves pprof on pprofAddr.
 	heapProfile string
+	// memLimit, when set, is the manager's GOMEMLIMIT: what cmd/memlimit.go sets in a pod whose
+	// memory limit is about a tenth higher.
+	memLimit string
 	// dir, when set, keeps the logs and kubeconfig there instead of in a removed temporary directory.
 	dir string
 	// raw is the number of ConfigMaps created sequentially, and again 8-way parallel.
@@ -92,6 +95,8 @@ func main() {
 	flag.IntVar(&o.heal, "heal", 500, "Direct ScaleUp remediations driven from alert to Succeeded (the issue asks 1,000; 500 "+
 		"keeps make bench under ten minutes on 2 cores).")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "Write the manager's heap profile (go tool pprof) to this file at the end of row 5.")
+	flag.StringVar(&o.memLimit, "manager-gomemlimit", "", "Run the manager with this GOMEMLIMIT (e.g. 135MiB, what it sets itself in a pod "+
+		"limited to 150 MiB); empty runs it without one, as outside a container.")
 	flag.IntVar(&o.memRemediations, "mem-remediations", 10000, "Remediations in the cluster when the manager's memory is read (row 5).")
 	flag.IntVar(&o.memDeployments, "mem-deployments", 5000, "Deployments in the cluster when the manager's memory is read (row 5).")
 	flag.IntVar(&o.memReplicaSets, "mem-replicasets", 20000, "ReplicaSets row 5 adds, each owned by one of its Deployments (several revisions "+

@@ -117,6 +117,9 @@ func (b *bench) memory(ctx context.Context) error {
 	}
 	cluster := fmt.Sprintf("%d Remediations, %d Deployments, %d ReplicaSets, %d Pods; a pod alert and a rollbackImage policy made the manager watch Pods and ReplicaSets",
 		len(have.Items), len(deps.Items), len(rss.Items), len(pods.Items))
+	if b.o.memLimit != "" {
+		cluster += "; the manager ran with GOMEMLIMIT=" + b.o.memLimit
+	}
 	b.add(row{key: "memory_peak_rss", name: "5 memory, manager peak RSS (VmHWM)", figure: mib(m.hwm), unit: "MiB", reference: cluster})
 	b.add(row{key: "memory_rss_end", name: "5 memory, manager RSS at the end", figure: mib(m.rss), unit: "MiB", reference: "the same, when the row ends"})
 	if b.o.heapProfile != "" {

@@ -158,6 +158,7 @@ func run(ctx context.Context, o options) (err error) {
 		OperatorNamespace: operatorNamespace, ReceiverTokenFile: tokenFile, PollInterval: time.Second,
 		// One replica: no lease renewals among the counted writes.
 		ExtraArgs: managerArgs(o),
+		ExtraEnv:  managerEnv(o),
 	})
 	if err != nil {
 		return err
@@ -348,6 +349,13 @@ func webhookDocuments(stream []byte) ([]string, error) {
 
 // pprofAddr is where the manager serves pprof when --heap-profile asks for a profile.
 const pprofAddr = "127.0.0.1:16060"
+
+func managerEnv(o options) []string {
+	if o.memLimit == "" {
+		return nil
+	}
+	return []string{"GOMEMLIMIT=" + o.memLimit}
+}
 
 func managerArgs(o options) []string {
 	args := []string{"--leader-elect=false", "--receiver-flush-interval=" + o.flush.String()}

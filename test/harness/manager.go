@@ -43,6 +43,8 @@ type ManagerOptions struct {
 	PollInterval time.Duration
 	// ExtraArgs are appended to the command line.
 	ExtraArgs []string
+	// ExtraEnv is added to the manager's environment (NAME=value), e.g. GOMEMLIMIT.
+	ExtraEnv []string
 	// Name tells several managers apart in logs; empty means "manager".
 	Name string
 	// Port is the receiver's port; zero picks a free one.
@@ -109,6 +111,7 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 	if o.Webhook == nil {
 		env = append(env, "ENABLE_WEBHOOKS=false")
 	}
+	env = append(env, o.ExtraEnv...)
 	proc, err := StartProcess(ctx, ProcessOptions{
 		Name:   name,
 		Binary: o.Binary,
