@@ -31,18 +31,19 @@ type slackText struct {
 	Emoji bool   `json:"emoji,omitempty"`
 }
 
+// slackElement is a button (Text a *slackText) or a context element (Text a string).
 type slackElement struct {
-	Type     string     `json:"type"`
-	Text     *slackText `json:"text,omitempty"`
-	URL      string     `json:"url,omitempty"`
-	ActionID string     `json:"action_id,omitempty"`
+	Type     string `json:"type"`
+	Text     any    `json:"text,omitempty"`
+	URL      string `json:"url,omitempty"`
+	ActionID string `json:"action_id,omitempty"`
 }
 
 type slackBlock struct {
-	Type     string          `json:"type"`
-	Text     *slackText      `json:"text,omitempty"`
-	Fields   []slackText     `json:"fields,omitempty"`
-	Elements []slackElement  `json:"elements,omitempty"`
+	Type     string         `json:"type"`
+	Text     *slackText     `json:"text,omitempty"`
+	Fields   []slackText    `json:"fields,omitempty"`
+	Elements []slackElement `json:"elements,omitempty"`
 }
 
 type slackMessage struct {
@@ -88,8 +89,8 @@ func SlackPayload(events []Event, omitted int, channel string) ([]byte, error) {
 			}
 			m.Blocks = append(m.Blocks, b)
 		}
-		m.Blocks = append(m.Blocks, slackBlock{Type: "context", Elements: []slackElement{{Type: "mrkdwn", Text: &slackText{Type: "mrkdwn",
-			Text: slackEscape(fmt.Sprintf("heal8s \u00b7 %s/%s \u00b7 %s", e.Namespace, e.Remediation, e.Time.Format("2006-01-02 15:04:05 UTC")))}}}})
+		m.Blocks = append(m.Blocks, slackBlock{Type: "context", Elements: []slackElement{{Type: "mrkdwn",
+			Text: slackEscape(fmt.Sprintf("heal8s \u00b7 %s/%s \u00b7 %s", e.Namespace, e.Remediation, e.Time.Format("2006-01-02 15:04:05 UTC")))}}})
 	} else {
 		title := DigestTitle(events)
 		m.Text = title

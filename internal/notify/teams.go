@@ -34,8 +34,8 @@ type teamsMessage struct {
 }
 
 type teamsAttachment struct {
-	ContentType string     `json:"contentType"`
-	ContentURL  *string    `json:"contentUrl"`
+	ContentType string       `json:"contentType"`
+	ContentURL  *string      `json:"contentUrl"`
 	Content     adaptiveCard `json:"content"`
 }
 
@@ -63,9 +63,10 @@ func teamsColor(t v1beta1.NotificationEvent) string {
 	return "Default"
 }
 
-// teamsEscape keeps untrusted text from becoming markdown links or formatting in a TextBlock.
+// teamsEscape keeps untrusted text from becoming a markdown link in a TextBlock or FactSet
+// (the subset Teams renders), by breaking "](" with a zero-width space; other text stays as is.
 func teamsEscape(s string) string {
-	return strings.NewReplacer("[", "\\[", "]", "\\]", "*", "\\*", "_", "\\_").Replace(s)
+	return strings.ReplaceAll(s, "](", "]\u200b(")
 }
 
 // TeamsPayload is the JSON body for a Teams Workflows webhook.
