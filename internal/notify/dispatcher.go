@@ -94,6 +94,8 @@ type Dispatcher struct {
 	Workers int
 	Timeout time.Duration
 	Clock   clock.WithTicker
+	// Backoff and MaxBackoff override BaseBackoff and MaxBackoff (tests shorten them).
+	Backoff, MaxBackoff time.Duration
 	Metrics *Metrics
 	Log     logr.Logger
 	// OnChange, when set, is called (without locks held) after a delivery changes a Notifier's
@@ -145,6 +147,7 @@ func (d *Dispatcher) Ensure(n types.NamespacedName, since time.Time, burst int, 
 	b, ok := d.boxes[n]
 	if !ok {
 		b = &box{out: NewOutbox(since, burst, interval, now)}
+		b.out.SetBackoff(d.Backoff, d.MaxBackoff)
 		d.boxes[n] = b
 	} else {
 		b.out.SetRate(burst, interval, now)

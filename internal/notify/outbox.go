@@ -19,6 +19,7 @@ package notify
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"sort"
 	"time"
 )
@@ -39,6 +40,9 @@ const (
 	// LagMargin is how far before the high-water mark events are still accepted, for watch lag.
 	LagMargin = 2 * time.Minute
 )
+
+// tokenSlack absorbs the rounding of the token bucket's float arithmetic.
+const tokenSlack = 1e-9
 
 // Message is what one delivery sends: one event in detail, or several summarised.
 type Message struct {
@@ -68,12 +72,21 @@ type Outbox struct {
 	retryAt  time.Time
 	// maxHandled is the latest event time delivered or given up on.
 	maxHandled time.Time
+	// backoff and maxBackoff are BaseBackoff and MaxBackoff unless SetBackoff changed them.
+	backoff, maxBackoff time.Duration
+}
+
+// SetBackoff changes the wait after the first failed attempt and its cap (tests shorten them).
+func (o *Outbox) SetBackoff(base, limit time.Duration) {
+	if base > 0 && limit >= base {
+		o.backoff, o.maxBackoff = base, limit
+	}
 }
 
 // NewOutbox is an outbox that accepts events from since on, allowing burst messages at once and
 // one more every interval.
 func NewOutbox(since time.Time, burst int, interval time.Duration, now time.Time) *Outbox {
-	o := &Outbox{since: since, seen: map[string]time.Time{}, maxHandled: since}
+	o := &Outbox{since: since, seen: map[string]time.Time{}, maxHandled: since, backoff: BaseBackoff, maxBackoff: MaxBackoff}
 	o.SetRate(burst, interval, now)
 	o.tokens = o.burst
 	return o
@@ -134,10 +147,10 @@ func (o *Outbox) Next(now time.Time) (*Message, bool) {
 		return nil, false
 	}
 	o.refill(now)
-	if o.tokens < 1 {
+	if o.tokens < 1-tokenSlack {
 		return nil, false
 	}
-	o.tokens--
+	o.tokens = max(0, o.tokens-1)
 	n := min(len(o.pending), MaxPerMessage)
 	m := &Message{Events: append([]Event(nil), o.pending[:n]...), Omitted: o.omitted}
 	o.pending = append(o.pending[:0:0], o.pending[n:]...)
@@ -166,9 +179,9 @@ func (o *Outbox) Done(now time.Time, err error, retryable bool, retryAfter time.
 	}
 	m.Attempts++
 	if err != nil && retryable && m.Attempts < MaxAttempts {
-		wait := BaseBackoff << (m.Attempts - 1)
+		wait := o.backoff << (m.Attempts - 1)
 		wait = max(wait, retryAfter)
-		o.retryAt = now.Add(min(wait, MaxBackoff))
+		o.retryAt = now.Add(min(wait, o.maxBackoff))
 		return false
 	}
 	o.inflight = nil
@@ -189,10 +202,10 @@ func (o *Outbox) Due(now time.Time) time.Time {
 		return time.Time{}
 	}
 	o.refill(now)
-	if o.tokens >= 1 {
+	if o.tokens >= 1-tokenSlack {
 		return now
 	}
-	return now.Add(time.Duration((1 - o.tokens) * float64(o.interval)))
+	return now.Add(time.Duration(math.Ceil((1 - o.tokens) * float64(o.interval))))
 }
 
 // HandledUntil is the high-water mark: every event before it was delivered or given up on. It
