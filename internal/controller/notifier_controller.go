@@ -65,7 +65,8 @@ type NotifierReconciler struct {
 	// APIReader reads the Notifier's Secret from the API server: Secrets are not cached.
 	APIReader  client.Reader
 	Dispatcher *notify.Dispatcher
-	Clock      clock.Clock
+	// Resync is NotifierResync unless set (tests shorten it).
+	Resync time.Duration
 
 	changes chan event.GenericEvent
 }
@@ -106,7 +107,7 @@ func (r *NotifierReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		log.V(1).Info("Could not update Notifier status", "error", err.Error())
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: NotifierResync}, nil
+	return ctrl.Result{RequeueAfter: r.Resync}, nil
 }
 
 // ensureOutbox gives n an outbox in the dispatcher, accepting events from its handledUntil on
@@ -188,8 +189,8 @@ func (r *NotifierReconciler) writeStatus(ctx context.Context, n *v1beta1.Notifie
 
 // SetupWithManager registers the controller and the dispatcher's change notices.
 func (r *NotifierReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
+	if r.Resync <= 0 {
+		r.Resync = NotifierResync
 	}
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()

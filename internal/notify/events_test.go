@@ -43,7 +43,7 @@ func TestEventsOf(t *testing.T) {
 		step(v1beta1.PhaseFailed, remediation.RejectedReason, time.Hour))
 	superseded := oomRemediation("u-sup", v1beta1.StrategyGitOps, step(v1beta1.PhaseSuperseded, remediation.SupersededReason, 0))
 
-	// Two earlier acted remediations of the same target within the default budgetWindow (24h)
+	// Two earlier acted remediations of the same target within the default budgetWindow (168h)
 	// plus this one: 3 of the default maxPerTarget 3 used.
 	succeeded := gitopsSucceeded("u-ok")
 	earlier := []v1beta1.Remediation{*gitopsSucceeded("u-1"), *gitopsSucceeded("u-2"), *succeeded}

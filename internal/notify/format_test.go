@@ -49,7 +49,7 @@ func samples() map[string][]Event {
 	ctx := Context{DashboardURL: "https://heal8s.example.com"}
 	ok := EventsOf(gitopsSucceeded("u-ok"), ctx, t0)
 	budget := oomRemediation("u-budget", v1beta1.StrategyGitOps, step(v1beta1.PhaseSkipped, remediation.BudgetExhaustedReason, 0))
-	budget.Status.Message = "Deployment checkout received 3 remediations within 24h0m0s (maxPerTarget 3): a leak or a deeper fault is likely; fix the cause instead of bumping again"
+	budget.Status.Message = "Deployment checkout received 3 remediations within 168h0m0s (maxPerTarget 3): a leak or a deeper fault is likely; fix the cause instead of bumping again"
 	budget.Status.Plan = nil
 	be := EventsOf(budget, Context{DashboardURL: ctx.DashboardURL, Others: []v1beta1.Remediation{*gitopsSucceeded("1"), *gitopsSucceeded("2"), *gitopsSucceeded("3")}, Now: t0}, t0)
 	return map[string][]Event{

@@ -72,6 +72,7 @@ type Outbox struct {
 	retryAt  time.Time
 	// maxHandled is the latest event time delivered or given up on.
 	maxHandled time.Time
+	handledAny bool
 	// backoff and maxBackoff are BaseBackoff and MaxBackoff unless SetBackoff changed them.
 	backoff, maxBackoff time.Duration
 }
@@ -185,6 +186,7 @@ func (o *Outbox) Done(now time.Time, err error, retryable bool, retryAfter time.
 		return false
 	}
 	o.inflight = nil
+	o.handledAny = true
 	for i := range m.Events {
 		if m.Events[i].Time.After(o.maxHandled) {
 			o.maxHandled = m.Events[i].Time
@@ -224,6 +226,10 @@ func (o *Outbox) HandledUntil() time.Time {
 	if len(times) > 0 {
 		sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
 		return times[0]
+	}
+	if o.handledAny {
+		// Transition times have whole seconds: everything of that second was handled.
+		return w.Truncate(time.Second).Add(time.Second)
 	}
 	return w
 }
