@@ -21,6 +21,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
+// AnnotationNotifierSecret must be "true" on a Secret a Notifier uses: a Secret says what it
+// is for, so no other credential of the namespace is sent to a webhook.
+const AnnotationNotifierSecret = "heal8s.io/notifier-secret"
+
 // NotifierType is where a Notifier's messages go and how they are encoded.
 // +kubebuilder:validation:Enum=slack;msteams;generic
 type NotifierType string
@@ -72,7 +76,7 @@ const (
 
 // NotifierSecretReference names a Secret in the Notifier's own namespace.
 type NotifierSecretReference struct {
-	// name of the Secret. It holds the key address (the webhook URL), and optionally token (a
+	// name of the Secret, annotated heal8s.io/notifier-secret: "true". It holds the key address (the webhook URL), and optionally token (a
 	// Slack bot token, sent with chat.postMessage) and hmacKey (signs generic messages).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253

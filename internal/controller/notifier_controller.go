@@ -139,6 +139,12 @@ func (r *NotifierReconciler) target(ctx context.Context, n *v1beta1.Notifier) (*
 		}
 		return nil, NotifierSecretMissingReason, fmt.Errorf("reading Secret %s: %w", key.Name, err)
 	}
+	// A Secret says what it is for (as Git credentials do, docs/security.md): without this
+	// annotation a Notifier cannot turn another credential of its namespace (in the operator
+	// namespace: the GitHub token) into a bearer token sent to a webhook.
+	if s.Annotations[v1beta1.AnnotationNotifierSecret] != "true" {
+		return nil, NotifierSecretInvalidReason, fmt.Errorf("secret %s lacks the annotation %s: \"true\" that makes it a notification Secret", key.Name, v1beta1.AnnotationNotifierSecret)
+	}
 	t := &notify.Target{
 		Type:    n.Spec.Type,
 		Address: string(s.Data["address"]),

@@ -200,7 +200,8 @@ var _ = Describe("Notifier controller", Ordered, func() {
 		}
 	}
 	notifier := func(ns, name string, typ v1beta1.NotifierType, address string, mut func(*v1beta1.NotifierSpec)) {
-		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+			Annotations: map[string]string{v1beta1.AnnotationNotifierSecret: "true"}},
 			Data: map[string][]byte{"address": []byte(address), "hmacKey": hmacKey}})).To(Succeed())
 		n := &v1beta1.Notifier{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 			Spec: v1beta1.NotifierSpec{Type: typ, SecretRef: v1beta1.NotifierSecretReference{Name: name}}}
@@ -263,6 +264,13 @@ var _ = Describe("Notifier controller", Ordered, func() {
 		Expect(k8sClient.Create(ctx, &v1beta1.Notifier{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nosecret"},
 			Spec: v1beta1.NotifierSpec{Type: v1beta1.NotifierMSTeams, SecretRef: v1beta1.NotifierSecretReference{Name: "absent"}}})).To(Succeed())
 		Eventually(readyOf(ns, "nosecret")).Should(Equal("False/" + NotifierSecretMissingReason))
+
+		By("a credential Secret not made for notifications is not used, not even its token")
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "git"},
+			Data: map[string][]byte{"token": []byte("ghp_secret")}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &v1beta1.Notifier{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "borrow"},
+			Spec: v1beta1.NotifierSpec{Type: v1beta1.NotifierSlack, Channel: "#x", SecretRef: v1beta1.NotifierSecretReference{Name: "git"}}})).To(Succeed())
+		Eventually(readyOf(ns, "borrow")).Should(Equal("False/" + NotifierSecretInvalidReason))
 	})
 
 	It("a failing and a hanging endpoint do not hold the Remediation back", func() {
