@@ -38,7 +38,8 @@ type AddressPolicy struct {
 	AllowedHosts []string
 	// AllowPrivate allows loopback and private addresses (RFC 1918, RFC 4193, CGNAT) and plain
 	// http, for receivers inside the cluster. Link-local addresses (169.254.0.0/16 and fe80::/10,
-	// where the metadata services live), unspecified and multicast ones are never allowed.
+	// where most metadata services live), the metadata services outside it (metadata),
+	// unspecified and multicast ones are never allowed.
 	AllowPrivate bool
 }
 
@@ -105,8 +106,17 @@ func hostAllowed(allowed []string, host string) bool {
 
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
+// metadata are cloud metadata services outside link-local space, never allowed: AWS's IPv6
+// endpoint (a unique local address) and Alibaba Cloud's (in the CGNAT range).
+var metadata = []netip.Prefix{netip.MustParsePrefix("fd00:ec2::254/128"), netip.MustParsePrefix("100.100.100.200/32")}
+
 func (p AddressPolicy) checkIP(ip netip.Addr) error {
 	ip = ip.Unmap()
+	for _, m := range metadata {
+		if m.Contains(ip) {
+			return fmt.Errorf("address %s is a cloud metadata service: never allowed", ip)
+		}
+	}
 	switch {
 	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(), ip.IsUnspecified(), ip.IsMulticast(), ip.IsInterfaceLocalMulticast():
 		return fmt.Errorf("address %s is link-local, unspecified or multicast: never allowed", ip)
