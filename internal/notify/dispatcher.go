@@ -172,7 +172,7 @@ func (d *Dispatcher) Suspend(n types.NamespacedName) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if b, ok := d.boxes[n]; ok {
-		if k := b.out.Clear(); k > 0 {
+		if k := b.out.Clear(d.Clock.Now()); k > 0 {
 			d.Metrics.Dropped.WithLabelValues("suspended").Add(float64(k))
 		}
 	}

@@ -248,10 +248,14 @@ func (o *Outbox) Advance() {
 	}
 }
 
-// Clear drops everything waiting (a suspended Notifier); it reports how many events it dropped.
-func (o *Outbox) Clear() int {
+// Clear drops everything waiting and accepts only events from now on (a suspended Notifier:
+// what happens while suspended is not sent later); it reports how many events it dropped.
+func (o *Outbox) Clear(now time.Time) int {
 	n := len(o.pending) + o.omitted
 	o.pending, o.omitted = nil, 0
+	if now.After(o.since) {
+		o.since = now
+	}
 	return n
 }
 

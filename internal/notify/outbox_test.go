@@ -209,3 +209,17 @@ func TestOutboxOverflowIsCounted(t *testing.T) {
 		t.Fatalf("message of %d events, %d omitted", len(m.Events), m.Omitted)
 	}
 }
+
+func TestOutboxClearForgetsWhatHappenedWhileSuspended(t *testing.T) {
+	o := NewOutbox(t0, 5, time.Second, t0)
+	o.Add(ev(1, t0.Add(time.Second)))
+	if n := o.Clear(t0.Add(time.Minute)); n != 1 || o.Pending() != 0 {
+		t.Fatalf("Clear dropped %d, %d pending", n, o.Pending())
+	}
+	if q, _ := o.Add(ev(2, t0.Add(30*time.Second))); q {
+		t.Error("an event from while suspended was queued after Clear")
+	}
+	if q, _ := o.Add(ev(3, t0.Add(2*time.Minute))); !q {
+		t.Error("an event after Clear was refused")
+	}
+}
