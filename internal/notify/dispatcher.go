@@ -96,8 +96,8 @@ type Dispatcher struct {
 	Clock   clock.WithTicker
 	// Backoff and MaxBackoff override BaseBackoff and MaxBackoff (tests shorten them).
 	Backoff, MaxBackoff time.Duration
-	Metrics *Metrics
-	Log     logr.Logger
+	Metrics             *Metrics
+	Log                 logr.Logger
 	// OnChange, when set, is called (without locks held) after a delivery changes a Notifier's
 	// error state, so its controller can update the status soon.
 	OnChange func(types.NamespacedName)

@@ -173,7 +173,7 @@ func TestOutboxHighWaterMark(t *testing.T) {
 		t.Fatalf("HandledUntil = %s after delivering both", o.HandledUntil())
 	}
 	o.Advance()
-	if !o.Since().Equal(b.Time.Add(time.Second - LagMargin)) && !o.Since().Equal(t0) {
+	if !o.Since().Equal(b.Time.Add(time.Second-LagMargin)) && !o.Since().Equal(t0) {
 		t.Errorf("Since = %s", o.Since())
 	}
 	// Much later: the keys of old events are forgotten, and old events refused.
