@@ -140,7 +140,7 @@ var _ = Describe("Notifier controller", Ordered, func() {
 	}
 
 	BeforeAll(func() {
-		Expect(client.IgnoreAlreadyExists(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}))).To(Succeed())
+		// The operator namespace is not created here: the Remediation controller's specs create it.
 		startManager()
 	})
 	AfterAll(func() { stop() })
