@@ -229,6 +229,9 @@ func run(ctx context.Context, o options) error {
 	if err := setupControllers(mgr, o, recorder, table, access); err != nil {
 		return err
 	}
+	if err := setupNotifications(mgr, notifyOpts); err != nil {
+		return err
+	}
 	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
 		if err := webhookv1beta1.SetupRemediationWebhookWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the Remediation webhooks: %w", err)

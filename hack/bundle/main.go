@@ -125,7 +125,10 @@ func run(o options) error {
 		if err := yaml.Unmarshal(data, &crd.Object); err != nil {
 			return fmt.Errorf("parsing %s: %w", path, err)
 		}
-		crdNames = append(crdNames, crd.GetName())
+		// Only CRDs with several versions convert through the webhook (Notifier has one).
+		if versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions"); len(versions) > 1 {
+			crdNames = append(crdNames, crd.GetName())
+		}
 		files[filepath.Base(path)] = data
 	}
 	if err := fillWebhooks(csv, hooks, crdNames, deploymentName); err != nil {

@@ -175,7 +175,9 @@ func StartStack(ctx context.Context, o StackOptions) (st *Stack, err error) {
 func (st *Stack) StartManager(ctx context.Context, name string) error {
 	args := []string{"--pr-poll-interval=" + st.Options.PollInterval.String(),
 		// The fake GitHub is the one Git host, on loopback over plain http.
-		"--git-hosts=" + st.GitHubHost(), "--git-allow-insecure-http"}
+		"--git-hosts=" + st.GitHubHost(), "--git-allow-insecure-http",
+		// Notifiers post to the specs' local receivers.
+		"--notification-allow-private-addresses", "--dashboard-url=https://heal8s.e2e.test"}
 	m, err := StartManager(ctx, ManagerOptions{
 		Binary:            st.Options.Manager,
 		Kubeconfig:        st.ControlPlane.Kubeconfig,

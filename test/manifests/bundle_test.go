@@ -128,7 +128,7 @@ func TestBundleInstallsAndItsExamplesApply(t *testing.T) {
 		operatorsv1alpha1.ConversionWebhook: 1}))
 	g.Expect(conversion.ConversionCRDs).To(ConsistOf("remediations.heal8s.io", "remediationpolicies.heal8s.io"))
 	g.Expect(*conversion.WebhookPath).To(Equal("/convert"))
-	g.Expect(csv.Spec.CustomResourceDefinitions.Owned).To(HaveLen(4), "both kinds in both versions")
+	g.Expect(csv.Spec.CustomResourceDefinitions.Owned).To(HaveLen(5), "both kinds in both versions, and Notifier")
 	g.Expect(csv.Spec.Icon).NotTo(BeEmpty())
 	g.Expect(csv.Spec.Keywords).NotTo(BeEmpty())
 	g.Expect(csv.Spec.Maintainers).NotTo(BeEmpty())

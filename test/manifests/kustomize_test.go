@@ -245,11 +245,16 @@ func checkWebhooks(t *testing.T, objs []*unstructured.Unstructured, namespace, i
 	g.Expect(webhookSvc).NotTo(BeEmpty(), "no webhook Service on port 443")
 
 	crds := byKind(objs, "CustomResourceDefinition")
-	g.Expect(crds).To(HaveLen(2))
+	g.Expect(names(crds)).To(ConsistOf("remediations.heal8s.io", "remediationpolicies.heal8s.io", "notifiers.heal8s.io"))
 	for _, u := range crds {
 		obj, err := typed(u)
 		g.Expect(err).NotTo(HaveOccurred())
 		crd := obj.(*apiextensionsv1.CustomResourceDefinition)
+		if len(crd.Spec.Versions) == 1 {
+			// Notifier has one version: nothing to convert.
+			g.Expect(crd.Spec.Conversion == nil || crd.Spec.Conversion.Strategy == apiextensionsv1.NoneConverter).To(BeTrue(), crd.Name)
+			continue
+		}
 		g.Expect(crd.Spec.Conversion).NotTo(BeNil())
 		g.Expect(crd.Spec.Conversion.Strategy).To(Equal(apiextensionsv1.WebhookConverter), crd.Name)
 		cc := crd.Spec.Conversion.Webhook.ClientConfig
