@@ -48,12 +48,14 @@ func (p *Provider) Calls() int64 { return p.transport.calls.Load() }
 
 // Propose opens the pull request for a Proposal, or finds the one an earlier call opened.
 //
-// The happy path costs six calls when Edit reads one file: get the base ref, read the file,
-// create the branch, commit the file, open the pull request, label it. Every step tolerates an
-// earlier attempt that stopped right after it: an existing branch (422 on create) sends Propose
-// to resume, which looks for the pull request, then for a commit on the branch, and finishes
-// whatever is missing; an Edit that changes nothing looks for a pull request that was already
-// merged. So a crash at any point followed by a retry leaves one branch, one commit, one PR.
+// The happy path costs seven calls when Edit reads one file: get the base ref, look for a pull
+// request from the branch in any state, read the file, create the branch, commit the file, open
+// the pull request, label it. The look-up comes first so that a pull request an earlier call
+// opened is followed whatever became of it since (merged, or closed with its branch deleted)
+// and never answered with a second one. Every later step tolerates an earlier attempt that
+// stopped right after it: an existing branch (422 on create) sends Propose to resume, which
+// looks for a commit on the branch and finishes whatever is missing. So a crash at any point
+// followed by a retry leaves one branch, one commit, one PR.
 //
 // With prop.Owner set, the commit carries the owner trailer (gitprovider.OwnerTrailer), and a
 // branch with commits, or a pull request, that Propose finds instead of making must have it on
@@ -75,6 +77,15 @@ func (p *Provider) Propose(ctx context.Context, prop gitprovider.Proposal) (gitp
 	if err != nil {
 		return gitprovider.PullRequest{}, fmt.Errorf("reading base branch %s of %s: %w", prop.BaseBranch, prop.Repository, err)
 	}
+	// A pull request from the branch, in any state, is this proposal's (or refused): an earlier
+	// call may have opened it and stopped before its caller recorded it, and a reviewer may since
+	// have closed it and deleted the branch. Looking first means that case is followed, never
+	// answered with a second pull request.
+	if pr, found, err := p.findPR(ctx, r, prop); err != nil {
+		return gitprovider.PullRequest{}, err
+	} else if found {
+		return p.adopt(ctx, r, prop, pr)
+	}
 	repo := &repoAt{p: p, r: r, sha: baseSHA}
 	path, content, err := prop.Edit(ctx, repo)
 	if err != nil {
@@ -88,16 +99,9 @@ func (p *Provider) Propose(ctx context.Context, prop gitprovider.Proposal) (gitp
 		return gitprovider.PullRequest{}, fmt.Errorf("reading %s at %s: %w", path, short(baseSHA), err)
 	}
 	if exists && bytes.Equal(current, content) {
-		// The base already has the change: an earlier attempt's pull request was merged, or
-		// someone made the same change by hand.
-		pr, found, err := p.findPR(ctx, r, prop)
-		if err != nil {
-			return gitprovider.PullRequest{}, err
-		}
-		if !found {
-			return gitprovider.PullRequest{}, fmt.Errorf("%s on %s: %w", path, prop.BaseBranch, gitprovider.ErrNoChange)
-		}
-		return p.adopt(ctx, r, prop, pr)
+		// The base already has the change, and no pull request of ours brought it: someone made
+		// the same change by hand.
+		return gitprovider.PullRequest{}, fmt.Errorf("%s on %s: %w", path, prop.BaseBranch, gitprovider.ErrNoChange)
 	}
 
 	c := commitPlan{path: path, content: content, blobSHA: blobSHA, exists: exists}
@@ -122,13 +126,9 @@ type commitPlan struct {
 	exists  bool
 }
 
-// resume finishes a proposal whose branch already exists.
+// resume finishes a proposal whose branch already exists and from which Propose found no pull
+// request.
 func (p *Provider) resume(ctx context.Context, r repoRef, prop gitprovider.Proposal, baseSHA string, c commitPlan) (gitprovider.PullRequest, error) {
-	if pr, found, err := p.findPR(ctx, r, prop); err != nil {
-		return gitprovider.PullRequest{}, err
-	} else if found {
-		return p.adopt(ctx, r, prop, pr)
-	}
 	headSHA, err := p.refSHA(ctx, r, prop.Branch)
 	if err != nil {
 		return gitprovider.PullRequest{}, fmt.Errorf("reading branch %s: %w", prop.Branch, err)

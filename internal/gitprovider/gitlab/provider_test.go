@@ -61,7 +61,7 @@ func newEnv(t *testing.T, adjust ...func(*gitlab.Options)) env {
 }
 
 func (e env) harness() providertest.Harness {
-	return providertest.Harness{Provider: e.p, Backend: e.srv, Repository: repoName}
+	return providertest.Harness{Provider: e.p, Backend: e.srv, Repository: repoName, Faults: e.srv}
 }
 
 func TestContractAgainstFakeGitLab(t *testing.T) {
