@@ -65,7 +65,7 @@ func (r *RemediationReconciler) observeSupersede(ctx context.Context, s *scope, 
 		case errors.Is(err, gitprovider.ErrNotOpen):
 			// Merged: the change is on its way, follow it. Closed by a person: a veto.
 			log.Info("Did not supersede: the pull request is no longer open", "pullRequest", cur.URL, "state", string(pr.State))
-			obs.PullRequest = pullRequestStatus(pr)
+			obs.PullRequest = pullRequestStatus(gitProviderOf(s), pr)
 			return true, nil
 		case errors.Is(err, gitprovider.ErrGaveUp):
 			log.Info("Git provider unavailable, will close the superseded pull request later", "pullRequest", cur.URL, "error", err.Error())
@@ -74,7 +74,7 @@ func (r *RemediationReconciler) observeSupersede(ctx context.Context, s *scope, 
 			return true, fmt.Errorf("closing pull request %s of Remediation %s, superseded by %s: %w", cur.URL, s.rem.Name, newer.Name, err)
 		}
 		log.Info("Closed the superseded pull request", "pullRequest", cur.URL)
-		obs.PullRequest = pullRequestStatus(pr)
+		obs.PullRequest = pullRequestStatus(gitProviderOf(s), pr)
 	}
 	obs.SupersededBy = newer.Name
 	return true, nil

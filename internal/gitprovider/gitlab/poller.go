@@ -180,4 +180,3 @@ func (c *ProviderCache) Poller(owner string, data map[string][]byte, baseURL str
 	}
 	return pl, nil
 }
-

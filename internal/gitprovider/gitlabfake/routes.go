@@ -313,7 +313,7 @@ func (s *Server) mrJSON(p *project, m *mergeRequest) map[string]any {
 		"labels": append([]string{}, m.labels...), "draft": false, "work_in_progress": false,
 		"sha": p.head(m), "merge_commit_sha": nilIfEmpty(m.mergeSHA), "detailed_merge_status": "mergeable",
 		"references": map[string]string{"short": fmt.Sprintf("!%d", m.iid), "full": fmt.Sprintf("%s!%d", p.path, m.iid)},
-		"web_url": fmt.Sprintf("%s/%s/-/merge_requests/%d", s.URL(), p.path, m.iid),
+		"web_url":    fmt.Sprintf("%s/%s/-/merge_requests/%d", s.URL(), p.path, m.iid),
 	}
 }
 
