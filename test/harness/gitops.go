@@ -37,7 +37,7 @@ const GitOpsFieldManager = "flux-harness"
 // FluxApply applies every document of path on branch of the stack's repository to the cluster
 // with server-side apply, as Flux or Argo CD would after a merge.
 func (st *Stack) FluxApply(ctx context.Context, branch, path string) error {
-	raw, err := st.GitHub.ReadFile(st.Options.Repository, branch, path)
+	raw, err := st.Git().ReadFile(st.Options.Repository, branch, path)
 	if err != nil {
 		return fmt.Errorf("reading %s on %s: %w", path, branch, err)
 	}
