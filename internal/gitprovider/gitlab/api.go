@@ -25,6 +25,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -187,6 +188,7 @@ func (m mergeRequest) convert(repository string) gitprovider.PullRequest {
 	out := gitprovider.PullRequest{
 		Repository: repository, Number: m.IID, URL: m.WebURL, Branch: m.SourceBranch, HeadSHA: m.SHA,
 		State: convertState(m.State), Labels: append([]string{}, m.Labels...), NodeID: nodeID(m.ID),
+		Edited: slices.Contains(m.Labels, gitprovider.EditedLabel),
 	}
 	if m.UpdatedAt != nil {
 		out.UpdatedAt = m.UpdatedAt.UTC()

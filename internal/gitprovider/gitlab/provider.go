@@ -219,10 +219,16 @@ func (p *Provider) openMR(ctx context.Context, proj string, prop gitprovider.Pro
 }
 
 // adopt returns a merge request an earlier call opened, after checking that it is the
-// proposal's (its head commit carries the owner trailer), with any missing label added.
+// proposal's (its head commit carries the owner trailer), with any missing label added. One
+// whose head is someone else's commit on top of the proposal's is returned Edited and left
+// alone, after one note saying so.
 func (p *Provider) adopt(ctx context.Context, proj string, prop gitprovider.Proposal, pr gitprovider.PullRequest) (gitprovider.PullRequest, error) {
-	if err := p.checkOwned(ctx, proj, prop, pr.HeadSHA); err != nil {
+	edited, err := p.ownership(ctx, proj, prop, pr.HeadSHA)
+	if err != nil {
 		return gitprovider.PullRequest{}, fmt.Errorf("merge request !%d: %w", pr.Number, err)
+	}
+	if edited {
+		return p.leaveAlone(ctx, proj, pr)
 	}
 	var missing []string
 	for _, l := range nonEmpty(prop.Labels) {
@@ -258,6 +264,54 @@ func (p *Provider) checkOwned(ctx context.Context, proj string, prop gitprovider
 			gitprovider.ErrBranchNotOwned, short(sha), prop.Branch, gitprovider.OwnerTrailer+": "+prop.Owner)
 	}
 	return nil
+}
+
+// ownership walks the branch down from sha along first parents (at most
+// gitprovider.MaxOwnershipWalk commits): a head with the proposal's trailer is owned; someone
+// else's commits above one with it are edited; anything else is gitprovider.ErrBranchNotOwned.
+func (p *Provider) ownership(ctx context.Context, proj string, prop gitprovider.Proposal, sha string) (edited bool, err error) {
+	if prop.Owner == "" {
+		return false, nil
+	}
+	if sha == "" {
+		return false, fmt.Errorf("%w: %s has no head commit to check", gitprovider.ErrBranchNotOwned, prop.Branch)
+	}
+	cur := sha
+	for i := 0; i < gitprovider.MaxOwnershipWalk && cur != ""; i++ {
+		var c struct {
+			commitInfo
+			ParentIDs []string `json:"parent_ids"`
+		}
+		if _, _, err := p.do(ctx, http.MethodGet, "projects/"+proj+"/repository/commits/"+url.PathEscape(cur), nil, nil, &c); err != nil {
+			return false, fmt.Errorf("reading commit %s of %s: %w", short(cur), prop.Branch, err)
+		}
+		if gitprovider.OwnedBy(c.Message, prop.Owner) {
+			return i > 0, nil
+		}
+		if gitprovider.HasOwnerTrailer(c.Message) || len(c.ParentIDs) == 0 {
+			break
+		}
+		cur = c.ParentIDs[0]
+	}
+	return false, fmt.Errorf("%w: the head commit %s of %s lacks the trailer %q, and so do the commits below it; delete the branch or rename it",
+		gitprovider.ErrBranchNotOwned, short(sha), prop.Branch, gitprovider.OwnerTrailer+": "+prop.Owner)
+}
+
+// leaveAlone says once (EditedLabel marks it) that heal8s will not touch a merge request someone
+// else pushed to, and returns it Edited.
+func (p *Provider) leaveAlone(ctx context.Context, proj string, pr gitprovider.PullRequest) (gitprovider.PullRequest, error) {
+	pr.Edited = true
+	if slices.Contains(pr.Labels, gitprovider.EditedLabel) || pr.State != gitprovider.StateOpen {
+		return pr, nil
+	}
+	if _, _, err := p.do(ctx, http.MethodPost, mrPath(proj, pr.Number)+"/notes", nil, map[string]string{"body": gitprovider.EditedComment(pr.Branch)}, nil); err != nil {
+		return pr, fmt.Errorf("commenting on merge request !%d: %w", pr.Number, err)
+	}
+	var mr mergeRequest
+	if _, _, err := p.do(ctx, http.MethodPut, mrPath(proj, pr.Number), nil, map[string]string{"add_labels": gitprovider.EditedLabel}, &mr); err != nil {
+		return pr, fmt.Errorf("labelling merge request !%d: %w", pr.Number, err)
+	}
+	return mr.convert(pr.Repository), nil
 }
 
 // findMR looks for a merge request from the proposal's branch into its base, in any state; an
@@ -305,7 +359,9 @@ func (p *Provider) Status(ctx context.Context, pr gitprovider.PullRequest) (gitp
 }
 
 // Close comments on an open merge request, then closes it and adds gitprovider.SupersededLabel
-// in one update: three calls (GET, POST notes, PUT with state_event close and add_labels). A
+// in one update: four calls (GET, the head commit, POST notes, PUT with state_event close and
+// add_labels). A merge request whose head commit is not heal8s's (someone pushed to it) is left
+// open after one note, and returned Edited with gitprovider.ErrEdited. A
 // retry after a crash between them comments again at most; once closed, the label makes a retry
 // return the closed merge request without writing anything. A merged merge request, or one
 // someone else closed, is returned untouched with gitprovider.ErrNotOpen.
@@ -329,6 +385,21 @@ func (p *Provider) Close(ctx context.Context, pr gitprovider.PullRequest, why gi
 		}
 		return cur, fmt.Errorf("closing merge request %s!%d: someone closed it: %w", pr.Repository, pr.Number, gitprovider.ErrNotOpen)
 	case gitprovider.StateOpen:
+	}
+	if !cur.Edited {
+		var head commitInfo
+		if _, _, err := p.do(ctx, http.MethodGet, "projects/"+proj+"/repository/commits/"+url.PathEscape(mr.SHA), nil, nil, &head); err != nil {
+			return cur, fmt.Errorf("reading the head commit of merge request %s!%d: %w", pr.Repository, pr.Number, err)
+		}
+		cur.Edited = !gitprovider.HasOwnerTrailer(head.Message)
+	}
+	if cur.Edited {
+		// Someone pushed to heal8s's branch: the merge request is theirs now.
+		left, err := p.leaveAlone(ctx, proj, cur)
+		if err != nil {
+			return cur, err
+		}
+		return left, fmt.Errorf("closing merge request %s!%d: %w", pr.Repository, pr.Number, gitprovider.ErrEdited)
 	}
 	if _, _, err := p.do(ctx, http.MethodPost, mrPath(proj, pr.Number)+"/notes", nil, map[string]string{"body": why.Comment()}, nil); err != nil {
 		return cur, fmt.Errorf("commenting on merge request %s!%d: %w", pr.Repository, pr.Number, err)

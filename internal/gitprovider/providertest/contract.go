@@ -50,6 +50,8 @@ type Backend interface {
 	PushForeignBranch(repository, branch string) error
 	// OpenForeignPR opens a pull request from branch, as a person would; it returns the number.
 	OpenForeignPR(repository, branch string) (int, error)
+	// PushForeignCommit adds a commit of someone else's (no heal8s trailer) on top of branch.
+	PushForeignCommit(repository, branch string) error
 	// DeleteBranch deletes a branch, as a reviewer (or the host's "delete source branch" option)
 	// does after closing or merging.
 	DeleteBranch(repository, branch string) error
@@ -425,6 +427,67 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		g.Expect(h.Backend.ClosePR(h.Repository, n)).To(Succeed())
 		g.Expect(h.Backend.DeleteBranch(h.Repository, "heal8s/a")).To(Succeed())
 		_, err = h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).To(MatchError(gitprovider.ErrBranchNotOwned))
+	})
+
+	t.Run("a pull request someone else pushed to is left alone, with one comment", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		pr, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(pr.Edited).To(BeFalse())
+		g.Expect(h.Backend.PushForeignCommit(h.Repository, "heal8s/a")).To(Succeed())
+
+		// A retry of the proposal (heal8s lost its record) follows the pull request without
+		// touching it again.
+		for range 2 {
+			again, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(again.Number).To(Equal(pr.Number))
+			g.Expect(again.State).To(Equal(gitprovider.StateOpen))
+			g.Expect(again.Edited).To(BeTrue())
+		}
+		comments, err := h.Backend.Comments(h.Repository, pr.Number)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(comments).To(HaveLen(1), "one comment, however often heal8s looks")
+		g.Expect(comments[0]).To(ContainSubstring("leaves this pull request alone"))
+
+		// A newer Remediation does not close it: a person's commits make it theirs.
+		for range 2 {
+			got, err := h.Provider.Close(ctx, pr, why)
+			g.Expect(err).To(MatchError(gitprovider.ErrEdited))
+			g.Expect(err).To(MatchError(gitprovider.ErrNotOpen), "callers that ask whether heal8s closed it hear no")
+			g.Expect(got.State).To(Equal(gitprovider.StateOpen))
+			g.Expect(got.Edited).To(BeTrue())
+		}
+		comments, err = h.Backend.Comments(h.Repository, pr.Number)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(comments).To(HaveLen(1))
+		st, err := h.Provider.Status(ctx, pr)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.State).To(Equal(gitprovider.StateOpen))
+		g.Expect(st.Edited).To(BeTrue(), "status tells it too")
+		msgs, _, err := h.Backend.BranchCommits(h.Repository, "main", "heal8s/a")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(msgs).To(HaveLen(2), "heal8s pushed nothing more")
+		g.Expect(msgs[0]).To(Equal("a reviewer's fix-up"))
+
+		// The person merges: heal8s follows.
+		g.Expect(h.Backend.MergePR(h.Repository, pr.Number)).To(Succeed())
+		st, err = h.Provider.Status(ctx, pr)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.State).To(Equal(gitprovider.StateMerged))
+	})
+
+	t.Run("a pull request whose head is someone else's and holds no commit of this proposal is refused", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		_, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(h.Backend.PushForeignCommit(h.Repository, "heal8s/a")).To(Succeed())
+		other := NewProposal(h.Repository, "a")
+		other.Owner = "uid-of-another-remediation"
+		_, err = h.Provider.Propose(ctx, other)
 		g.Expect(err).To(MatchError(gitprovider.ErrBranchNotOwned))
 	})
 
