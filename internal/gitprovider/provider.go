@@ -229,7 +229,9 @@ var (
 
 type editedErr struct{}
 
-func (editedErr) Error() string { return "someone else pushed to the pull request's branch; heal8s leaves it alone" }
+func (editedErr) Error() string {
+	return "someone else pushed to the pull request's branch; heal8s leaves it alone"
+}
 
 // Is makes errors.Is(ErrEdited, ErrNotOpen) hold: a caller that handles "not closed by heal8s"
 // handles this too.
