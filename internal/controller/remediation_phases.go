@@ -526,8 +526,12 @@ func (r *RemediationReconciler) observePullRequest(ctx context.Context, s *scope
 	switch verdict {
 	case prChanged:
 		obs.PullRequest = &next
+		// Someone else pushed to the branch (the provider labelled it when it left it alone):
+		// status says so, once; heal8s goes on following what a person decides.
+		obs.PullRequest.Edited = cur.Edited || pr.Edited
 	case prUnchanged:
 		obs.PullRequest = cur.DeepCopy()
+		obs.PullRequest.Edited = cur.Edited || pr.Edited
 	case prOther, prStale, prTerminal:
 		// Not the pull request heal8s recorded (another node id), or older than the record:
 		// keep waiting rather than act on it.
@@ -575,7 +579,7 @@ func gitProviderOf(s *scope) v1beta1.GitProvider {
 
 func pullRequestStatus(provider v1beta1.GitProvider, pr gitprovider.PullRequest) *v1beta1.PullRequestStatus {
 	st := &v1beta1.PullRequestStatus{Provider: provider, URL: pr.URL, Number: int32(pr.Number),
-		Branch: pr.Branch, State: v1beta1.PullRequestState(pr.State), Repository: pr.Repository, NodeID: pr.NodeID}
+		Branch: pr.Branch, State: v1beta1.PullRequestState(pr.State), Repository: pr.Repository, NodeID: pr.NodeID, Edited: pr.Edited}
 	if !pr.UpdatedAt.IsZero() {
 		st.UpdatedAt = &metav1.Time{Time: pr.UpdatedAt.UTC().Truncate(time.Second)}
 	}
