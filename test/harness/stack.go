@@ -62,6 +62,9 @@ type StackOptions struct {
 	// GitProvider gitlab also starts a fake GitLab holding Repository (a project path), with its
 	// own Secret (GitLabSecretName) and webhook; Git() then returns it. Empty means github.
 	GitProvider v1beta1.GitProvider
+	// WithGitLab starts the fake GitLab (and its Secret and webhook) beside GitHub while GitHub
+	// stays the Git host in use: a suite with specs for both.
+	WithGitLab bool
 	// PollInterval is how often the manager looks again at waiting remediations and open pull
 	// requests; short in demos and tests.
 	PollInterval time.Duration
@@ -113,7 +116,7 @@ type GitHost interface {
 // Git is the fake Git host the stack's policies use: the fake GitLab with GitProvider gitlab,
 // else the fake GitHub.
 func (st *Stack) Git() GitHost {
-	if st.GitLab != nil {
+	if st.GitLab != nil && st.Options.GitProvider == v1beta1.GitProviderGitLab {
 		return st.GitLab
 	}
 	return st.GitHub
@@ -121,12 +124,17 @@ func (st *Stack) Git() GitHost {
 
 // GitSpec is the git section of a policy for the stack's repository on the Git host in use.
 func (st *Stack) GitSpec() *v1beta1.GitSpec {
-	if st.GitLab != nil {
-		return &v1beta1.GitSpec{Provider: v1beta1.GitProviderGitLab, Repository: st.Options.Repository, BaseBranch: "main",
-			BaseURL: st.GitLab.URL(), SecretRef: corev1.LocalObjectReference{Name: st.GitLabSecret}}
+	if st.GitLab != nil && st.Options.GitProvider == v1beta1.GitProviderGitLab {
+		return st.GitLabSpec()
 	}
 	return &v1beta1.GitSpec{Repository: st.Options.Repository, BaseBranch: "main", BaseURL: st.GitHub.URL(),
 		SecretRef: corev1.LocalObjectReference{Name: st.GitHubSecret}}
+}
+
+// GitLabSpec is the git section of a policy for the stack's repository on the fake GitLab.
+func (st *Stack) GitLabSpec() *v1beta1.GitSpec {
+	return &v1beta1.GitSpec{Provider: v1beta1.GitProviderGitLab, Repository: st.Options.Repository, BaseBranch: "main",
+		BaseURL: st.GitLab.URL(), SecretRef: corev1.LocalObjectReference{Name: st.GitLabSecret}}
 }
 
 // StartStack starts the control plane, the stand-in kubelet, a fake GitHub holding the
@@ -187,7 +195,7 @@ func StartStack(ctx context.Context, o StackOptions) (st *Stack, err error) {
 	if err = cp.Client.Create(ctx, secret); err != nil {
 		return st, fmt.Errorf("creating the GitHub secret: %w", err)
 	}
-	if o.GitProvider == v1beta1.GitProviderGitLab {
+	if o.GitProvider == v1beta1.GitProviderGitLab || o.WithGitLab {
 		if err = st.startGitLab(ctx, gitNamespaces); err != nil {
 			return st, err
 		}

@@ -192,6 +192,8 @@ func (s *Server) PullRequestCount(path string) (int, error) {
 
 // MergeRequest is what a test reads of one merge request.
 type MergeRequest struct {
+	// ID is the instance-wide id, IID the number in the project.
+	ID          int64
 	IID         int
 	Title, Body string
 	Source      string
@@ -210,7 +212,7 @@ func (s *Server) MergeRequests(path string) ([]MergeRequest, error) {
 	}
 	var out []MergeRequest
 	for _, m := range p.mrs {
-		out = append(out, MergeRequest{IID: m.iid, Title: m.title, Body: m.description, Source: m.source, State: m.state,
+		out = append(out, MergeRequest{ID: m.id, IID: m.iid, Title: m.title, Body: m.description, Source: m.source, State: m.state,
 			Labels: slices.Clone(m.labels), HeadSHA: p.head(m)})
 	}
 	return out, nil
