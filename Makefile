@@ -129,7 +129,7 @@ verify: manifests generate fmt ## Regenerate everything, then fail if anything c
 		echo "Generated files are out of date: run 'make manifests generate fmt' and commit."; exit 1; }
 
 .PHONY: test-e2e
-test-e2e: build setup-envtest-full alertmanager ## End to end: the built manager, a real Alertmanager, a fake GitHub and a local control plane.
+test-e2e: build setup-envtest-full alertmanager ## End to end: the built manager, a real Alertmanager, a fake GitHub and a fake GitLab, and a local control plane.
 	MANAGER_BIN="$(CURDIR)/bin/manager" ALERTMANAGER_BIN="$(ALERTMANAGER)" E2E_KUBECONFIG="$(E2E_KUBECONFIG)" \
 		go test -tags=e2e ./test/e2e/ -v -count=1 -timeout 20m -ginkgo.v
 
