@@ -66,7 +66,7 @@ var _ = Describe("heal8s on GitLab", Ordered, func() {
 		mrs, err := st.GitLab.MergeRequests(repository)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(mrs).To(HaveLen(1), "one merge request on GitLab")
-		Expect(mrs[0].Labels).To(ConsistOf("heal8s", "IncreaseMemory"))
+		Expect(mrs[0].Labels).To(ConsistOf("heal8s", "increasememory"), "the labels the GitHub pull request gets")
 		Expect(mrs[0].Source).To(Equal(pr.Branch))
 		msgs, files, err := st.GitLab.BranchCommits(repository, "main", pr.Branch)
 		Expect(err).NotTo(HaveOccurred())
