@@ -129,7 +129,7 @@ verify: manifests generate fmt ## Regenerate everything, then fail if anything c
 		echo "Generated files are out of date: run 'make manifests generate fmt' and commit."; exit 1; }
 
 .PHONY: test-e2e
-test-e2e: build setup-envtest-full alertmanager ## End to end: the built manager, a real Alertmanager, a fake GitHub and a local control plane.
+test-e2e: build setup-envtest-full alertmanager ## End to end: the built manager, a real Alertmanager, a fake GitHub and a fake GitLab, and a local control plane.
 	MANAGER_BIN="$(CURDIR)/bin/manager" ALERTMANAGER_BIN="$(ALERTMANAGER)" E2E_KUBECONFIG="$(E2E_KUBECONFIG)" \
 		go test -tags=e2e ./test/e2e/ -v -count=1 -timeout 20m -ginkgo.v
 
@@ -160,10 +160,11 @@ run: manifests generate fmt vet ## Run the manager from your host against ~/.kub
 	ENABLE_WEBHOOKS=false go run ./cmd --metrics-secure=false
 
 STRATEGY ?= GitOps
+PROVIDER ?= github
 .PHONY: demo
-demo: build setup-envtest-full alertmanager ## Watch an OOMKill alert become a reviewed pull request and a healed workload (STRATEGY=Direct patches instead; DEMO_EXIT=1 for unattended).
+demo: build setup-envtest-full alertmanager ## Watch an OOMKill alert become a reviewed pull request and a healed workload (STRATEGY=Direct patches instead; PROVIDER=gitlab a merge request on a fake GitLab; DEMO_EXIT=1 for unattended).
 	@echo "Building and starting the demo (the first run builds the control plane from source: several minutes)..."
-	go run ./hack/demo --root "$(CURDIR)" --manager "$(CURDIR)/bin/manager" --alertmanager "$(ALERTMANAGER)" --strategy "$(STRATEGY)"
+	go run ./hack/demo --root "$(CURDIR)" --manager "$(CURDIR)/bin/manager" --alertmanager "$(ALERTMANAGER)" --strategy "$(STRATEGY)" --provider "$(PROVIDER)"
 
 # BENCH_FLAGS shrinks or grows the run, e.g. BENCH_FLAGS="--heal 1000"; see go run ./hack/bench --help.
 BENCH_FLAGS ?=

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -56,6 +57,7 @@ import (
 	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/gitprovider/github"
+	"github.com/heal8s/heal8s/internal/gitprovider/gitlab"
 	"github.com/heal8s/heal8s/internal/httpserver"
 	"github.com/heal8s/heal8s/internal/metrics"
 	"github.com/heal8s/heal8s/internal/routing"
@@ -97,6 +99,9 @@ type options struct {
 	githubWebhookSecretFile string
 	githubWebhookAddr       string
 	githubWebhookCertDir    string
+	gitlabWebhookSecretFile string
+	gitlabWebhookAddr       string
+	gitlabWebhookCertDir    string
 	dashboardAddr           string
 	dashboardCertDir        string
 	dashboardMaxStreams     int
@@ -137,8 +142,9 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"The operator's own namespace: policies there may act cluster-wide, and Secrets are read there only.")
 
 	fs.StringVar(&o.gitHosts, "git-hosts", gitaccess.DefaultHost,
-		"Comma-separated Git hosts heal8s may send credentials to: github.com (https://api.github.com) and GitHub Enterprise hosts "+
-			"(ghe.example.com means https://ghe.example.com/api/v3/). A policy's baseURL must name one, and the Secret's heal8s.io/git-host must match it.")
+		"Comma-separated Git hosts heal8s may send credentials to: github.com (https://api.github.com), GitHub Enterprise hosts "+
+			"(ghe.example.com means https://ghe.example.com/api/v3/), gitlab.com and self-managed GitLab hosts. "+
+			"A policy's baseURL (gitlab.com for a GitLab policy without one) must name one, and the Secret's heal8s.io/git-host must match it.")
 	fs.BoolVar(&o.gitAllowInsecureHTTP, "git-allow-insecure-http", false,
 		"Allow a policy's baseURL to use plain http. Only for local tests against a fake GitHub: credentials would cross the network in clear.")
 	fs.StringVar(&o.protectedNamespaces, "protected-namespaces", strings.Join(routing.DefaultProtectedNamespaces, ","),
@@ -165,6 +171,13 @@ func (o *options) bind(fs *flag.FlagSet) {
 			"the receiver's address instead serves both on the receiver's port (as before, with --receiver-cert-dir).")
 	fs.StringVar(&o.githubWebhookCertDir, "github-webhook-cert-dir", "",
 		"A directory with tls.crt and tls.key to serve the GitHub webhook over HTTPS; empty serves plain HTTP.")
+	fs.StringVar(&o.gitlabWebhookSecretFile, "gitlab-webhook-secret-file", "",
+		"A file holding the secret token GitLab sends (X-Gitlab-Token) with merge request webhooks; enables POST /webhook/gitlab on --gitlab-webhook-bind-address.")
+	fs.StringVar(&o.gitlabWebhookAddr, "gitlab-webhook-bind-address", ":9097",
+		"The address GitLab's merge request webhook (POST /webhook/gitlab) listens on; the receiver's address serves it on the receiver's port, "+
+			"and the GitHub webhook's address on that port.")
+	fs.StringVar(&o.gitlabWebhookCertDir, "gitlab-webhook-cert-dir", "",
+		"A directory with tls.crt and tls.key to serve the GitLab webhook over HTTPS; empty serves plain HTTP.")
 	fs.StringVar(&o.dashboardAddr, "dashboard-bind-address", dashboard.DefaultBindAddress,
 		"The address the read-only dashboard listens on; 0 disables it. Every request needs a Kubernetes bearer token (TokenReview), "+
 			"and each viewer sees the namespaces where they may list Remediations (SubjectAccessReview).")
@@ -332,6 +345,7 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		// Remediation is looked at again later, leaving the worker free.
 		o.MaxWait = reconcileGitHubWait
 	}}
+	gitlabProviders := &gitlab.ProviderCache{Adjust: func(o *gitlab.Options) { o.MaxWait = reconcileGitHubWait }}
 	if err := controller.SetupIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("setting up the Remediation field indexes: %w", err)
 	}
@@ -364,6 +378,9 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		// The factories see only credentials gitaccess granted, with the one endpoint they may
 		// go to.
 		Providers: func(creds controller.GitCredentials) (gitprovider.Provider, error) {
+			if creds.Provider == v1beta1.GitProviderGitLab {
+				return gitlabProviders.Get(creds.Secret.String(), creds.Data, creds.Endpoint.BaseURL)
+			}
 			return providers.Get(creds.Secret.String(), creds.Data, creds.Endpoint.BaseURL)
 		},
 	}).SetupWithManager(mgr); err != nil {
@@ -378,6 +395,9 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		Sync:              sync,
 		GitAccess:         access,
 		Pollers: func(creds controller.GitCredentials) (controller.RepositoryPoller, error) {
+			if creds.Provider == v1beta1.GitProviderGitLab {
+				return gitlabProviders.Poller(creds.Secret.String(), creds.Data, creds.Endpoint.BaseURL)
+			}
 			return providers.Poller(creds.Secret.String(), creds.Data, creds.Endpoint.BaseURL)
 		},
 	}); err != nil {
@@ -414,6 +434,7 @@ func setupServers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table
 	if o.receiver.Insecure && o.receiver.TokenFile == "" {
 		setupLog.Info("WARNING: the Alertmanager receiver accepts alerts without a token (--receiver-insecure)")
 	}
+	var githubServer *http.Server
 	if o.githubWebhookSecretFile != "" {
 		sync := &controller.PullRequestSync{Client: mgr.GetClient()}
 		gh, err := github.NewWebhookHandlerFromFile(o.githubWebhookSecretFile, sync.Update)
@@ -424,11 +445,39 @@ func setupServers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table
 			// One port for both, as before: Alertmanager's and GitHub's can then not be exposed
 			// (or restricted) apart.
 			receiver.Handle(github.WebhookPath, gh)
-		} else if err := mgr.Add(&httpserver.Server{
-			Name: "github-webhook", BindAddress: o.githubWebhookAddr, CertDir: o.githubWebhookCertDir,
-			Server: github.NewWebhookServer(o.githubWebhookAddr, gh),
-		}); err != nil {
-			return fmt.Errorf("adding the GitHub webhook server: %w", err)
+		} else {
+			githubServer = github.NewWebhookServer(o.githubWebhookAddr, gh)
+			if err := mgr.Add(&httpserver.Server{
+				Name: "github-webhook", BindAddress: o.githubWebhookAddr, CertDir: o.githubWebhookCertDir, Server: githubServer,
+			}); err != nil {
+				return fmt.Errorf("adding the GitHub webhook server: %w", err)
+			}
+		}
+	}
+	if o.gitlabWebhookSecretFile != "" {
+		// The same sync as GitHub's: a merge request event becomes the heal8s.io/pull-request
+		// annotation, which the Remediation reconciler folds into status.
+		sync := &controller.PullRequestSync{Client: mgr.GetClient()}
+		gl, err := gitlab.NewWebhookHandlerFromFile(o.gitlabWebhookSecretFile, sync.Update)
+		if err != nil {
+			return fmt.Errorf("setting up the GitLab webhook: %w", err)
+		}
+		switch {
+		case o.gitlabWebhookAddr == o.receiver.BindAddress:
+			receiver.Handle(gitlab.WebhookPath, gl)
+		case githubServer != nil && o.gitlabWebhookAddr == o.githubWebhookAddr:
+			mux, ok := githubServer.Handler.(*http.ServeMux)
+			if !ok {
+				return errors.New("setting up the GitLab webhook: the GitHub webhook server has no mux to share")
+			}
+			mux.Handle(gitlab.WebhookPath, gl)
+		default:
+			if err := mgr.Add(&httpserver.Server{
+				Name: "gitlab-webhook", BindAddress: o.gitlabWebhookAddr, CertDir: o.gitlabWebhookCertDir,
+				Server: gitlab.NewWebhookServer(o.gitlabWebhookAddr, gl),
+			}); err != nil {
+				return fmt.Errorf("adding the GitLab webhook server: %w", err)
+			}
 		}
 	}
 	if err := mgr.Add(receiver); err != nil {

@@ -231,6 +231,12 @@ type PullRequestStatus struct {
 	// +optional
 	Repository string `json:"repository,omitempty"`
 
+	// edited is true once someone else pushed to heal8s's branch: heal8s left the pull request
+	// alone (one comment, the label heal8s-edited), never closes it for a newer Remediation, and
+	// follows what a person decides (a merge is verified, a close is a veto).
+	// +optional
+	Edited bool `json:"edited,omitempty"`
+
 	// nodeID is the provider's global identifier of the pull request (GitHub's node_id).
 	// +kubebuilder:validation:MaxLength=128
 	// +optional

@@ -147,22 +147,28 @@ type TargetOverride struct {
 }
 
 // GitProvider names a Git hosting service.
-// +kubebuilder:validation:Enum=github
+// +kubebuilder:validation:Enum=github;gitlab
 type GitProvider string
 
 const (
 	// GitProviderGitHub is github.com or a GitHub Enterprise server.
 	GitProviderGitHub GitProvider = "github"
+	// GitProviderGitLab is gitlab.com or a self-managed GitLab: merge requests instead of pull
+	// requests, a project path with nested groups instead of owner/name.
+	GitProviderGitLab GitProvider = "gitlab"
 )
 
 // GitSpec says where the manifests live and how to reach them.
+// +kubebuilder:validation:XValidation:rule="(has(self.provider) && self.provider == 'gitlab') || self.repository.matches('^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$')",message="a GitHub repository is owner/name; nested groups (group/sub/project) are for provider gitlab"
 type GitSpec struct {
-	// provider is the Git hosting service.
+	// provider is the Git hosting service: github (default) or gitlab.
 	// +optional
 	Provider GitProvider `json:"provider,omitempty"`
 
-	// repository is "owner/name".
-	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`
+	// repository is "owner/name" on GitHub, the project path ("group/project" or
+	// "group/subgroup/project") on GitLab.
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$`
 	// +required
 	Repository string `json:"repository"`
 
@@ -177,13 +183,29 @@ type GitSpec struct {
 	Path string `json:"path,omitempty"`
 
 	// secretRef names a Secret in the operator's namespace holding either a GitHub App
-	// (appID, installationID, privateKey) or a token.
+	// (appID, installationID, privateKey) or a token (GitHub: a personal or fine-grained token;
+	// GitLab: a personal, group or project access token with the api scope).
 	// +required
 	SecretRef corev1.LocalObjectReference `json:"secretRef"`
 
-	// baseURL is the API address of a GitHub Enterprise server; empty means github.com.
+	// baseURL is the API address of a GitHub Enterprise server (https://ghe.example.com/api/v3),
+	// or the address of a self-managed GitLab (https://gitlab.example.com; /api/v4 is added);
+	// empty means github.com or gitlab.com.
 	// +optional
 	BaseURL string `json:"baseURL,omitempty"`
+}
+
+// GitLabDefaultURL is the address of gitlab.com, the baseURL of a GitLab policy without one.
+const GitLabDefaultURL = "https://gitlab.com"
+
+// EffectiveBaseURL is the address requests go to, which the Git host allowlist and the
+// Secret's heal8s.io/git-host are checked against: baseURL, or gitlab.com's for a GitLab policy
+// without one ("" stays github.com's).
+func (g *GitSpec) EffectiveBaseURL() string {
+	if g.BaseURL == "" && g.Provider == GitProviderGitLab {
+		return GitLabDefaultURL
+	}
+	return g.BaseURL
 }
 
 // SafetySpec bounds how often and how much heal8s may act, so that a flapping alert cannot turn

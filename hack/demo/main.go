@@ -16,7 +16,7 @@ limitations under the License.
 
 // Command demo tells heal8s's story on a throw-away local control plane: an OOMKill alert goes
 // through a real Alertmanager to the receiver, becomes a Remediation, a pull request against the
-// manifest in (a fake) GitHub, a merge, a rollout and a resolved alert. Every phase is printed as
+// manifest in (a fake) GitHub, or GitLab with PROVIDER=gitlab, a merge, a rollout and a resolved alert. Every phase is printed as
 // it happens. Ctrl-C, or DEMO_EXIT=1 for an unattended run, stops every process it started and
 // removes its temporary files.
 //
@@ -58,6 +58,7 @@ const (
 type options struct {
 	root, manager, alertmanager, assets string
 	strategy                            v1beta1.Strategy
+	provider                            v1beta1.GitProvider
 	exitEarly                           bool
 }
 
@@ -69,8 +70,15 @@ func main() {
 	flag.StringVar(&o.alertmanager, "alertmanager", "bin/alertmanager", "The Alertmanager binary.")
 	flag.StringVar(&o.assets, "assets", os.Getenv("KUBEBUILDER_ASSETS"), "The directory with the envtest binaries.")
 	flag.StringVar(&strategy, "strategy", envOr("STRATEGY", string(v1beta1.StrategyGitOps)), "GitOps or Direct.")
+	var provider string
+	flag.StringVar(&provider, "provider", envOr("PROVIDER", string(v1beta1.GitProviderGitHub)), "github or gitlab: the fake Git host the pull (merge) request goes to.")
 	flag.Parse()
 	o.strategy = v1beta1.Strategy(strategy)
+	o.provider = v1beta1.GitProvider(provider)
+	if o.provider != v1beta1.GitProviderGitHub && o.provider != v1beta1.GitProviderGitLab {
+		fmt.Fprintf(os.Stderr, "PROVIDER must be github or gitlab, not %q\n", provider)
+		os.Exit(2)
+	}
 	o.exitEarly = os.Getenv("DEMO_EXIT") == "1"
 	if o.strategy != v1beta1.StrategyGitOps && o.strategy != v1beta1.StrategyDirect {
 		fmt.Fprintf(os.Stderr, "STRATEGY must be GitOps or Direct, not %q\n", strategy)
@@ -90,11 +98,15 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	step("Starting a local control plane, a fake GitHub, the heal8s manager and Alertmanager")
+	host := "a fake GitHub"
+	if o.provider == v1beta1.GitProviderGitLab {
+		host = "a fake GitLab"
+	}
+	step("Starting a local control plane, %s, the heal8s manager and Alertmanager", host)
 	st, err := harness.StartStack(ctx, harness.StackOptions{
 		Root: o.root, Assets: o.assets, Manager: o.manager, Alertmanager: o.alertmanager,
 		OperatorNamespace: operatorNamespace, AppNamespaces: []string{appNamespace},
-		Repository: repository, Files: files, PollInterval: 2 * time.Second,
+		Repository: repository, Files: files, PollInterval: 2 * time.Second, GitProvider: o.provider,
 	})
 	if err != nil {
 		return err
@@ -113,9 +125,17 @@ func run(ctx context.Context, o options) (err error) {
 	} else {
 		say("controllers      none built: a stand-in marks rollouts finished (make setup-envtest-full builds kube-controller-manager)")
 	}
-	say("fake GitHub      %s (repository %s)", st.GitHub.URL(), repository)
+	if st.GitLab != nil {
+		say("fake GitLab      %s (project %s)", st.GitLab.URL(), repository)
+	} else {
+		say("fake GitHub      %s (repository %s)", st.GitHub.URL(), repository)
+	}
 	say("heal8s receiver  %s (bearer token in %s)", st.Manager.ReceiverURL, st.TokenFile)
-	say("GitHub webhook   %s (its own port; HMAC secret in %s)", st.Manager.GitHubWebhookURL, st.GitHubWebhookSecretFile)
+	if st.GitLab != nil {
+		say("GitLab webhook   %s (its own port; X-Gitlab-Token in %s)", st.Manager.GitLabWebhookURL, st.GitLabWebhookSecretFile)
+	} else {
+		say("GitHub webhook   %s (its own port; HMAC secret in %s)", st.Manager.GitHubWebhookURL, st.GitHubWebhookSecretFile)
+	}
 	// The dashboard wants a Kubernetes token: a ServiceAccount that may read heal8s objects.
 	dashboardToken, err := st.DashboardTokenFile(ctx)
 	if err != nil {
@@ -281,12 +301,16 @@ func printPlan(p *v1beta1.Plan) {
 }
 
 func showAndMerge(st *harness.Stack, pr *v1beta1.PullRequestStatus) error {
-	say("    pull request #%d on branch %s: %s", pr.Number, pr.Branch, pr.URL)
-	before, err := st.GitHub.ReadFile(repository, "main", manifestPath)
+	kind, ref := "pull request", fmt.Sprintf("#%d", pr.Number)
+	if pr.Provider == v1beta1.GitProviderGitLab {
+		kind, ref = "merge request", fmt.Sprintf("!%d", pr.Number)
+	}
+	say("    %s %s on branch %s: %s", kind, ref, pr.Branch, pr.URL)
+	before, err := st.Git().ReadFile(repository, "main", manifestPath)
 	if err != nil {
 		return fmt.Errorf("reading %s on main: %w", manifestPath, err)
 	}
-	after, err := st.GitHub.ReadFile(repository, pr.Branch, manifestPath)
+	after, err := st.Git().ReadFile(repository, pr.Branch, manifestPath)
 	if err != nil {
 		return fmt.Errorf("reading %s on %s: %w", manifestPath, pr.Branch, err)
 	}
@@ -294,9 +318,9 @@ func showAndMerge(st *harness.Stack, pr *v1beta1.PullRequestStatus) error {
 	for _, l := range strings.Split(strings.TrimRight(harness.UnifiedDiff(manifestPath, before, after), "\n"), "\n") {
 		say("      %s", l)
 	}
-	say("    a reviewer approves and merges pull request #%d", pr.Number)
-	if err := st.GitHub.MergePR(repository, int(pr.Number)); err != nil {
-		return fmt.Errorf("merging pull request #%d: %w", pr.Number, err)
+	say("    a reviewer approves and merges %s %s", kind, ref)
+	if err := st.Git().MergePR(repository, int(pr.Number)); err != nil {
+		return fmt.Errorf("merging %s %s: %w", kind, ref, err)
 	}
 	return nil
 }
@@ -315,10 +339,7 @@ func createPolicy(ctx context.Context, st *harness.Stack, strategy v1beta1.Strat
 		},
 	}
 	if strategy == v1beta1.StrategyGitOps {
-		p.Spec.Git = &v1beta1.GitSpec{
-			Repository: repository, BaseBranch: "main", BaseURL: st.GitHub.URL(),
-			SecretRef: corev1.LocalObjectReference{Name: st.GitHubSecret},
-		}
+		p.Spec.Git = st.GitSpec()
 	}
 	c := st.ControlPlane.Client
 	if err := c.Create(ctx, p); err != nil {

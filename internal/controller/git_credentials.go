@@ -38,6 +38,8 @@ type GitCredentials struct {
 	Endpoint gitaccess.Endpoint
 	// Data is the Secret's data.
 	Data map[string][]byte
+	// Provider is the hosting service the policy names (github when unset).
+	Provider v1beta1.GitProvider
 }
 
 // loadGitCredentials reads the Secret a policy's git.secretRef names, in the operator namespace
@@ -54,12 +56,16 @@ func loadGitCredentials(ctx context.Context, reader client.Reader, cfg gitaccess
 	}
 	ep, err := cfg.Authorize(gitaccess.Request{
 		PolicyNamespace: policy.Namespace, PolicyName: policy.Name, Repository: repository,
-		BaseURL: git.BaseURL, SecretName: key.Name, SecretAnnotations: secret.Annotations,
+		BaseURL: git.EffectiveBaseURL(), SecretName: key.Name, SecretAnnotations: secret.Annotations,
 	})
 	if err != nil {
 		return GitCredentials{}, fmt.Errorf("RemediationPolicy %s/%s using Secret %s for %s: %w", policy.Namespace, policy.Name, key, repository, err)
 	}
-	return GitCredentials{Secret: key, Endpoint: ep, Data: secret.Data}, nil
+	provider := git.Provider
+	if provider == "" {
+		provider = v1beta1.DefaultGitProvider
+	}
+	return GitCredentials{Secret: key, Endpoint: ep, Data: secret.Data, Provider: provider}, nil
 }
 
 // gitAccessConfig fills the operator namespace into cfg when the caller left it empty.

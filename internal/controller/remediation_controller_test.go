@@ -195,6 +195,8 @@ type memProvider struct {
 	statusErr error
 	// comments are the comments Close left, per branch.
 	comments map[string][]string
+	// foreign are the branches someone else pushed to: Close leaves their pull requests alone.
+	foreign map[string]bool
 }
 
 var _ gitprovider.Provider = (*memProvider)(nil)
@@ -251,6 +253,10 @@ func (p *memProvider) Close(_ context.Context, pr gitprovider.PullRequest, why g
 		return *got, fmt.Errorf("pull request %s was closed: %w", pr.Branch, gitprovider.ErrNotOpen)
 	case gitprovider.StateOpen:
 	}
+	if p.foreign[pr.Branch] {
+		got.Edited = true
+		return *got, fmt.Errorf("pull request %s: %w", pr.Branch, gitprovider.ErrEdited)
+	}
 	if p.comments == nil {
 		p.comments = map[string][]string{}
 	}
@@ -258,6 +264,16 @@ func (p *memProvider) Close(_ context.Context, pr gitprovider.PullRequest, why g
 	got.Labels = append(slices.Clone(got.Labels), gitprovider.SupersededLabel)
 	got.State = gitprovider.StateClosed
 	return *got, nil
+}
+
+// pushForeign plays a reviewer pushing a commit to branch.
+func (p *memProvider) pushForeign(branch string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.foreign == nil {
+		p.foreign = map[string]bool{}
+	}
+	p.foreign[branch] = true
 }
 
 func (p *memProvider) commentsOn(branch string) []string {
@@ -1191,6 +1207,36 @@ spec:
 			Expect(n.Status.PullRequest.Branch).To(Equal("heal8s/newer"))
 			Expect(provider.stateOf("heal8s/newer")).To(Equal(gitprovider.StateOpen))
 			Expect(writes.TargetWrites(ns)).To(BeZero())
+		})
+
+		It("leaves an older pull request someone else pushed to open, and says so: the newer one waits for a person's decision", func() {
+			deployment("web", nil)
+			policy(v1beta1.StrategyGitOps, nil)
+			provider.mu.Lock()
+			provider.repo["apps/"+ns+"/web.yaml"] = []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: " + ns +
+				"\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          resources:\n            limits:\n              memory: 256Mi\n            requests:\n              memory: 128Mi\n")
+			provider.mu.Unlock()
+			Expect(k8sClient.Create(ctx, firing(newRemediation("edited-older", memory, v1beta1.StrategyGitOps, "web"), 10*time.Minute))).To(Succeed())
+			waitPhase("edited-older", v1beta1.PhaseAwaitingMerge)
+			provider.pushForeign("heal8s/edited-older")
+
+			Expect(k8sClient.Create(ctx, firing(newRemediation("edited-newer", memory, v1beta1.StrategyGitOps, "web"), time.Minute))).To(Succeed())
+			Eventually(func(g Gomega) {
+				r := &v1beta1.Remediation{}
+				g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "edited-older"}, r)).To(Succeed())
+				g.Expect(r.Status.PullRequest).NotTo(BeNil())
+				g.Expect(r.Status.PullRequest.Edited).To(BeTrue(), "status says someone else pushed to it")
+			}).WithTimeout(20 * time.Second).Should(Succeed())
+			Consistently(func(g Gomega) {
+				r := &v1beta1.Remediation{}
+				g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "edited-older"}, r)).To(Succeed())
+				g.Expect(r.Status.Phase).To(Equal(v1beta1.PhaseAwaitingMerge), "not superseded: a person decides")
+				n := &v1beta1.Remediation{}
+				g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "edited-newer"}, n)).To(Succeed())
+				g.Expect(n.Status.Phase).To(BeElementOf(v1beta1.Phase(""), v1beta1.PhasePending))
+			}).WithTimeout(2 * time.Second).Should(Succeed())
+			Expect(provider.stateOf("heal8s/edited-older")).To(Equal(gitprovider.StateOpen))
+			Expect(provider.commentsOn("heal8s/edited-older")).To(BeEmpty(), "no supersede comment")
 		})
 
 		It("never supersedes an older one that is Verifying: the newer one is skipped InProgress", func() {

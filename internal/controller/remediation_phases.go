@@ -438,7 +438,7 @@ func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *reme
 		}
 		return fmt.Errorf("proposing the change of %s: %w", s.rem.Name, err)
 	}
-	obs.PullRequest = pullRequestStatus(pr)
+	obs.PullRequest = pullRequestStatus(gitProviderOf(s), pr)
 	return nil
 }
 
@@ -524,8 +524,12 @@ func (r *RemediationReconciler) observePullRequest(ctx context.Context, s *scope
 	switch verdict {
 	case prChanged:
 		obs.PullRequest = &next
+		// Someone else pushed to the branch (the provider labelled it when it left it alone):
+		// status says so, once; heal8s goes on following what a person decides.
+		obs.PullRequest.Edited = cur.Edited || pr.Edited
 	case prUnchanged:
 		obs.PullRequest = cur.DeepCopy()
+		obs.PullRequest.Edited = cur.Edited || pr.Edited
 	case prOther, prStale, prTerminal:
 		// Not the pull request heal8s recorded (another node id), or older than the record:
 		// keep waiting rather than act on it.
@@ -563,9 +567,17 @@ func (r *RemediationReconciler) provider(ctx context.Context, s *scope, reposito
 	return p, nil, nil
 }
 
-func pullRequestStatus(pr gitprovider.PullRequest) *v1beta1.PullRequestStatus {
-	st := &v1beta1.PullRequestStatus{Provider: v1beta1.GitProviderGitHub, URL: pr.URL, Number: int32(pr.Number),
-		Branch: pr.Branch, State: v1beta1.PullRequestState(pr.State), Repository: pr.Repository, NodeID: pr.NodeID}
+// gitProviderOf is the hosting service of the scope's policy (github when unset).
+func gitProviderOf(s *scope) v1beta1.GitProvider {
+	if s.policy != nil && s.policy.Spec.Git != nil && s.policy.Spec.Git.Provider != "" {
+		return s.policy.Spec.Git.Provider
+	}
+	return v1beta1.DefaultGitProvider
+}
+
+func pullRequestStatus(provider v1beta1.GitProvider, pr gitprovider.PullRequest) *v1beta1.PullRequestStatus {
+	st := &v1beta1.PullRequestStatus{Provider: provider, URL: pr.URL, Number: int32(pr.Number),
+		Branch: pr.Branch, State: v1beta1.PullRequestState(pr.State), Repository: pr.Repository, NodeID: pr.NodeID, Edited: pr.Edited}
 	if !pr.UpdatedAt.IsZero() {
 		st.UpdatedAt = &metav1.Time{Time: pr.UpdatedAt.UTC().Truncate(time.Second)}
 	}

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
@@ -61,10 +62,22 @@ func (r *RemediationReconciler) observeSupersede(ctx context.Context, s *scope, 
 			Branch: cur.Branch, State: gitprovider.State(cur.State), NodeID: cur.NodeID},
 			gitprovider.Closure{RemediationNamespace: s.rem.Namespace, RemediationName: s.rem.Name, SupersededBy: newer.Name})
 		switch {
+		case errors.Is(err, gitprovider.ErrEdited):
+			// Someone pushed to heal8s's branch: the pull request is theirs now. It stays open
+			// and this Remediation follows it (a merge is verified, a close is a veto); the
+			// newer one waits until it ends.
+			log.Info("Did not supersede: someone else pushed to the pull request's branch, heal8s leaves it alone", "pullRequest", cur.URL)
+			if r.Recorder != nil && !cur.Edited {
+				r.Recorder.Eventf(s.rem, nil, corev1.EventTypeNormal, "PullRequestEdited", "Supersede",
+					"Someone else pushed to %s; heal8s leaves pull request %s alone and follows what a person decides, the newer Remediation %s waits",
+					cur.Branch, cur.URL, newer.Name)
+			}
+			obs.PullRequest = pullRequestStatus(gitProviderOf(s), pr)
+			return true, nil
 		case errors.Is(err, gitprovider.ErrNotOpen):
 			// Merged: the change is on its way, follow it. Closed by a person: a veto.
 			log.Info("Did not supersede: the pull request is no longer open", "pullRequest", cur.URL, "state", string(pr.State))
-			obs.PullRequest = pullRequestStatus(pr)
+			obs.PullRequest = pullRequestStatus(gitProviderOf(s), pr)
 			return true, nil
 		case errors.Is(err, gitprovider.ErrGaveUp):
 			log.Info("Git provider unavailable, will close the superseded pull request later", "pullRequest", cur.URL, "error", err.Error())
@@ -73,7 +86,7 @@ func (r *RemediationReconciler) observeSupersede(ctx context.Context, s *scope, 
 			return true, fmt.Errorf("closing pull request %s of Remediation %s, superseded by %s: %w", cur.URL, s.rem.Name, newer.Name, err)
 		}
 		log.Info("Closed the superseded pull request", "pullRequest", cur.URL)
-		obs.PullRequest = pullRequestStatus(pr)
+		obs.PullRequest = pullRequestStatus(gitProviderOf(s), pr)
 	}
 	obs.SupersededBy = newer.Name
 	return true, nil

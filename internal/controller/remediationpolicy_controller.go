@@ -136,7 +136,7 @@ func (r *RemediationPolicyReconciler) gitAccessCondition(ctx context.Context, p 
 	}
 	_, err = cfg.Authorize(gitaccess.Request{
 		PolicyNamespace: p.Namespace, PolicyName: p.Name, Repository: p.Spec.Git.Repository,
-		BaseURL: p.Spec.Git.BaseURL, SecretName: key.Name, SecretAnnotations: secret.Annotations,
+		BaseURL: p.Spec.Git.EffectiveBaseURL(), SecretName: key.Name, SecretAnnotations: secret.Annotations,
 	})
 	if err != nil {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, v1beta1.GitAccessDeniedReason, err.Error()

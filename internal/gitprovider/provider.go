@@ -125,6 +125,17 @@ func OwnedBy(message, owner string) bool {
 	return false
 }
 
+// HasOwnerTrailer reports whether a commit message carries an OwnerTrailer line for any owner:
+// whether heal8s made the commit.
+func HasOwnerTrailer(message string) bool {
+	for _, line := range strings.Split(message, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), OwnerTrailer+": ") {
+			return true
+		}
+	}
+	return false
+}
+
 // BranchPrefix starts the head branch of every pull request heal8s opens; the rest of the branch
 // name is the Remediation's name.
 const BranchPrefix = "heal8s/"
@@ -170,7 +181,26 @@ type PullRequest struct {
 	// UpdatedAt is when the provider last changed the pull request; zero when unknown. An event
 	// older than what heal8s recorded is a replay.
 	UpdatedAt time.Time
+	// Edited says someone else pushed to heal8s's branch: its head commit is not heal8s's, an
+	// earlier one is. heal8s then leaves the pull request alone (as Renovate does): it commented
+	// once (EditedLabel marks that), it adds no label and never closes it; a person decides.
+	Edited bool
 }
+
+// EditedLabel marks a pull request heal8s left alone because someone else pushed to its branch;
+// it is also how the provider knows it already said so.
+const EditedLabel = "heal8s-edited"
+
+// EditedComment is the one comment heal8s writes on a pull request someone else pushed to.
+func EditedComment(branch string) string {
+	return fmt.Sprintf("heal8s sees commits on %s that it did not make, so it leaves this pull request alone from now on: "+
+		"it will not push to the branch, relabel or close it. Merge it or close it as you see fit; heal8s follows what you "+
+		"decide (a merge is verified on the live object, a close is a veto).\n", code(branch))
+}
+
+// MaxOwnershipWalk bounds how many commits below a branch's head a provider reads to find
+// heal8s's own commit under someone else's.
+const MaxOwnershipWalk = 10
 
 var (
 	// ErrGaveUp means the provider kept meeting rate limits or server errors and stopped retrying
@@ -187,11 +217,25 @@ var (
 	ErrNotFound error = notFound{}
 	// ErrInvalidProposal means the Proposal misses a field; retrying will not help.
 	ErrInvalidProposal = errors.New("invalid proposal")
-	// ErrBranchNotOwned means the proposal's branch, or a pull request from it, exists and its
-	// head commit does not carry the proposal's OwnerTrailer: someone else made it, and heal8s
+	// ErrBranchNotOwned means the proposal's branch, or a pull request from it, exists and none
+	// of its recent commits carries the proposal's OwnerTrailer: someone else made it, and heal8s
 	// does not adopt it.
 	ErrBranchNotOwned = errors.New("branch exists and was not made by heal8s for this proposal")
+	// ErrEdited means Close found the pull request open with someone else's commits on top of
+	// heal8s's and left it open (after the one EditedComment). It wraps ErrNotOpen's meaning for
+	// callers that only ask "did it close": errors.Is(err, ErrNotOpen) holds too.
+	ErrEdited error = editedErr{}
 )
+
+type editedErr struct{}
+
+func (editedErr) Error() string {
+	return "someone else pushed to the pull request's branch; heal8s leaves it alone"
+}
+
+// Is makes errors.Is(ErrEdited, ErrNotOpen) hold: a caller that handles "not closed by heal8s"
+// handles this too.
+func (editedErr) Is(target error) bool { return target == ErrNotOpen }
 
 type notFound struct{}
 

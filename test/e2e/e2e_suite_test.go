@@ -48,6 +48,8 @@ const (
 	appNamespace      = "e2e"
 	// slowNamespace gets no stand-in kubelet: its rollouts never become healthy.
 	slowNamespace = "e2e-slow"
+	// gitlabNamespace's policy proposes on the fake GitLab.
+	gitlabNamespace = "e2e-gitlab"
 	repository    = "acme/deploy"
 )
 
@@ -91,9 +93,9 @@ var _ = BeforeSuite(func() {
 	By("starting the control plane, fake GitHub, the manager and Alertmanager")
 	st, err = harness.StartStack(ctx, harness.StackOptions{
 		Root: root, Assets: assets, Manager: manager, Alertmanager: alertmanager,
-		OperatorNamespace: operatorNamespace, AppNamespaces: []string{appNamespace},
-		GitNamespaces: []string{appNamespace, slowNamespace},
-		Repository:    repository, Files: files,
+		OperatorNamespace: operatorNamespace, AppNamespaces: []string{appNamespace, gitlabNamespace},
+		GitNamespaces: []string{appNamespace, slowNamespace, gitlabNamespace},
+		Repository:    repository, Files: files, WithGitLab: true,
 		PollInterval: time.Second, Dir: os.Getenv("E2E_ARTIFACTS"), Kubeconfig: existing,
 	})
 	Expect(err).NotTo(HaveOccurred())
@@ -105,8 +107,11 @@ var _ = BeforeSuite(func() {
 	for _, ns := range []string{appNamespace, slowNamespace} {
 		Expect(k8s.Create(ctx, policy(ns))).To(Succeed())
 	}
+	gl := policy(gitlabNamespace)
+	gl.Spec.Git = st.GitLabSpec()
+	Expect(k8s.Create(ctx, gl)).To(Succeed())
 	Eventually(func(g Gomega) {
-		for _, ns := range []string{appNamespace, slowNamespace} {
+		for _, ns := range []string{appNamespace, slowNamespace, gitlabNamespace} {
 			p := &v1beta1.RemediationPolicy{}
 			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "e2e"}, p)).To(Succeed())
 			g.Expect(p.Status.CompiledRules).To(BeEquivalentTo(4))

@@ -37,7 +37,12 @@ const GitOpsFieldManager = "flux-harness"
 // FluxApply applies every document of path on branch of the stack's repository to the cluster
 // with server-side apply, as Flux or Argo CD would after a merge.
 func (st *Stack) FluxApply(ctx context.Context, branch, path string) error {
-	raw, err := st.GitHub.ReadFile(st.Options.Repository, branch, path)
+	return st.FluxApplyFrom(ctx, st.Git(), branch, path)
+}
+
+// FluxApplyFrom is FluxApply from the given Git host's copy of the repository.
+func (st *Stack) FluxApplyFrom(ctx context.Context, host GitHost, branch, path string) error {
+	raw, err := host.ReadFile(st.Options.Repository, branch, path)
 	if err != nil {
 		return fmt.Errorf("reading %s on %s: %w", path, branch, err)
 	}

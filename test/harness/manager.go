@@ -39,6 +39,8 @@ type ManagerOptions struct {
 	ReceiverTokenFile string
 	// GitHubWebhookSecretFile, when set, enables POST /webhook/github on its own port.
 	GitHubWebhookSecretFile string
+	// GitLabWebhookSecretFile, when set, enables POST /webhook/gitlab on the same port.
+	GitLabWebhookSecretFile string
 	// PollInterval is how often waiting remediations look again (pull requests, rollouts).
 	PollInterval time.Duration
 	// ExtraArgs are appended to the command line.
@@ -59,6 +61,9 @@ type Manager struct {
 	// GitHubWebhookURL is GitHub's webhook, on its own port (it answers with
 	// ManagerOptions.GitHubWebhookSecretFile only).
 	GitHubWebhookURL string
+	// GitLabWebhookURL is GitLab's webhook, on the GitHub webhook's port (it answers with
+	// ManagerOptions.GitLabWebhookSecretFile only).
+	GitLabWebhookURL string
 	MetricsURL       string
 	DashboardURL     string
 	ProbeURL         string
@@ -94,6 +99,7 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 		"--receiver-token-file=" + o.ReceiverTokenFile,
 		"--dashboard-bind-address=127.0.0.1:" + strconv.Itoa(dashboard),
 		"--github-webhook-bind-address=127.0.0.1:" + strconv.Itoa(github),
+		"--gitlab-webhook-bind-address=127.0.0.1:" + strconv.Itoa(github),
 	}
 	if o.Webhook != nil {
 		args = append(args,
@@ -102,6 +108,9 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 	}
 	if o.GitHubWebhookSecretFile != "" {
 		args = append(args, "--github-webhook-secret-file="+o.GitHubWebhookSecretFile)
+	}
+	if o.GitLabWebhookSecretFile != "" {
+		args = append(args, "--gitlab-webhook-secret-file="+o.GitLabWebhookSecretFile)
 	}
 	if o.PollInterval > 0 {
 		args = append(args, "--poll-interval="+o.PollInterval.String())
@@ -127,6 +136,7 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 		ReceiverURL:      fmt.Sprintf("http://127.0.0.1:%d/webhook/alertmanager", receiver),
 		ReceiverPort:     receiver,
 		GitHubWebhookURL: fmt.Sprintf("http://127.0.0.1:%d/webhook/github", github),
+		GitLabWebhookURL: fmt.Sprintf("http://127.0.0.1:%d/webhook/gitlab", github),
 		MetricsURL:       fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics),
 		DashboardURL:     fmt.Sprintf("http://127.0.0.1:%d/", dashboard),
 		ProbeURL:         fmt.Sprintf("http://127.0.0.1:%d/readyz", probe),

@@ -32,8 +32,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/gitprovider/fake"
+	"github.com/heal8s/heal8s/internal/gitprovider/gitlabfake"
 )
 
 // StackOptions configures a whole local heal8s installation.
@@ -57,6 +59,12 @@ type StackOptions struct {
 	// Repository is the fake GitHub repository ("owner/name") and Files its first commit.
 	Repository string
 	Files      map[string]string
+	// GitProvider gitlab also starts a fake GitLab holding Repository (a project path), with its
+	// own Secret (GitLabSecretName) and webhook; Git() then returns it. Empty means github.
+	GitProvider v1beta1.GitProvider
+	// WithGitLab starts the fake GitLab (and its Secret and webhook) beside GitHub while GitHub
+	// stays the Git host in use: a suite with specs for both.
+	WithGitLab bool
 	// PollInterval is how often the manager looks again at waiting remediations and open pull
 	// requests; short in demos and tests.
 	PollInterval time.Duration
@@ -72,6 +80,8 @@ type Stack struct {
 	Options      StackOptions
 	ControlPlane *ControlPlane
 	GitHub       *fake.Server
+	// GitLab is the fake GitLab, with StackOptions.GitProvider gitlab only.
+	GitLab       *gitlabfake.Server
 	Manager      *Manager
 	Alertmanager *Alertmanager
 	// TokenFile holds the receiver's bearer token; GitHubSecret names the Secret with the fake
@@ -80,6 +90,9 @@ type Stack struct {
 	TokenFile               string
 	GitHubSecret            string
 	GitHubWebhookSecretFile string
+	// GitLabSecret and GitLabWebhookSecretFile are GitLab's, with a fake GitLab only.
+	GitLabSecret            string
+	GitLabWebhookSecretFile string
 
 	ownDir bool
 	cancel context.CancelFunc
@@ -87,6 +100,42 @@ type Stack struct {
 
 // GitHubSecretName is the Secret the stack creates with the fake GitHub's token.
 const GitHubSecretName = "heal8s-github"
+
+// GitLabSecretName is the Secret the stack creates with the fake GitLab's token.
+const GitLabSecretName = "heal8s-gitlab"
+
+// GitHost is what demos and tests do on the Git host in use, as a reviewer would.
+type GitHost interface {
+	ReadFile(repository, branch, path string) (string, error)
+	MergePR(repository string, number int) error
+	ClosePR(repository string, number int) error
+	Comments(repository string, number int) ([]string, error)
+	PullRequestCount(repository string) (int, error)
+}
+
+// Git is the fake Git host the stack's policies use: the fake GitLab with GitProvider gitlab,
+// else the fake GitHub.
+func (st *Stack) Git() GitHost {
+	if st.GitLab != nil && st.Options.GitProvider == v1beta1.GitProviderGitLab {
+		return st.GitLab
+	}
+	return st.GitHub
+}
+
+// GitSpec is the git section of a policy for the stack's repository on the Git host in use.
+func (st *Stack) GitSpec() *v1beta1.GitSpec {
+	if st.GitLab != nil && st.Options.GitProvider == v1beta1.GitProviderGitLab {
+		return st.GitLabSpec()
+	}
+	return &v1beta1.GitSpec{Repository: st.Options.Repository, BaseBranch: "main", BaseURL: st.GitHub.URL(),
+		SecretRef: corev1.LocalObjectReference{Name: st.GitHubSecret}}
+}
+
+// GitLabSpec is the git section of a policy for the stack's repository on the fake GitLab.
+func (st *Stack) GitLabSpec() *v1beta1.GitSpec {
+	return &v1beta1.GitSpec{Provider: v1beta1.GitProviderGitLab, Repository: st.Options.Repository, BaseBranch: "main",
+		BaseURL: st.GitLab.URL(), SecretRef: corev1.LocalObjectReference{Name: st.GitLabSecret}}
+}
 
 // StartStack starts the control plane, the stand-in kubelet, a fake GitHub holding the
 // repository, the manager and Alertmanager routed to its receiver. On error everything already
@@ -146,6 +195,11 @@ func StartStack(ctx context.Context, o StackOptions) (st *Stack, err error) {
 	if err = cp.Client.Create(ctx, secret); err != nil {
 		return st, fmt.Errorf("creating the GitHub secret: %w", err)
 	}
+	if o.GitProvider == v1beta1.GitProviderGitLab || o.WithGitLab {
+		if err = st.startGitLab(ctx, gitNamespaces); err != nil {
+			return st, err
+		}
+	}
 
 	st.TokenFile = filepath.Join(st.Options.Dir, "receiver-token")
 	if err = os.WriteFile(st.TokenFile, []byte(randomToken()), 0o600); err != nil {
@@ -173,9 +227,13 @@ func StartStack(ctx context.Context, o StackOptions) (st *Stack, err error) {
 
 // StartManager (re)starts the manager process under name, for a restart test after Kill.
 func (st *Stack) StartManager(ctx context.Context, name string) error {
+	hosts := st.GitHubHost()
+	if st.GitLab != nil {
+		hosts += "," + hostOf(st.GitLab.URL())
+	}
 	args := []string{"--pr-poll-interval=" + st.Options.PollInterval.String(),
-		// The fake GitHub is the one Git host, on loopback over plain http.
-		"--git-hosts=" + st.GitHubHost(), "--git-allow-insecure-http",
+		// The fake GitHub (and GitLab) are the only Git hosts, on loopback over plain http.
+		"--git-hosts=" + hosts, "--git-allow-insecure-http",
 		// Notifiers post to the specs' local receivers.
 		"--notification-allow-private-addresses", "--dashboard-url=https://heal8s.e2e.test"}
 	m, err := StartManager(ctx, ManagerOptions{
@@ -187,6 +245,7 @@ func (st *Stack) StartManager(ctx context.Context, name string) error {
 		ReceiverTokenFile: st.TokenFile,
 		// GitHub's webhook on its own port, as config/default serves it.
 		GitHubWebhookSecretFile: st.GitHubWebhookSecretFile,
+		GitLabWebhookSecretFile: st.GitLabWebhookSecretFile,
 		PollInterval:            st.Options.PollInterval,
 		ExtraArgs:               args,
 		Name:                    name,
@@ -200,12 +259,44 @@ func (st *Stack) StartManager(ctx context.Context, name string) error {
 }
 
 // GitHubHost is the fake GitHub's host:port, as --git-hosts and heal8s.io/git-host name it.
-func (st *Stack) GitHubHost() string {
-	u, err := url.Parse(st.GitHub.URL())
+func (st *Stack) GitHubHost() string { return hostOf(st.GitHub.URL()) }
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
 	if err != nil {
 		return ""
 	}
 	return u.Host
+}
+
+// startGitLab starts the fake GitLab with the repository, its Secret (issued for its host, for
+// the same namespaces as GitHub's) and its webhook token file.
+func (st *Stack) startGitLab(ctx context.Context, gitNamespaces []string) error {
+	var err error
+	if st.GitLab, err = gitlabfake.New(gitlabfake.Options{Token: randomToken()}); err != nil {
+		return fmt.Errorf("starting the fake GitLab: %w", err)
+	}
+	if st.Options.Repository != "" {
+		if err := st.GitLab.NewRepo(st.Options.Repository, st.Options.Files); err != nil {
+			return fmt.Errorf("creating project %s: %w", st.Options.Repository, err)
+		}
+	}
+	st.GitLabSecret = GitLabSecretName
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: GitLabSecretName, Namespace: st.Options.OperatorNamespace, Annotations: map[string]string{
+			gitaccess.AnnotationGitHost:           hostOf(st.GitLab.URL()),
+			gitaccess.AnnotationAllowedNamespaces: strings.Join(gitNamespaces, ","),
+		}},
+		StringData: map[string]string{"token": st.GitLab.Token()},
+	}
+	if err := st.ControlPlane.Client.Create(ctx, secret); err != nil {
+		return fmt.Errorf("creating the GitLab secret: %w", err)
+	}
+	st.GitLabWebhookSecretFile = filepath.Join(st.Options.Dir, "gitlab-webhook-secret")
+	if err := os.WriteFile(st.GitLabWebhookSecretFile, []byte(randomToken()), 0o600); err != nil {
+		return fmt.Errorf("writing the GitLab webhook token: %w", err)
+	}
+	return nil
 }
 
 // receiverPort keeps the receiver on the same port across manager restarts, so Alertmanager's
@@ -231,6 +322,9 @@ func (st *Stack) Stop() error {
 	}
 	if st.GitHub != nil {
 		st.GitHub.Close()
+	}
+	if st.GitLab != nil {
+		st.GitLab.Close()
 	}
 	if st.ControlPlane != nil {
 		if st.ControlPlane.Existing {

@@ -429,3 +429,10 @@ func (s *Server) PullRequestCount(fullName string) (int, error) {
 	prs, err := s.PullRequests(fullName)
 	return len(prs), err
 }
+
+// PushForeignCommit adds someone else's commit (no heal8s trailer) on top of an existing branch,
+// as a reviewer pushing a fix-up to a heal8s pull request would.
+func (s *Server) PushForeignCommit(fullName, branch string) error {
+	_, err := s.CommitFiles(fullName, branch, map[string]string{"foreign.txt": "a reviewer's fix-up\n"}, "a reviewer's fix-up")
+	return err
+}

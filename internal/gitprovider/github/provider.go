@@ -48,12 +48,14 @@ func (p *Provider) Calls() int64 { return p.transport.calls.Load() }
 
 // Propose opens the pull request for a Proposal, or finds the one an earlier call opened.
 //
-// The happy path costs six calls when Edit reads one file: get the base ref, read the file,
-// create the branch, commit the file, open the pull request, label it. Every step tolerates an
-// earlier attempt that stopped right after it: an existing branch (422 on create) sends Propose
-// to resume, which looks for the pull request, then for a commit on the branch, and finishes
-// whatever is missing; an Edit that changes nothing looks for a pull request that was already
-// merged. So a crash at any point followed by a retry leaves one branch, one commit, one PR.
+// The happy path costs seven calls when Edit reads one file: get the base ref, look for a pull
+// request from the branch in any state, read the file, create the branch, commit the file, open
+// the pull request, label it. The look-up comes first so that a pull request an earlier call
+// opened is followed whatever became of it since (merged, or closed with its branch deleted)
+// and never answered with a second one. Every later step tolerates an earlier attempt that
+// stopped right after it: an existing branch (422 on create) sends Propose to resume, which
+// looks for a commit on the branch and finishes whatever is missing. So a crash at any point
+// followed by a retry leaves one branch, one commit, one PR.
 //
 // With prop.Owner set, the commit carries the owner trailer (gitprovider.OwnerTrailer), and a
 // branch with commits, or a pull request, that Propose finds instead of making must have it on
@@ -75,6 +77,15 @@ func (p *Provider) Propose(ctx context.Context, prop gitprovider.Proposal) (gitp
 	if err != nil {
 		return gitprovider.PullRequest{}, fmt.Errorf("reading base branch %s of %s: %w", prop.BaseBranch, prop.Repository, err)
 	}
+	// A pull request from the branch, in any state, is this proposal's (or refused): an earlier
+	// call may have opened it and stopped before its caller recorded it, and a reviewer may since
+	// have closed it and deleted the branch. Looking first means that case is followed, never
+	// answered with a second pull request.
+	if pr, found, err := p.findPR(ctx, r, prop); err != nil {
+		return gitprovider.PullRequest{}, err
+	} else if found {
+		return p.adopt(ctx, r, prop, pr)
+	}
 	repo := &repoAt{p: p, r: r, sha: baseSHA}
 	path, content, err := prop.Edit(ctx, repo)
 	if err != nil {
@@ -88,16 +99,9 @@ func (p *Provider) Propose(ctx context.Context, prop gitprovider.Proposal) (gitp
 		return gitprovider.PullRequest{}, fmt.Errorf("reading %s at %s: %w", path, short(baseSHA), err)
 	}
 	if exists && bytes.Equal(current, content) {
-		// The base already has the change: an earlier attempt's pull request was merged, or
-		// someone made the same change by hand.
-		pr, found, err := p.findPR(ctx, r, prop)
-		if err != nil {
-			return gitprovider.PullRequest{}, err
-		}
-		if !found {
-			return gitprovider.PullRequest{}, fmt.Errorf("%s on %s: %w", path, prop.BaseBranch, gitprovider.ErrNoChange)
-		}
-		return p.adopt(ctx, r, prop, pr)
+		// The base already has the change, and no pull request of ours brought it: someone made
+		// the same change by hand.
+		return gitprovider.PullRequest{}, fmt.Errorf("%s on %s: %w", path, prop.BaseBranch, gitprovider.ErrNoChange)
 	}
 
 	c := commitPlan{path: path, content: content, blobSHA: blobSHA, exists: exists}
@@ -122,13 +126,9 @@ type commitPlan struct {
 	exists  bool
 }
 
-// resume finishes a proposal whose branch already exists.
+// resume finishes a proposal whose branch already exists and from which Propose found no pull
+// request.
 func (p *Provider) resume(ctx context.Context, r repoRef, prop gitprovider.Proposal, baseSHA string, c commitPlan) (gitprovider.PullRequest, error) {
-	if pr, found, err := p.findPR(ctx, r, prop); err != nil {
-		return gitprovider.PullRequest{}, err
-	} else if found {
-		return p.adopt(ctx, r, prop, pr)
-	}
 	headSHA, err := p.refSHA(ctx, r, prop.Branch)
 	if err != nil {
 		return gitprovider.PullRequest{}, fmt.Errorf("reading branch %s: %w", prop.Branch, err)
@@ -216,11 +216,67 @@ func (p *Provider) openPR(ctx context.Context, r repoRef, prop gitprovider.Propo
 // adopt returns a pull request an earlier call opened, after checking that it is the proposal's:
 // its head commit carries the proposal's owner trailer. Anyone with push access can open a pull
 // request from a branch named heal8s/<remediation>; heal8s follows only its own.
+//
+// One whose head is someone else's commit on top of the proposal's is returned Edited and left
+// alone, after one comment saying so (gitprovider.EditedLabel marks it).
 func (p *Provider) adopt(ctx context.Context, r repoRef, prop gitprovider.Proposal, pr gitprovider.PullRequest) (gitprovider.PullRequest, error) {
-	if err := p.checkOwned(ctx, r, prop, pr.HeadSHA); err != nil {
+	edited, err := p.ownership(ctx, r, prop, pr.HeadSHA)
+	if err != nil {
 		return gitprovider.PullRequest{}, fmt.Errorf("pull request #%d: %w", pr.Number, err)
 	}
+	if edited {
+		return p.leaveAlone(ctx, r, pr)
+	}
 	return p.ensureLabels(ctx, r, prop, pr)
+}
+
+// ownership walks the branch down from sha along first parents (at most
+// gitprovider.MaxOwnershipWalk commits): a head with the proposal's trailer is owned; someone
+// else's commits above one with it are edited; anything else is gitprovider.ErrBranchNotOwned.
+func (p *Provider) ownership(ctx context.Context, r repoRef, prop gitprovider.Proposal, sha string) (bool, error) {
+	if prop.Owner == "" {
+		return false, nil
+	}
+	if sha == "" {
+		return false, fmt.Errorf("%w: %s has no head commit to check", gitprovider.ErrBranchNotOwned, prop.Branch)
+	}
+	cur := sha
+	for i := 0; i < gitprovider.MaxOwnershipWalk && cur != ""; i++ {
+		c, _, err := p.client.Git.GetCommit(ctx, r.owner, r.name, cur)
+		if err != nil {
+			return false, fmt.Errorf("reading commit %s of %s: %w", short(cur), prop.Branch, mapErr(err))
+		}
+		if gitprovider.OwnedBy(c.GetMessage(), prop.Owner) {
+			return i > 0, nil
+		}
+		if gitprovider.HasOwnerTrailer(c.GetMessage()) || len(c.Parents) == 0 {
+			break
+		}
+		cur = c.Parents[0].GetSHA()
+	}
+	return false, fmt.Errorf("%w: the head commit %s of %s lacks the trailer %q, and so do the commits below it; delete the branch or rename it",
+		gitprovider.ErrBranchNotOwned, short(sha), prop.Branch, gitprovider.OwnerTrailer+": "+prop.Owner)
+}
+
+// leaveAlone says once (gitprovider.EditedLabel marks it) that heal8s will not touch a pull
+// request someone else pushed to, and returns it Edited.
+func (p *Provider) leaveAlone(ctx context.Context, r repoRef, pr gitprovider.PullRequest) (gitprovider.PullRequest, error) {
+	pr.Edited = true
+	if slices.Contains(pr.Labels, gitprovider.EditedLabel) || pr.State != gitprovider.StateOpen {
+		return pr, nil
+	}
+	if _, _, err := p.client.Issues.CreateComment(ctx, r.owner, r.name, pr.Number, &gh.IssueComment{Body: gh.Ptr(gitprovider.EditedComment(pr.Branch))}); err != nil {
+		return pr, fmt.Errorf("commenting on pull request #%d: %w", pr.Number, mapErr(err))
+	}
+	labels, _, err := p.client.Issues.AddLabelsToIssue(ctx, r.owner, r.name, pr.Number, []string{gitprovider.EditedLabel})
+	if err != nil {
+		return pr, fmt.Errorf("labelling pull request #%d: %w", pr.Number, mapErr(err))
+	}
+	pr.Labels = pr.Labels[:0:0]
+	for _, l := range labels {
+		pr.Labels = append(pr.Labels, l.GetName())
+	}
+	return pr, nil
 }
 
 // checkOwned reads commit sha and fails with gitprovider.ErrBranchNotOwned unless its message
@@ -309,8 +365,10 @@ func (p *Provider) Status(ctx context.Context, pr gitprovider.PullRequest) (gitp
 }
 
 // Close comments on an open pull request, labels it gitprovider.SupersededLabel and closes it:
-// three writes after one read (GET, then POST issues/{n}/comments, POST issues/{n}/labels and
-// PATCH pulls/{n} with state closed). A retry after a crash between them comments again at most;
+// three writes after two reads (GET the pull request and its head commit, then POST
+// issues/{n}/comments, POST issues/{n}/labels and PATCH pulls/{n} with state closed). A pull
+// request whose head commit is not heal8s's (someone pushed to it) is left open after one
+// comment, and returned Edited with gitprovider.ErrEdited. A retry after a crash between them comments again at most;
 // once closed, the label makes a retry return the closed pull request without writing anything.
 // A merged pull request, or one someone else closed, is returned untouched with
 // gitprovider.ErrNotOpen.
@@ -334,6 +392,21 @@ func (p *Provider) Close(ctx context.Context, pr gitprovider.PullRequest, why gi
 		}
 		return cur, fmt.Errorf("closing pull request %s#%d: someone closed it: %w", pr.Repository, pr.Number, gitprovider.ErrNotOpen)
 	case gitprovider.StateOpen:
+	}
+	if !cur.Edited {
+		head, _, err := p.client.Git.GetCommit(ctx, owner, name, cur.HeadSHA)
+		if err != nil {
+			return cur, fmt.Errorf("reading the head commit of pull request %s#%d: %w", pr.Repository, pr.Number, mapErr(err))
+		}
+		cur.Edited = !gitprovider.HasOwnerTrailer(head.GetMessage())
+	}
+	if cur.Edited {
+		// Someone pushed to heal8s's branch: the pull request is theirs now.
+		left, err := p.leaveAlone(ctx, repoRef{owner: owner, name: name}, cur)
+		if err != nil {
+			return cur, err
+		}
+		return left, fmt.Errorf("closing pull request %s#%d: %w", pr.Repository, pr.Number, gitprovider.ErrEdited)
 	}
 	if _, _, err := p.client.Issues.CreateComment(ctx, owner, name, pr.Number, &gh.IssueComment{Body: gh.Ptr(why.Comment())}); err != nil {
 		return cur, fmt.Errorf("commenting on pull request %s#%d: %w", pr.Repository, pr.Number, mapErr(err))
@@ -493,6 +566,7 @@ func convertPR(repository string, pr *gh.PullRequest) gitprovider.PullRequest {
 	for _, l := range pr.Labels {
 		out.Labels = append(out.Labels, l.GetName())
 	}
+	out.Edited = slices.Contains(out.Labels, gitprovider.EditedLabel)
 	if pr.MergedAt != nil {
 		t := pr.GetMergedAt().Time
 		out.MergedAt = &t

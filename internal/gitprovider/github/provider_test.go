@@ -70,7 +70,7 @@ func newEnv(t *testing.T, adjust ...func(*github.Options)) env {
 }
 
 func (e env) harness() providertest.Harness {
-	return providertest.Harness{Provider: e.p, Backend: e.srv, Repository: repoName}
+	return providertest.Harness{Provider: e.p, Backend: e.srv, Repository: repoName, Faults: e.srv}
 }
 
 func TestContractAgainstFakeGitHub(t *testing.T) {
@@ -138,16 +138,17 @@ func TestAppAuthWithWrongKeyIsRefused(t *testing.T) {
 	g.Expect(e.srv.IssuedTokens()).To(BeZero())
 }
 
-// TestProposeHappyPathCalls pins the API calls of one Proposal: six, in this order.
+// TestProposeHappyPathCalls pins the API calls of one Proposal: seven, in this order.
 func TestProposeHappyPathCalls(t *testing.T) {
 	g := NewWithT(t)
 	e := newEnv(t)
 	before := e.p.Calls()
 	_, err := e.p.Propose(context.Background(), providertest.NewProposal(repoName, "a"))
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(e.p.Calls() - before).To(BeEquivalentTo(6))
+	g.Expect(e.p.Calls() - before).To(BeEquivalentTo(7))
 	g.Expect(callStrings(e.srv.Calls())).To(Equal([]string{
 		"GET /repos/acme/deploy/git/ref/heads/main -> 200",
+		"GET /repos/acme/deploy/pulls?head=acme%3Aheal8s%2Fa&per_page=100&state=all -> 200",
 		"GET /repos/acme/deploy/contents/apps/shop/web.yaml?ref=SHA -> 200",
 		"POST /repos/acme/deploy/git/refs -> 201",
 		"PUT /repos/acme/deploy/contents/apps/shop/web.yaml -> 200",
@@ -160,11 +161,9 @@ func TestProposeHappyPathCalls(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(callStrings(e.srv.Calls())).To(Equal([]string{
 		"GET /repos/acme/deploy/git/ref/heads/main -> 200",
-		"GET /repos/acme/deploy/contents/apps/shop/web.yaml?ref=SHA -> 200",
-		"POST /repos/acme/deploy/git/refs -> 422",
 		"GET /repos/acme/deploy/pulls?head=acme%3Aheal8s%2Fa&per_page=100&state=all -> 200",
 		"GET /repos/acme/deploy/git/commits/SHA -> 200",
-	}), "a repeated Propose finds the pull request, and checks its head commit is its own, in five calls")
+	}), "a repeated Propose finds the pull request, and checks its head commit is its own, in three calls")
 }
 
 // callStrings renders calls with commit shas replaced, so the list reads as documentation.
@@ -324,7 +323,7 @@ func TestServerErrorsBackOffThenSucceed(t *testing.T) {
 	_, err := e.p.Propose(context.Background(), providertest.NewProposal(repoName, "a"))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(e.clock.Sleeps()).To(Equal([]time.Duration{time.Second, 2 * time.Second, 4 * time.Second}))
-	g.Expect(e.p.Calls()-before).To(BeEquivalentTo(9), "three failures, then the six calls")
+	g.Expect(e.p.Calls()-before).To(BeEquivalentTo(10), "three failures, then the seven calls")
 	providertest.ExpectOne(g, e.harness(), "heal8s/a")
 }
 

@@ -50,7 +50,25 @@ type Backend interface {
 	PushForeignBranch(repository, branch string) error
 	// OpenForeignPR opens a pull request from branch, as a person would; it returns the number.
 	OpenForeignPR(repository, branch string) (int, error)
+	// PushForeignCommit adds a commit of someone else's (no heal8s trailer) on top of branch.
+	PushForeignCommit(repository, branch string) error
+	// DeleteBranch deletes a branch, as a reviewer (or the host's "delete source branch" option)
+	// does after closing or merging.
+	DeleteBranch(repository, branch string) error
 }
+
+// Faults stops the client mid-way, for the crash tests of the contract.
+type Faults interface {
+	// CrashAfter lets the next n calls through, then drops every later connection without effect.
+	CrashAfter(n int)
+	// LoseResponseOf applies the nth next call but drops its answer, then drops every later call.
+	LoseResponseOf(n int)
+	// ClearFaults turns every fault off.
+	ClearFaults()
+}
+
+// maxCrashPoint bounds the crash tests: no provider's happy path is longer.
+const maxCrashPoint = 8
 
 // Harness is one fresh backend with repository Repository, whose main branch holds Files, and a
 // Provider talking to it.
@@ -58,6 +76,9 @@ type Harness struct {
 	Provider   gitprovider.Provider
 	Backend    Backend
 	Repository string
+	// Faults, when set, runs the crash tests; leave it nil where a retry's backoff would run on
+	// the wall clock.
+	Faults Faults
 }
 
 // Files is what the repository must hold when a Harness starts.
@@ -360,6 +381,148 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 			g.Expect(comments).To(BeEmpty())
 		}
 	})
+
+	t.Run("a pull request closed and its branch deleted before heal8s recorded it is found, not opened again", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		pr, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		// The reconciler crashed before it recorded pr; meanwhile a reviewer closed it and
+		// deleted the branch.
+		g.Expect(h.Backend.ClosePR(h.Repository, pr.Number)).To(Succeed())
+		g.Expect(h.Backend.DeleteBranch(h.Repository, "heal8s/a")).To(Succeed())
+		again, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(again.Number).To(Equal(pr.Number))
+		g.Expect(again.State).To(Equal(gitprovider.StateClosed), "the veto is followed")
+		n, err := h.Backend.PullRequestCount(h.Repository)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(n).To(Equal(1), "no second pull request")
+		expectBranches(g, h, "main")
+	})
+
+	t.Run("a pull request merged and its branch deleted is found, not opened again", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		pr, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(h.Backend.MergePR(h.Repository, pr.Number)).To(Succeed())
+		g.Expect(h.Backend.DeleteBranch(h.Repository, "heal8s/a")).To(Succeed())
+		again, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(again.Number).To(Equal(pr.Number))
+		g.Expect(again.State).To(Equal(gitprovider.StateMerged))
+		n, err := h.Backend.PullRequestCount(h.Repository)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(n).To(Equal(1))
+		expectBranches(g, h, "main")
+	})
+
+	t.Run("a closed pull request from the branch that is not heal8s's is refused after the branch is gone", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		g.Expect(h.Backend.PushForeignBranch(h.Repository, "heal8s/a")).To(Succeed())
+		n, err := h.Backend.OpenForeignPR(h.Repository, "heal8s/a")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(h.Backend.ClosePR(h.Repository, n)).To(Succeed())
+		g.Expect(h.Backend.DeleteBranch(h.Repository, "heal8s/a")).To(Succeed())
+		_, err = h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).To(MatchError(gitprovider.ErrBranchNotOwned))
+	})
+
+	t.Run("a pull request someone else pushed to is left alone, with one comment", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		pr, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(pr.Edited).To(BeFalse())
+		g.Expect(h.Backend.PushForeignCommit(h.Repository, "heal8s/a")).To(Succeed())
+
+		// A retry of the proposal (heal8s lost its record) follows the pull request without
+		// touching it again.
+		for range 2 {
+			again, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(again.Number).To(Equal(pr.Number))
+			g.Expect(again.State).To(Equal(gitprovider.StateOpen))
+			g.Expect(again.Edited).To(BeTrue())
+		}
+		comments, err := h.Backend.Comments(h.Repository, pr.Number)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(comments).To(HaveLen(1), "one comment, however often heal8s looks")
+		g.Expect(comments[0]).To(ContainSubstring("leaves this pull request alone"))
+
+		// A newer Remediation does not close it: a person's commits make it theirs.
+		for range 2 {
+			got, err := h.Provider.Close(ctx, pr, why)
+			g.Expect(err).To(MatchError(gitprovider.ErrEdited))
+			g.Expect(err).To(MatchError(gitprovider.ErrNotOpen), "callers that ask whether heal8s closed it hear no")
+			g.Expect(got.State).To(Equal(gitprovider.StateOpen))
+			g.Expect(got.Edited).To(BeTrue())
+		}
+		comments, err = h.Backend.Comments(h.Repository, pr.Number)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(comments).To(HaveLen(1))
+		st, err := h.Provider.Status(ctx, pr)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.State).To(Equal(gitprovider.StateOpen))
+		g.Expect(st.Edited).To(BeTrue(), "status tells it too")
+		msgs, _, err := h.Backend.BranchCommits(h.Repository, "main", "heal8s/a")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(msgs).To(HaveLen(2), "heal8s pushed nothing more")
+		g.Expect(msgs[0]).To(Equal("a reviewer's fix-up"))
+
+		// The person merges: heal8s follows.
+		g.Expect(h.Backend.MergePR(h.Repository, pr.Number)).To(Succeed())
+		st, err = h.Provider.Status(ctx, pr)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(st.State).To(Equal(gitprovider.StateMerged))
+	})
+
+	t.Run("a pull request whose head is someone else's and holds no commit of this proposal is refused", func(t *testing.T) {
+		g := NewWithT(t)
+		h := newHarness(t)
+		_, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(h.Backend.PushForeignCommit(h.Repository, "heal8s/a")).To(Succeed())
+		other := NewProposal(h.Repository, "a")
+		other.Owner = "uid-of-another-remediation"
+		_, err = h.Provider.Propose(ctx, other)
+		g.Expect(err).To(MatchError(gitprovider.ErrBranchNotOwned))
+	})
+
+	crashTests := func(t *testing.T) {
+		for _, lose := range []bool{false, true} {
+			for n := 0; n <= maxCrashPoint; n++ {
+				if lose && n == 0 {
+					continue
+				}
+				t.Run(fmt.Sprintf("lose-response=%t/after-%d-calls", lose, n), func(t *testing.T) {
+					g := NewWithT(t)
+					h := newHarness(t)
+					f := h.Faults
+					if lose {
+						f.LoseResponseOf(n)
+					} else {
+						f.CrashAfter(n)
+					}
+					_, _ = h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+					f.ClearFaults()
+					pr, err := h.Provider.Propose(ctx, NewProposal(h.Repository, "a"))
+					g.Expect(err).NotTo(HaveOccurred())
+					g.Expect(pr.State).To(Equal(gitprovider.StateOpen))
+					g.Expect(pr.Labels).To(ConsistOf("heal8s", "IncreaseMemory"))
+					expectOne(g, h, "heal8s/a")
+					st, err := h.Provider.Status(ctx, pr)
+					g.Expect(err).NotTo(HaveOccurred())
+					g.Expect(st.Labels).To(ConsistOf("heal8s", "IncreaseMemory"))
+				})
+			}
+		}
+	}
+	if newHarness(t).Faults != nil {
+		t.Run("propose survives a crash at any point", crashTests)
+	}
 
 	t.Run("status of a missing pull request is ErrNotFound", func(t *testing.T) {
 		g := NewWithT(t)

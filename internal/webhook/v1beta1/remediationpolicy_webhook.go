@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -268,6 +269,17 @@ func (v *RemediationPolicyValidator) validateGit(spec *field.Path, strategy v1be
 	var errs field.ErrorList
 	errs = append(errs, requireString(path.Child("repository"), git.Repository)...)
 	errs = append(errs, requireString(path.Child("secretRef", "name"), git.SecretRef.Name)...)
+	switch git.Provider {
+	case "", v1beta1.GitProviderGitHub:
+		if git.Repository != "" && strings.Count(git.Repository, "/") != 1 {
+			errs = append(errs, field.Invalid(path.Child("repository"), git.Repository,
+				"a GitHub repository is owner/name; nested groups (group/sub/project) are for provider gitlab"))
+		}
+	case v1beta1.GitProviderGitLab:
+	default:
+		errs = append(errs, field.NotSupported(path.Child("provider"), git.Provider,
+			[]string{string(v1beta1.GitProviderGitHub), string(v1beta1.GitProviderGitLab)}))
+	}
 	if git.Path != "" {
 		// Checked, never parsed as a Go template: the controller substitutes the placeholders.
 		if err := manifest.ValidatePathTemplate(git.Path); err != nil {
@@ -275,10 +287,10 @@ func (v *RemediationPolicyValidator) validateGit(spec *field.Path, strategy v1be
 		}
 	}
 	if v.Git != nil {
-		if _, err := v.Git.CheckBaseURL(git.BaseURL); err != nil {
+		if _, err := v.Git.CheckBaseURL(git.EffectiveBaseURL()); err != nil {
 			errs = append(errs, field.Invalid(path.Child("baseURL"), git.BaseURL, err.Error()))
 		}
-	} else if _, _, err := gitaccess.ParseBaseURL(git.BaseURL); err != nil {
+	} else if _, _, err := gitaccess.ParseBaseURL(git.EffectiveBaseURL()); err != nil {
 		errs = append(errs, field.Invalid(path.Child("baseURL"), git.BaseURL, err.Error()))
 	}
 	return errs

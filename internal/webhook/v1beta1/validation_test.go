@@ -18,6 +18,7 @@ package v1beta1
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -156,6 +157,15 @@ func TestValidatePolicy(t *testing.T) {
 		{name: "git baseURL with user information", mutate: func(p *v1beta1.RemediationPolicy) {
 			p.Spec.Git = &v1beta1.GitSpec{Repository: "o/r", BaseURL: "https://github.com@evil.example/", SecretRef: secretRef("gh")}
 		}, want: []string{"spec.git.baseURL"}},
+		{name: "gitlab project in a nested group", mutate: func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Git = &v1beta1.GitSpec{Provider: v1beta1.GitProviderGitLab, Repository: "acme/platform/deploy", SecretRef: secretRef("gl")}
+		}},
+		{name: "github repository with a nested path", mutate: func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Git = &v1beta1.GitSpec{Repository: "acme/platform/deploy", SecretRef: secretRef("gh")}
+		}, want: []string{"spec.git.repository"}},
+		{name: "unknown git provider", mutate: func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Git = &v1beta1.GitSpec{Provider: "bitbucket", Repository: "o/r", SecretRef: secretRef("gh")}
+		}, want: []string{"spec.git.provider"}},
 		{name: "unknown strategy", mutate: func(p *v1beta1.RemediationPolicy) { p.Spec.Strategy = "Yolo" },
 			want: []string{"spec.strategy"}},
 		{name: "negative cooldown", mutate: func(p *v1beta1.RemediationPolicy) { p.Spec.Safety.Cooldown = dur(-time.Minute) },
@@ -207,6 +217,37 @@ func TestValidatePolicyGitHosts(t *testing.T) {
 			g := NewWithT(t)
 			p := validPolicy()
 			p.Spec.Git = &v1beta1.GitSpec{Repository: "o/r", BaseURL: tc.baseURL, SecretRef: secretRef("gh")}
+			errs := v.validate(p)
+			if tc.ok {
+				g.Expect(errs).To(BeEmpty())
+				return
+			}
+			g.Expect(fields(errs)).To(ConsistOf("spec.git.baseURL"))
+		})
+	}
+}
+
+// TestValidatePolicyGitLabHosts: a GitLab policy goes to gitlab.com without a baseURL, and to a
+// self-managed instance only when that host is allowlisted, like a GitHub Enterprise server.
+func TestValidatePolicyGitLabHosts(t *testing.T) {
+	for _, tc := range []struct {
+		hosts   []string
+		baseURL string
+		ok      bool
+	}{
+		{[]string{"github.com"}, "", false},
+		{[]string{"github.com", "gitlab.com"}, "", true},
+		{[]string{"gitlab.com"}, "https://gitlab.example.com", false},
+		{[]string{"gitlab.example.com"}, "https://gitlab.example.com", true},
+		{[]string{"gitlab.example.com"}, "http://gitlab.example.com", false},
+		{[]string{"gitlab.example.com"}, "https://gitlab.example.com.attacker.example", false},
+	} {
+		t.Run(fmt.Sprintf("%v/%s", tc.hosts, tc.baseURL), func(t *testing.T) {
+			g := NewWithT(t)
+			v := &RemediationPolicyValidator{OperatorNamespace: operatorNS,
+				Git: &gitaccess.Config{OperatorNamespace: operatorNS, Hosts: tc.hosts}}
+			p := validPolicy()
+			p.Spec.Git = &v1beta1.GitSpec{Provider: v1beta1.GitProviderGitLab, Repository: "acme/platform/deploy", BaseURL: tc.baseURL, SecretRef: secretRef("gl")}
 			errs := v.validate(p)
 			if tc.ok {
 				g.Expect(errs).To(BeEmpty())
