@@ -19,6 +19,7 @@ package overlay
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -46,10 +47,13 @@ func candidates(tr *tree, dir, kfile string, t Target, before []byte, leaves []l
 		out = append(out, imageCandidates(tr, dir, kfile, beforeDoc, leaves)...)
 	}
 
-	// Files that declare or patch the target: the overlay's own first, then the rest.
+	// Files that declare or patch the target: the overlay's own first, then the rest. A file
+	// may declare it under a shorter name (a namePrefix or nameSuffix adds to it later), and a
+	// JSON 6902 patch does not name it at all; candidates may be too many, rendering decides.
+	names := []string{t.Name}
 	var files []string
 	for p := range tr.files {
-		if !isKustomizationFile(p) && isYAML(p) && strings.Contains(string(tr.files[p]), t.Name) {
+		if !isKustomizationFile(p) && isYAML(p) && (under(p, dir) || strings.Contains(string(tr.files[p]), t.Kind)) {
 			files = append(files, p)
 		}
 	}
@@ -76,8 +80,12 @@ func candidates(tr *tree, dir, kfile string, t Target, before []byte, leaves []l
 			}
 			switch doc := v.(type) {
 			case map[string]any:
-				if !declares(doc, t) {
+				name, ok := declares(doc, t)
+				if !ok {
 					continue
+				}
+				if !slices.Contains(names, name) {
+					names = append(names, name)
 				}
 				content, err := setLeaves(tr.files[p], p, i, leaves)
 				out = append(out, candidate{path: p, content: content, err: err,
@@ -92,9 +100,13 @@ func candidates(tr *tree, dir, kfile string, t Target, before []byte, leaves []l
 		}
 	}
 
-	content, err := appendInlinePatch(tr.files[kfile], t, leaves)
-	out = append(out, candidate{path: kfile, content: content, err: err,
-		layer: fmt.Sprintf("a new strategic-merge patch in %s, the kustomization the GitOps tool applies", kfile)})
+	for _, n := range names {
+		named := t
+		named.Name = n
+		content, err := appendInlinePatch(tr.files[kfile], named, leaves)
+		out = append(out, candidate{path: kfile, content: content, err: err,
+			layer: fmt.Sprintf("a new strategic-merge patch in %s, the kustomization the GitOps tool applies", kfile)})
+	}
 	return out
 }
 
@@ -102,13 +114,14 @@ func under(p, dir string) bool {
 	return dir == "" || strings.HasPrefix(p, dir+"/")
 }
 
-// declares reports whether doc is the target or a strategic-merge patch of it.
-func declares(doc map[string]any, t Target) bool {
+// declares reports whether doc may be the target or a strategic-merge patch of it, and the name
+// it has there: the target's, or a part of it that a namePrefix or nameSuffix completes.
+func declares(doc map[string]any, t Target) (string, bool) {
 	md, _ := doc["metadata"].(map[string]any)
 	name, _ := md["name"].(string)
 	ns, _ := md["namespace"].(string)
 	kind, _ := doc["kind"].(string)
-	return kind == t.Kind && name == t.Name && (ns == "" || ns == t.Namespace)
+	return name, kind == t.Kind && name != "" && strings.Contains(t.Name, name) && (ns == "" || ns == t.Namespace)
 }
 
 func allImages(leaves []leaf) bool {
@@ -251,9 +264,13 @@ func nest(toks []string, v any) any {
 	return v
 }
 
-// setJSON6902 edits a JSON 6902 patch file whose operations set exactly the leaves' fields.
+// setJSON6902 edits a JSON 6902 patch file that sets at least one of the leaves' fields: the
+// operations that set a field get the new value, and the leaves it does not set yet are appended
+// as add operations (an add replaces an existing member), so the file stays the one place the
+// overlay sets these fields.
 func setJSON6902(content []byte, p string, idx int, ops []any, leaves []leaf) ([]byte, error) {
 	var edits []op
+	matched := 0
 	for _, l := range leaves {
 		found := -1
 		for k, it := range ops {
@@ -262,11 +279,17 @@ func setJSON6902(content []byte, p string, idx int, ops []any, leaves []leaf) ([
 				found = k
 			}
 		}
-		if found < 0 {
-			return nil, fmt.Errorf("no operation sets %s", l.pointer)
-		}
 		v, _ := json.Marshal(l.value)
+		if found < 0 {
+			item, _ := json.Marshal(op{Op: "add", Path: l.pointer, Value: v})
+			edits = append(edits, op{Op: "add", Path: "/-", Value: item})
+			continue
+		}
+		matched++
 		edits = append(edits, op{Op: "replace", Path: fmt.Sprintf("/%d/value", found), Value: v})
+	}
+	if matched == 0 {
+		return nil, fmt.Errorf("no operation sets %s", leaves[0].pointer)
 	}
 	b, _ := json.Marshal(edits)
 	return manifest.Apply(content, manifest.Location{Path: p, Index: idx}, b)
