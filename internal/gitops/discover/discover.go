@@ -79,8 +79,8 @@ type Getter interface {
 // Target is the live object whose source is wanted.
 type Target struct {
 	// Group is the API group ("apps"); Kind the kind ("Deployment").
-	Group, Kind string
-	Namespace, Name string
+	Group, Kind         string
+	Namespace, Name     string
 	Labels, Annotations map[string]string
 }
 

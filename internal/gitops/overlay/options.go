@@ -21,9 +21,11 @@ type Options struct {
 	MaxFiles, MaxFileBytes, MaxKustomizations int
 }
 
-func (o Options) maxFiles() int          { return orDefault(o.MaxFiles, DefaultMaxFiles) }
-func (o Options) maxFileBytes() int      { return orDefault(o.MaxFileBytes, DefaultMaxFileBytes) }
-func (o Options) maxKustomizations() int { return orDefault(o.MaxKustomizations, DefaultMaxKustomizations) }
+func (o Options) maxFiles() int     { return orDefault(o.MaxFiles, DefaultMaxFiles) }
+func (o Options) maxFileBytes() int { return orDefault(o.MaxFileBytes, DefaultMaxFileBytes) }
+func (o Options) maxKustomizations() int {
+	return orDefault(o.MaxKustomizations, DefaultMaxKustomizations)
+}
 
 func orDefault(v, d int) int {
 	if v <= 0 {
