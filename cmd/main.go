@@ -84,6 +84,7 @@ type options struct {
 	metricsCertPath, metricsCertName, metricsCertKey string
 	webhookCertPath, webhookCertName, webhookCertKey string
 	webhookPort                                      int
+	argoCDNamespaces                                 string
 	leaderElect                                      bool
 	leaderElectionNamespace                          string
 	secureMetrics, enableHTTP2                       bool
@@ -136,6 +137,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", "heal8s-system"),
 		"The operator's own namespace: policies there may act cluster-wide, and Secrets are read there only.")
 
+	fs.StringVar(&o.argoCDNamespaces, "argocd-namespaces", strings.Join(controller.DefaultArgoCDNamespaces, ","),
+		"Comma-separated namespaces Argo CD Applications are read from when heal8s discovers a target's Git source from its tracking annotation or instance label; an Application elsewhere is never read.")
 	fs.StringVar(&o.gitHosts, "git-hosts", gitaccess.DefaultHost,
 		"Comma-separated Git hosts heal8s may send credentials to: github.com (https://api.github.com) and GitHub Enterprise hosts "+
 			"(ghe.example.com means https://ghe.example.com/api/v3/). A policy's baseURL must name one, and the Secret's heal8s.io/git-host must match it.")
@@ -358,6 +361,7 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		// reconciler's own per-pull-request check is a slow safety net.
 		PullRequestPollInterval: max(10*o.prPollInterval, 5*time.Minute),
 		GitAccess:               access,
+		ArgoCDNamespaces:        splitList(o.argoCDNamespaces),
 		// The factories see only credentials gitaccess granted, with the one endpoint they may
 		// go to.
 		Providers: func(creds controller.GitCredentials) (gitprovider.Provider, error) {

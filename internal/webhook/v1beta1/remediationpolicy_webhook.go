@@ -266,7 +266,11 @@ func (v *RemediationPolicyValidator) validateGit(spec *field.Path, strategy v1be
 		return nil
 	}
 	var errs field.ErrorList
-	errs = append(errs, requireString(path.Child("repository"), git.Repository)...)
+	if git.Path != "" {
+		// A path names a file in a repository; without spec.git.path the repository may be
+		// discovered from the Flux or Argo CD object that applies the target.
+		errs = append(errs, requireString(path.Child("repository"), git.Repository)...)
+	}
 	errs = append(errs, requireString(path.Child("secretRef", "name"), git.SecretRef.Name)...)
 	if git.Path != "" {
 		// Checked, never parsed as a Go template: the controller substitutes the placeholders.
