@@ -327,13 +327,13 @@ func TestRemoteReferencesAreNeverFetched(t *testing.T) {
 		repo := fixture(t, "base-overlays")
 		repo["overlays/dev/kustomization.yaml"] = []byte("resources:\n- ../../base\n- " + ref + "\n")
 		_, err := render(repo, "overlays/dev")
-		if !errors.Is(err, ErrNotRenderable) {
-			t.Errorf("%s: err = %v, want ErrNotRenderable", ref, err)
+		if !errors.Is(err, ErrNotRenderable) || !errors.Is(err, errOutside) {
+			t.Errorf("%s: err = %v, want ErrNotRenderable refused before kustomize ran", ref, err)
 		}
 	}
 	repo := fixture(t, "base-overlays")
 	repo["overlays/dev/kustomization.yaml"] = []byte("resources:\n- ../../base\nhelmCharts:\n- name: redis\n  repo: https://charts.example.com\n")
-	if _, err := render(repo, "overlays/dev"); !errors.Is(err, ErrNotRenderable) {
-		t.Errorf("helmCharts: err = %v, want ErrNotRenderable", err)
+	if _, err := render(repo, "overlays/dev"); !errors.Is(err, ErrNotRenderable) || !errors.Is(err, errOutside) {
+		t.Errorf("helmCharts: err = %v, want ErrNotRenderable refused before kustomize ran", err)
 	}
 }

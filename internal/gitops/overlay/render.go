@@ -43,6 +43,10 @@ const (
 // lets kustomize fetch anything: the manager would be the one sending the requests.
 var ErrNotRenderable = errors.New("kustomization cannot be rendered from the repository alone")
 
+// errOutside marks the refusals of checkLocal: a reference that would make kustomize reach
+// outside the repository (and the manager send a request, clone or run something).
+var errOutside = errors.New("refers outside the repository")
+
 // kustomizationNames are the file names kustomize reads in a directory.
 var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
@@ -216,7 +220,7 @@ func checkLocal(files map[string][]byte) error {
 		}
 		for _, f := range []string{"helmCharts", "helmChartInflationGenerator", "helmGlobals"} {
 			if k.Field(f) != nil {
-				return fmt.Errorf("%w: %s inflates Helm charts (%s)", ErrNotRenderable, p, f)
+				return fmt.Errorf("%w: %s %w: it inflates Helm charts (%s)", ErrNotRenderable, p, errOutside, f)
 			}
 		}
 		var refs []string
@@ -258,7 +262,7 @@ func checkLocal(files map[string][]byte) error {
 				continue // an inline patch, not a reference
 			}
 			if err := localRef(files, dirOf(p), ref); err != nil {
-				return fmt.Errorf("%w: %s: %w", ErrNotRenderable, p, err)
+				return fmt.Errorf("%w: %s %w: %w", ErrNotRenderable, p, errOutside, err)
 			}
 		}
 	}
