@@ -31,6 +31,7 @@ import (
 	"github.com/heal8s/heal8s/api/v1beta1"
 	"github.com/heal8s/heal8s/internal/gitaccess"
 	"github.com/heal8s/heal8s/internal/gitops/discover"
+	"github.com/heal8s/heal8s/internal/gitops/helmvalues"
 	"github.com/heal8s/heal8s/internal/gitops/overlay"
 	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/manifest"
@@ -152,7 +153,7 @@ func baseBranchOr(branch, fallback string) string {
 // for a discovered kustomization, the layer that wins, proved by rendering (internal/gitops/
 // overlay); otherwise the one document that declares the target (internal/manifest), searched
 // under the discovered directory and namespace when there is one, and marked unverified.
-func editManifest(ctx context.Context, repo gitprovider.Repo, src gitSource, obj manifest.Object, pathTemplate string,
+func editManifest(ctx context.Context, repo gitprovider.Repo, src gitSource, obj manifest.Object, live []byte, pathTemplate string,
 	patch []byte) (string, []byte, *gitprovider.Evidence, error) {
 	ev := &gitprovider.Evidence{Source: src.FoundBy}
 	hints := manifest.Hints{PathTemplate: pathTemplate}
@@ -177,6 +178,8 @@ func editManifest(ctx context.Context, repo gitprovider.Repo, src gitSource, obj
 			default:
 				return "", nil, nil, err
 			}
+		case discover.RenderHelmValues:
+			return editHelmValues(ctx, repo, d, ev, live, patch)
 		case discover.RenderHelm:
 			ev.Unverified = fmt.Sprintf("the target is rendered from the Helm chart %s, which heal8s does not render; the chart's values were not edited", d.Path)
 		}
@@ -195,6 +198,35 @@ func editManifest(ctx context.Context, repo gitprovider.Repo, src gitSource, obj
 	}
 	ev.Layer = why
 	return loc.Path, out, ev, nil
+}
+
+// editHelmValues carries the plan into the values of the Flux HelmRelease that renders the
+// target (internal/gitops/helmvalues, refusing to guess), edits the layer of the Kustomization
+// that applies the HelmRelease and proves it on the rendered HelmRelease. The chart itself is not
+// rendered, so the evidence is always unverified.
+func editHelmValues(ctx context.Context, repo gitprovider.Repo, d *discover.Source, ev *gitprovider.Evidence, live, patch []byte) (string, []byte, *gitprovider.Evidence, error) {
+	valuesPatch, mappings, err := helmvalues.Map(patch, live, d.Values)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("carrying the plan into the values of HelmRelease %s: %w", d.HelmRelease, err)
+	}
+	hrNS, hrName, _ := strings.Cut(d.HelmRelease, "/")
+	res, err := overlay.Propose(ctx, repo, d.Path, overlay.Target{APIVersion: d.HelmReleaseAPIVersion, Kind: discover.HelmReleaseGVK.Kind,
+		Namespace: hrNS, Name: hrName}, d.Namespace, valuesPatch, overlay.Options{})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	keys := make([]string, len(mappings))
+	for i, m := range mappings {
+		keys[i] = fmt.Sprintf("values.%s (%s → %s) for %s", m.Key, m.Before, m.After, m.Field)
+	}
+	ev.Layer = res.Layer + "; " + strings.Join(keys, ", ")
+	ev.RenderedDiff, ev.Checked = res.Diff, res.Checked
+	ev.Unverified = fmt.Sprintf("the HelmRelease %s was rendered and changes only in %s; the chart was not rendered, and that these keys set the fields is the common chart convention",
+		d.HelmRelease, strings.Join(keys, ", "))
+	if res.Unverified != "" {
+		ev.Unverified += "; " + res.Unverified
+	}
+	return res.Path, res.Content, ev, nil
 }
 
 // sourceStatus is the status' record of where the change went and what was proved.

@@ -1054,6 +1054,63 @@ spec:
 			Expect(r.Status.Message).To(ContainSubstring("not the policy's spec.git.repository acme/other"))
 		})
 
+		It("carries a memory bump on a Helm-rendered workload into the HelmRelease values, in the overlay Flux applies, labelled unverified", func() {
+			hr := "web-" + ns
+			deployment("web", func(d *appsv1.Deployment) {
+				d.Labels = map[string]string{"helm.toolkit.fluxcd.io/name": hr, "helm.toolkit.fluxcd.io/namespace": ns}
+			})
+			ensureNamespace("flux-system")
+			Expect(k8sClient.Create(ctx, unstructuredObj("source.toolkit.fluxcd.io/v1", "GitRepository", "flux-system", hr, map[string]any{
+				"spec": map[string]any{"url": "https://github.com/acme/deploy", "ref": map[string]any{"branch": "main"}}}))).To(Succeed())
+			ks := unstructuredObj("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "flux-system", hr, map[string]any{
+				"spec": map[string]any{"path": "./helm/prod", "sourceRef": map[string]any{"kind": "GitRepository", "name": hr}}})
+			Expect(k8sClient.Create(ctx, ks)).To(Succeed())
+			Expect(unstructured.SetNestedSlice(ks.Object, []any{map[string]any{"id": ns + "_" + hr + "_helm.toolkit.fluxcd.io_HelmRelease", "v": "v2"}},
+				"status", "inventory", "entries")).To(Succeed())
+			Expect(k8sClient.Status().Update(ctx, ks)).To(Succeed())
+			values := map[string]any{"replicaCount": int64(2), "image": map[string]any{"repository": "example.test/app", "tag": "v2"},
+				"resources": map[string]any{"limits": map[string]any{"memory": "256Mi"}}}
+			release := unstructuredObj("helm.toolkit.fluxcd.io/v2", "HelmRelease", ns, hr, map[string]any{
+				"spec": map[string]any{"chart": map[string]any{"spec": map[string]any{"chart": "app",
+					"sourceRef": map[string]any{"kind": "HelmRepository", "name": "charts"}}}, "values": values}})
+			release.SetLabels(map[string]string{"kustomize.toolkit.fluxcd.io/name": hr, "kustomize.toolkit.fluxcd.io/namespace": "flux-system"})
+			Expect(k8sClient.Create(ctx, release)).To(Succeed())
+			policy(v1beta1.StrategyGitOps, noRepository)
+			provider.mu.Lock()
+			provider.repo["helm/base/kustomization.yaml"] = []byte("resources:\n- release.yaml\n")
+			provider.repo["helm/base/release.yaml"] = []byte(`apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: ` + hr + `
+  namespace: ` + ns + `
+spec:
+  chart:
+    spec:
+      chart: app
+      sourceRef: {kind: HelmRepository, name: charts}
+  values:
+    replicaCount: 2
+    image: {repository: example.test/app, tag: v2}
+    resources:
+      limits:
+        memory: 256Mi
+`)
+			provider.repo["helm/dev/kustomization.yaml"] = []byte("resources:\n- ../base\n")
+			provider.repo["helm/prod/kustomization.yaml"] = []byte("resources:\n- ../base\n")
+			provider.mu.Unlock()
+			Expect(k8sClient.Create(ctx, newRemediation("hr-1", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
+			r := waitPhase("hr-1", v1beta1.PhaseAwaitingMerge)
+			Expect(r.Status.Source.Path).To(Equal("helm/prod/kustomization.yaml"))
+			Expect(r.Status.Source.FoundBy).To(ContainSubstring("Flux HelmRelease " + ns + "/" + hr))
+			Expect(r.Status.Source.Layer).To(ContainSubstring("values.resources.limits.memory (256Mi → 320Mi)"))
+			Expect(r.Status.Source.Render).To(Equal(v1beta1.RenderUnverified))
+			Expect(r.Status.Source.RenderMessage).To(ContainSubstring("the chart was not rendered"))
+			_, body, labels := provider.proposal("heal8s/hr-1")
+			Expect(labels).To(ContainElement(gitprovider.UnverifiedRenderLabel))
+			Expect(body).To(ContainSubstring("+        memory: 320Mi"))
+			Expect(provider.edited("heal8s/hr-1")).To(ContainSubstring("kind: HelmRelease"))
+		})
+
 		It("finds a namespaceless plain manifest through an Argo CD Application's path and destination namespace, marked unverified", func() {
 			ensureNamespace("argocd")
 			app := "guestbook-" + ns

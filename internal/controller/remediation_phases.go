@@ -480,6 +480,8 @@ func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk sch
 		about.FiringSince = st.Time
 	}
 	patch := []byte(plan.Patch)
+	// The live object, for carrying the plan into Helm values (which container, which image).
+	live, _ := json.Marshal(target)
 	// The Edit records what it found and proved; Propose may call it more than once (a retry
 	// inside the provider), the last call counts.
 	var (
@@ -499,7 +501,7 @@ func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk sch
 		Owner: string(rem.UID),
 		About: about,
 		Edit: func(ctx context.Context, repo gitprovider.Repo) (string, []byte, error) {
-			p, out, ev, err := editManifest(ctx, repo, src, obj, git.Path, patch)
+			p, out, ev, err := editManifest(ctx, repo, src, obj, live, git.Path, patch)
 			if err != nil {
 				return "", nil, err
 			}

@@ -153,7 +153,8 @@ const (
 	// spec.git.repository), or discovery found nothing and the policy names no repository.
 	GitSourceRefusedReason = "GitSourceRefused"
 	// RenderProofFailedReason means no edit of the repository renders to exactly the planned
-	// change on the target without changing anything else (internal/gitops/overlay).
+	// change on the target without changing anything else (internal/gitops/overlay), or no
+	// Helm values key demonstrably produces the field (internal/gitops/helmvalues).
 	RenderProofFailedReason = "RenderProofFailed"
 )
 

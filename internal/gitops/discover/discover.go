@@ -108,6 +108,9 @@ const (
 	RenderKustomize Render = "kustomize"
 	// RenderHelm: Path is a Helm chart; values come from HelmRelease or the Application.
 	RenderHelm Render = "helm"
+	// RenderHelmValues: the target is rendered by a Flux HelmRelease whose YAML a Flux
+	// Kustomization applies from Path: the change goes into the HelmRelease's values there.
+	RenderHelmValues Render = "helm-values"
 )
 
 // Source is where the target's manifests live.
@@ -131,6 +134,10 @@ type Source struct {
 	ValueFiles []string
 	// HasInlineValues is true when the HelmRelease or Application sets values inline.
 	HasInlineValues bool
+	// HelmReleaseAPIVersion and Values are the HelmRelease's apiVersion and spec.values as
+	// applied (RenderHelmValues).
+	HelmReleaseAPIVersion string
+	Values                map[string]any
 	// Via says how the source was found, for the Remediation's status.
 	Via string
 }
@@ -213,6 +220,22 @@ func fromHelmRelease(ctx context.Context, g Getter, t Target) (Source, error) {
 	}
 	if releaseNS != t.Namespace {
 		return Source{}, fmt.Errorf("%w: Flux HelmRelease %s/%s installs into namespace %q, not %q", ErrNotClaimed, ns, name, releaseNS, t.Namespace)
+	}
+	if hr.GetLabels()[FluxKustomizeNameLabel] != "" {
+		// The HelmRelease is itself applied by a Flux Kustomization (the common layout): its
+		// values are edited where that Kustomization's overlay sets them. The Kustomization must
+		// claim the HelmRelease as it would the workload.
+		src, err := fromKustomization(ctx, g, Target{Group: HelmReleaseGVK.Group, Kind: HelmReleaseGVK.Kind,
+			Namespace: hr.GetNamespace(), Name: hr.GetName(), Labels: hr.GetLabels()})
+		if err != nil {
+			return Source{}, fmt.Errorf("following Flux HelmRelease %s/%s to the Kustomization that applies it: %w", ns, name, err)
+		}
+		src.Render = RenderHelmValues
+		src.HelmRelease = ns + "/" + name
+		src.HelmReleaseAPIVersion = hr.GetAPIVersion()
+		src.Values, src.HasInlineValues, _ = unstructured.NestedMap(hr.Object, "spec", "values")
+		src.Via = fmt.Sprintf("Flux HelmRelease %s/%s (labels %s, releases into %s), applied by %s", ns, name, FluxHelmNameLabel, releaseNS, src.Via)
+		return src, nil
 	}
 	kind, _, _ := unstructured.NestedString(hr.Object, "spec", "chart", "spec", "sourceRef", "kind")
 	if kind != "GitRepository" {

@@ -69,6 +69,7 @@ status:
     entries:
     - {id: podinfo_podinfo_apps_Deployment, v: v1}
     - {id: _podinfo__Namespace, v: v1}
+    - {id: redis_redis_helm.toolkit.fluxcd.io_HelmRelease, v: v2}
 `
 
 const fluxGitRepository = `
@@ -105,6 +106,24 @@ spec:
       chart: podinfo
       version: ">=1.0.0"
       sourceRef: {kind: HelmRepository, name: podinfo}
+`
+
+// fluxHelmReleaseApplied is fluxcd/flux2-kustomize-helm-example's shape: the HelmRelease (chart
+// from a HelmRepository, values inline) applied by the "apps" Kustomization, which lists it.
+const fluxHelmReleaseApplied = `
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: redis
+  namespace: redis
+  labels: {kustomize.toolkit.fluxcd.io/name: apps, kustomize.toolkit.fluxcd.io/namespace: flux-system}
+spec:
+  chart:
+    spec:
+      chart: redis
+      sourceRef: {kind: HelmRepository, name: bitnami}
+  values:
+    replicaCount: 1
 `
 
 // Modelled on argoproj/argocd-example-apps (kustomize-guestbook) as an Application in argocd.
@@ -148,7 +167,8 @@ func TestDiscover(t *testing.T) {
 		return Target{Group: "apps", Kind: "Deployment", Namespace: ns, Name: name, Labels: labels, Annotations: annotations}
 	}
 	fluxLabels := map[string]string{FluxKustomizeNameLabel: "apps", FluxKustomizeNamespaceLabel: "flux-system"}
-	all := objects(t, fluxKustomization, fluxGitRepository, fluxHelmRelease, fluxHelmReleaseFromHelmRepository, argoApplication, argoHelmApplication)
+	all := objects(t, fluxKustomization, fluxGitRepository, fluxHelmRelease, fluxHelmReleaseFromHelmRepository, fluxHelmReleaseApplied,
+		argoApplication, argoHelmApplication)
 	for _, tc := range []struct {
 		name    string
 		target  Target
@@ -181,6 +201,12 @@ func TestDiscover(t *testing.T) {
 		name:    "a HelmRelease with its chart from a HelmRepository",
 		target:  deploy("podinfo", "podinfo", map[string]string{FluxHelmNameLabel: "podinfo", FluxHelmNamespaceLabel: "podinfo"}, nil),
 		wantErr: ErrUnsupported, errHas: "HelmRepository",
+	}, {
+		name:   "Flux HelmRelease applied by a Kustomization that lists it: values edited in that overlay",
+		target: deploy("redis", "redis-master", map[string]string{FluxHelmNameLabel: "redis", FluxHelmNamespaceLabel: "redis"}, nil),
+		want: Source{URL: "ssh://git@github.com/example/fleet-infra", Host: "github.com", Repository: "example/fleet-infra",
+			Branch: "main", Path: "apps/production", Render: RenderHelmValues, HelmRelease: "redis/redis", HasInlineValues: true,
+			HelmReleaseAPIVersion: "helm.toolkit.fluxcd.io/v2", Values: map[string]any{"replicaCount": int64(1)}},
 	}, {
 		name:   "Argo CD tracking annotation → Application lists the target",
 		target: deploy("guestbook", "kustomize-guestbook-ui", nil, map[string]string{ArgoTrackingIDAnnotation: "kustomize-guestbook:apps/Deployment:guestbook/kustomize-guestbook-ui"}),
