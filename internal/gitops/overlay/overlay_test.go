@@ -62,6 +62,11 @@ func (m mapRepo) ReadFile(_ context.Context, p string) ([]byte, error) {
 // fixture reads testdata/<name> (see testdata/README.md for what each models).
 func fixture(t *testing.T, name string) mapRepo {
 	t.Helper()
+	return fixtureB(t, name)
+}
+
+func fixtureB(t testing.TB, name string) mapRepo {
+	t.Helper()
 	root := filepath.Join("testdata", name)
 	repo := mapRepo{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
