@@ -162,7 +162,14 @@ type rendered struct {
 // render builds dir with kustomize over an in-memory copy of files, after checking that every
 // reference of every kustomization file is a local path (no remote base, URL, Helm chart), so
 // kustomize neither clones, downloads nor executes anything.
-func render(files map[string][]byte, dir string) (rendered, error) {
+func render(files map[string][]byte, dir string) (out rendered, err error) {
+	// kustomize and kyaml panic on some malformed input; a repository writer must not be able to
+	// crash the manager's worker with a file.
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = rendered{}, fmt.Errorf("%w: kustomize build %s panicked: %v", ErrNotRenderable, displayDir(dir), p)
+		}
+	}()
 	if err := checkLocal(files); err != nil {
 		return rendered{}, err
 	}
@@ -180,7 +187,7 @@ func render(files map[string][]byte, dir string) (rendered, error) {
 	if err != nil {
 		return rendered{}, fmt.Errorf("%w: kustomize build %s: %w", ErrNotRenderable, displayDir(dir), err)
 	}
-	out := rendered{objects: map[string]string{}}
+	out = rendered{objects: map[string]string{}}
 	for _, r := range m.Resources() {
 		y, err := r.AsYAML()
 		if err != nil {
