@@ -179,6 +179,10 @@ func fromKustomization(ctx context.Context, g Getter, t Target) (Source, error) 
 	if err != nil {
 		return Source{}, err
 	}
+	if set := overrides(ks.Object, []string{"spec"}, "patches", "images", "namePrefix", "nameSuffix", "postBuild", "components"); len(set) > 0 {
+		return Source{}, fmt.Errorf("%w: Flux Kustomization %s/%s sets %s on top of the repository, which heal8s does not render",
+			ErrUnsupported, ns, name, strings.Join(set, ", "))
+	}
 	p, _, _ := unstructured.NestedString(ks.Object, "spec", "path")
 	src.Path = cleanPath(p)
 	src.Render = RenderKustomize
@@ -380,6 +384,11 @@ func fromApplication(ctx context.Context, g Getter, t Target, opts Options) (Sou
 	p, _, _ := unstructured.NestedString(source, "path")
 	src := Source{URL: repoURL, Host: host, Repository: repository, Branch: rev, Path: cleanPath(p), Render: RenderKustomize}
 	src.Namespace, _, _ = unstructured.NestedString(app.Object, "spec", "destination", "namespace")
+	if set := overrides(source, []string{"kustomize"}, "images", "namePrefix", "nameSuffix", "patches", "replicas", "namespace",
+		"commonLabels", "components"); len(set) > 0 {
+		return Source{}, fmt.Errorf("%w: Argo CD Application %s/%s sets kustomize %s on top of the repository, which heal8s does not render",
+			ErrUnsupported, app.GetNamespace(), app.GetName(), strings.Join(set, ", "))
+	}
 	if helm, ok, _ := unstructured.NestedMap(source, "helm"); ok {
 		src.Render = RenderHelm
 		src.ValueFiles, _, _ = unstructured.NestedStringSlice(helm, "valueFiles")
@@ -390,6 +399,22 @@ func fromApplication(ctx context.Context, g Getter, t Target, opts Options) (Sou
 	src.Via = fmt.Sprintf("Argo CD Application %s/%s (%s, status.resources lists the target), path %q",
 		app.GetNamespace(), app.GetName(), how, src.Path)
 	return src, nil
+}
+
+// overrides lists which of fields are set under path in obj: changes the GitOps tool makes on
+// top of the repository, so rendering the repository alone would not give what is live.
+func overrides(obj map[string]any, path []string, fields ...string) []string {
+	m, ok, _ := unstructured.NestedMap(obj, path...)
+	if !ok {
+		return nil
+	}
+	var set []string
+	for _, f := range fields {
+		if v, ok := m[f]; ok && v != nil && v != "" {
+			set = append(set, f)
+		}
+	}
+	return set
 }
 
 // statusResourcesList reports whether an Application's status.resources has t.

@@ -265,6 +265,21 @@ func TestPinnedGitRepositoryIsUnsupported(t *testing.T) {
 	}
 }
 
+func TestOverridesOnTopOfTheRepositoryAreUnsupported(t *testing.T) {
+	flux := objects(t, strings.Replace(fluxKustomization, "  prune: true", "  prune: true\n  images: [{name: podinfo, newTag: 6.7.2}]", 1), fluxGitRepository)
+	_, err := Discover(context.Background(), flux, Target{Group: "apps", Kind: "Deployment", Namespace: "podinfo", Name: "podinfo",
+		Labels: map[string]string{FluxKustomizeNameLabel: "apps", FluxKustomizeNamespaceLabel: "flux-system"}}, Options{})
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "images") {
+		t.Errorf("Flux images: err = %v", err)
+	}
+	argo := objects(t, strings.Replace(argoApplication, "    path: kustomize-guestbook", "    path: kustomize-guestbook\n    kustomize: {namePrefix: prod-}", 1))
+	_, err = Discover(context.Background(), argo, Target{Group: "apps", Kind: "Deployment", Namespace: "guestbook", Name: "kustomize-guestbook-ui",
+		Annotations: map[string]string{ArgoTrackingIDAnnotation: "kustomize-guestbook:apps/Deployment:guestbook/kustomize-guestbook-ui"}}, Options{})
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "namePrefix") {
+		t.Errorf("Argo CD namePrefix: err = %v", err)
+	}
+}
+
 func TestParseRepoURL(t *testing.T) {
 	for _, tc := range []struct{ in, host, repo string }{
 		{"https://github.com/argoproj/argocd-example-apps.git", "github.com", "argoproj/argocd-example-apps"},
