@@ -86,6 +86,7 @@ type options struct {
 	metricsCertPath, metricsCertName, metricsCertKey string
 	webhookCertPath, webhookCertName, webhookCertKey string
 	webhookPort                                      int
+	argoCDNamespaces                                 string
 	leaderElect                                      bool
 	leaderElectionNamespace                          string
 	secureMetrics, enableHTTP2                       bool
@@ -141,6 +142,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", "heal8s-system"),
 		"The operator's own namespace: policies there may act cluster-wide, and Secrets are read there only.")
 
+	fs.StringVar(&o.argoCDNamespaces, "argocd-namespaces", strings.Join(controller.DefaultArgoCDNamespaces, ","),
+		"Comma-separated namespaces Argo CD Applications are read from when heal8s discovers a target's Git source from its tracking annotation or instance label; an Application elsewhere is never read.")
 	fs.StringVar(&o.gitHosts, "git-hosts", gitaccess.DefaultHost,
 		"Comma-separated Git hosts heal8s may send credentials to: github.com (https://api.github.com), GitHub Enterprise hosts "+
 			"(ghe.example.com means https://ghe.example.com/api/v3/), gitlab.com and self-managed GitLab hosts. "+
@@ -375,6 +378,7 @@ func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, t
 		// reconciler's own per-pull-request check is a slow safety net.
 		PullRequestPollInterval: max(10*o.prPollInterval, 5*time.Minute),
 		GitAccess:               access,
+		ArgoCDNamespaces:        splitList(o.argoCDNamespaces),
 		// The factories see only credentials gitaccess granted, with the one endpoint they may
 		// go to.
 		Providers: func(creds controller.GitCredentials) (gitprovider.Provider, error) {

@@ -326,6 +326,12 @@ type RemediationStatus struct {
 	// +optional
 	SupersededBy string `json:"supersededBy,omitempty"`
 
+	// source says where a GitOps change was proposed and how that place was found: from the
+	// policy, or discovered from the Flux or Argo CD object that applies the target; which file
+	// (layer) was edited and whether rendering proved the change.
+	// +optional
+	Source *GitSourceStatus `json:"source,omitempty"`
+
 	// history lists the last phase transitions, oldest first, at most MaxHistory.
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic

@@ -166,11 +166,14 @@ type GitSpec struct {
 	Provider GitProvider `json:"provider,omitempty"`
 
 	// repository is "owner/name" on GitHub, the project path ("group/project" or
-	// "group/subgroup/project") on GitLab.
+	// "group/subgroup/project") on GitLab. It may be left out when the targets are applied by
+	// Flux or Argo CD: heal8s then takes the repository, branch and directory from the
+	// Kustomization, HelmRelease or Application that claims the target (see docs/policies.md,
+	// "GitOps source discovery"); when set, a discovered repository must be this one.
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$`
-	// +required
-	Repository string `json:"repository"`
+	// +optional
+	Repository string `json:"repository,omitempty"`
 
 	// baseBranch is the branch pull requests target. Defaults to main.
 	// +optional

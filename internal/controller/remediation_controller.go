@@ -80,6 +80,9 @@ type RemediationReconciler struct {
 	DefaultServiceAccount string
 	// OperatorNamespace holds the Secrets that policies' git.secretRef name.
 	OperatorNamespace string
+	// ArgoCDNamespaces are where Argo CD Applications are read from to discover a target's Git
+	// source (--argocd-namespaces); empty means DefaultArgoCDNamespaces.
+	ArgoCDNamespaces []string
 	// GitAccess says which policies may use which credential Secret, towards which hosts; its
 	// OperatorNamespace defaults to OperatorNamespace, its hosts to github.com.
 	GitAccess gitaccess.Config

@@ -197,6 +197,8 @@ type memProvider struct {
 	comments map[string][]string
 	// foreign are the branches someone else pushed to: Close leaves their pull requests alone.
 	foreign map[string]bool
+	// bodies and paths are each proposal's body (after AfterEdit) and edited file, per branch.
+	bodies, paths map[string]string
 }
 
 var _ gitprovider.Provider = (*memProvider)(nil)
@@ -211,10 +213,15 @@ func (p *memProvider) Propose(ctx context.Context, pr gitprovider.Proposal) (git
 	if got, ok := p.prs[pr.Branch]; ok {
 		return *got, nil
 	}
-	_, content, err := pr.Edit(ctx, p.repo)
+	path, content, err := pr.Edit(ctx, p.repo)
 	if err != nil {
 		return gitprovider.PullRequest{}, err
 	}
+	pr = pr.AfterEdit()
+	if p.bodies == nil {
+		p.bodies, p.paths = map[string]string{}, map[string]string{}
+	}
+	p.bodies[pr.Branch], p.paths[pr.Branch] = pr.Body, path
 	n := len(p.prs) + 1
 	out := &gitprovider.PullRequest{Repository: pr.Repository, Number: n, URL: fmt.Sprintf("https://git.example/%s/pull/%d", pr.Repository, n),
 		Branch: pr.Branch, State: gitprovider.StateOpen, Labels: pr.Labels}
@@ -292,6 +299,15 @@ func (p *memProvider) set(branch string, state gitprovider.State) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.prs[branch].State = state
+}
+
+func (p *memProvider) proposal(branch string) (path, body string, labels []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pr, ok := p.prs[branch]; ok {
+		labels = slices.Clone(pr.Labels)
+	}
+	return p.paths[branch], p.bodies[branch], labels
 }
 
 func (p *memProvider) edited(branch string) string {
@@ -927,6 +943,219 @@ spec:
 			Expect(k8sClient.Create(ctx, newRemediation("git-4", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
 			r := waitPhase("git-4", v1beta1.PhaseFailed)
 			Expect(r.Status.Reason).To(Equal(remediation.ManifestNotFoundReason))
+		})
+	})
+
+	Context("GitOps with the source discovered from Flux or Argo CD", func() {
+		// The repository heal8s finds through the GitRepository: a base shared by two overlays,
+		// as teams lay out fluxcd/flux2-kustomize-helm-example (see
+		// internal/gitops/overlay/testdata/README.md); prod is applied to the spec's namespace.
+		fleet := func(prodNS string) memRepo {
+			return memRepo{
+				"base/kustomization.yaml": []byte("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- deployment.yaml\n"),
+				"base/deployment.yaml": []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: app
+          image: example.test/app:v2
+          resources:
+            limits: {memory: 256Mi, cpu: 500m}
+            requests: {memory: 128Mi, cpu: 250m}
+`),
+				"overlays/dev/kustomization.yaml":  []byte("namespace: dev\nresources:\n- ../../base\n"),
+				"overlays/prod/kustomization.yaml": []byte("# production\nnamespace: " + prodNS + "\nresources:\n- ../../base\n"),
+			}
+		}
+		unstructuredObj := func(apiVersion, kind, namespace, name string, body map[string]any) *unstructured.Unstructured {
+			u := &unstructured.Unstructured{Object: body}
+			u.SetAPIVersion(apiVersion)
+			u.SetKind(kind)
+			u.SetNamespace(namespace)
+			u.SetName(name)
+			return u
+		}
+		ensureNamespace := func(name string) {
+			if err := k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil && !apierrors.IsAlreadyExists(err) {
+				Expect(err).NotTo(HaveOccurred())
+			}
+		}
+		// fluxApplies creates the GitRepository and a Kustomization of ./overlays/prod whose
+		// inventory lists the given ids, as kustomize-controller records them.
+		fluxApplies := func(name string, inventory ...string) {
+			ensureNamespace("flux-system")
+			repo := unstructuredObj("source.toolkit.fluxcd.io/v1", "GitRepository", "flux-system", name, map[string]any{
+				"spec": map[string]any{"interval": "1m", "url": "https://github.com/acme/deploy.git", "ref": map[string]any{"branch": "main"}}})
+			Expect(k8sClient.Create(ctx, repo)).To(Succeed())
+			ks := unstructuredObj("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "flux-system", name, map[string]any{
+				"spec": map[string]any{"interval": "10m", "path": "./overlays/prod", "prune": true,
+					"sourceRef": map[string]any{"kind": "GitRepository", "name": name}}})
+			Expect(k8sClient.Create(ctx, ks)).To(Succeed())
+			entries := []any{}
+			for _, id := range inventory {
+				entries = append(entries, map[string]any{"id": id, "v": "v1"})
+			}
+			Expect(unstructured.SetNestedSlice(ks.Object, entries, "status", "inventory", "entries")).To(Succeed())
+			Expect(k8sClient.Status().Update(ctx, ks)).To(Succeed())
+		}
+		fluxLabelled := func(ks string) func(*appsv1.Deployment) {
+			return func(d *appsv1.Deployment) {
+				d.Labels = map[string]string{"kustomize.toolkit.fluxcd.io/name": ks, "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}
+			}
+		}
+		noRepository := func(p *v1beta1.RemediationPolicySpec) { p.Git.Repository = "" }
+
+		It("finds the repository and overlay through Flux and proposes a new patch in the overlay, proved by rendering", func() {
+			deployment("web", fluxLabelled("apps-"+ns))
+			fluxApplies("apps-"+ns, ns+"_web_apps_Deployment")
+			policy(v1beta1.StrategyGitOps, noRepository)
+			provider.mu.Lock()
+			for k, v := range fleet(ns) {
+				provider.repo[k] = v
+			}
+			provider.mu.Unlock()
+			Expect(k8sClient.Create(ctx, newRemediation("flux-1", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
+			r := waitPhase("flux-1", v1beta1.PhaseAwaitingMerge)
+			Expect(r.Status.PullRequest.Repository).To(Equal("acme/deploy"))
+			Expect(r.Status.Source).NotTo(BeNil())
+			Expect(r.Status.Source.Repository).To(Equal("acme/deploy"))
+			Expect(r.Status.Source.Branch).To(Equal("main"))
+			Expect(r.Status.Source.Path).To(Equal("overlays/prod/kustomization.yaml"))
+			Expect(r.Status.Source.FoundBy).To(ContainSubstring("Flux Kustomization flux-system/apps-" + ns))
+			Expect(r.Status.Source.Layer).To(ContainSubstring("new strategic-merge patch"))
+			Expect(r.Status.Source.Render).To(Equal(v1beta1.RenderVerified))
+
+			path, body, labels := provider.proposal("heal8s/flux-1")
+			Expect(path).To(Equal("overlays/prod/kustomization.yaml"))
+			edited := provider.edited("heal8s/flux-1")
+			Expect(edited).To(HavePrefix("# production\n"))
+			Expect(edited).To(ContainSubstring("memory: 320Mi"))
+			Expect(body).To(ContainSubstring("### Proof by rendering"))
+			Expect(body).To(ContainSubstring("+            memory: 320Mi"))
+			Expect(body).To(ContainSubstring("`overlays/dev`"))
+			Expect(labels).NotTo(ContainElement(gitprovider.UnverifiedRenderLabel))
+			provider.mu.Lock()
+			Expect(provider.repo["base/deployment.yaml"]).To(ContainSubstring("memory: 256Mi"), "the shared base is untouched")
+			provider.mu.Unlock()
+		})
+
+		It("refuses a source whose Kustomization does not claim the target (labels copied by a tenant)", func() {
+			deployment("web", fluxLabelled("apps-"+ns))
+			fluxApplies("apps-"+ns, "other_web_apps_Deployment")
+			policy(v1beta1.StrategyGitOps, noRepository)
+			Expect(k8sClient.Create(ctx, newRemediation("flux-2", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
+			r := waitPhase("flux-2", v1beta1.PhaseFailed)
+			Expect(r.Status.Reason).To(Equal(remediation.GitSourceRefusedReason))
+			Expect(r.Status.Message).To(ContainSubstring("status.inventory"))
+			_, body, _ := provider.proposal("heal8s/flux-2")
+			Expect(body).To(BeEmpty(), "nothing was proposed")
+		})
+
+		It("refuses a discovered repository other than the policy's", func() {
+			deployment("web", fluxLabelled("apps-"+ns))
+			fluxApplies("apps-"+ns, ns+"_web_apps_Deployment")
+			policy(v1beta1.StrategyGitOps, func(p *v1beta1.RemediationPolicySpec) { p.Git.Repository = "acme/other" })
+			Expect(k8sClient.Create(ctx, newRemediation("flux-3", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
+			r := waitPhase("flux-3", v1beta1.PhaseFailed)
+			Expect(r.Status.Reason).To(Equal(remediation.GitSourceRefusedReason))
+			Expect(r.Status.Message).To(ContainSubstring("not the policy's spec.git.repository acme/other"))
+		})
+
+		It("carries a memory bump on a Helm-rendered workload into the HelmRelease values, in the overlay Flux applies, labelled unverified", func() {
+			hr := "web-" + ns
+			deployment("web", func(d *appsv1.Deployment) {
+				d.Labels = map[string]string{"helm.toolkit.fluxcd.io/name": hr, "helm.toolkit.fluxcd.io/namespace": ns}
+			})
+			ensureNamespace("flux-system")
+			Expect(k8sClient.Create(ctx, unstructuredObj("source.toolkit.fluxcd.io/v1", "GitRepository", "flux-system", hr, map[string]any{
+				"spec": map[string]any{"url": "https://github.com/acme/deploy", "ref": map[string]any{"branch": "main"}}}))).To(Succeed())
+			ks := unstructuredObj("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "flux-system", hr, map[string]any{
+				"spec": map[string]any{"path": "./helm/prod", "sourceRef": map[string]any{"kind": "GitRepository", "name": hr}}})
+			Expect(k8sClient.Create(ctx, ks)).To(Succeed())
+			Expect(unstructured.SetNestedSlice(ks.Object, []any{map[string]any{"id": ns + "_" + hr + "_helm.toolkit.fluxcd.io_HelmRelease", "v": "v2"}},
+				"status", "inventory", "entries")).To(Succeed())
+			Expect(k8sClient.Status().Update(ctx, ks)).To(Succeed())
+			values := map[string]any{"replicaCount": int64(2), "image": map[string]any{"repository": "example.test/app", "tag": "v2"},
+				"resources": map[string]any{"limits": map[string]any{"memory": "256Mi"}}}
+			release := unstructuredObj("helm.toolkit.fluxcd.io/v2", "HelmRelease", ns, hr, map[string]any{
+				"spec": map[string]any{"chart": map[string]any{"spec": map[string]any{"chart": "app",
+					"sourceRef": map[string]any{"kind": "HelmRepository", "name": "charts"}}}, "values": values}})
+			release.SetLabels(map[string]string{"kustomize.toolkit.fluxcd.io/name": hr, "kustomize.toolkit.fluxcd.io/namespace": "flux-system"})
+			Expect(k8sClient.Create(ctx, release)).To(Succeed())
+			policy(v1beta1.StrategyGitOps, noRepository)
+			provider.mu.Lock()
+			provider.repo["helm/base/kustomization.yaml"] = []byte("resources:\n- release.yaml\n")
+			provider.repo["helm/base/release.yaml"] = []byte(`apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: ` + hr + `
+  namespace: ` + ns + `
+spec:
+  chart:
+    spec:
+      chart: app
+      sourceRef: {kind: HelmRepository, name: charts}
+  values:
+    replicaCount: 2
+    image: {repository: example.test/app, tag: v2}
+    resources:
+      limits:
+        memory: 256Mi
+`)
+			provider.repo["helm/dev/kustomization.yaml"] = []byte("resources:\n- ../base\n")
+			provider.repo["helm/prod/kustomization.yaml"] = []byte("resources:\n- ../base\n")
+			provider.mu.Unlock()
+			Expect(k8sClient.Create(ctx, newRemediation("hr-1", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
+			r := waitPhase("hr-1", v1beta1.PhaseAwaitingMerge)
+			Expect(r.Status.Source.Path).To(Equal("helm/prod/kustomization.yaml"))
+			Expect(r.Status.Source.FoundBy).To(ContainSubstring("Flux HelmRelease " + ns + "/" + hr))
+			Expect(r.Status.Source.Layer).To(ContainSubstring("values.resources.limits.memory (256Mi → 320Mi)"))
+			Expect(r.Status.Source.Render).To(Equal(v1beta1.RenderUnverified))
+			Expect(r.Status.Source.RenderMessage).To(ContainSubstring("the chart was not rendered"))
+			_, body, labels := provider.proposal("heal8s/hr-1")
+			Expect(labels).To(ContainElement(gitprovider.UnverifiedRenderLabel))
+			Expect(body).To(ContainSubstring("+        memory: 320Mi"))
+			Expect(provider.edited("heal8s/hr-1")).To(ContainSubstring("kind: HelmRelease"))
+		})
+
+		It("finds a namespaceless plain manifest through an Argo CD Application's path and destination namespace, marked unverified", func() {
+			ensureNamespace("argocd")
+			app := "guestbook-" + ns
+			deployment("web", func(d *appsv1.Deployment) {
+				d.Annotations["argocd.argoproj.io/tracking-id"] = app + ":apps/Deployment:" + ns + "/web"
+			})
+			Expect(k8sClient.Create(ctx, unstructuredObj("argoproj.io/v1alpha1", "Application", "argocd", app, map[string]any{
+				"spec": map[string]any{"project": "default",
+					"source":      map[string]any{"repoURL": "git@github.com:acme/deploy.git", "targetRevision": "HEAD", "path": "guestbook"},
+					"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": ns}},
+				"status": map[string]any{"resources": []any{map[string]any{"group": "apps", "version": "v1", "kind": "Deployment",
+					"namespace": ns, "name": "web"}}},
+			}))).To(Succeed())
+			policy(v1beta1.StrategyGitOps, noRepository)
+			provider.mu.Lock()
+			// The same Deployment, namespaceless, outside the Application's path: not a match.
+			provider.repo["other/web.yaml"] = fleet(ns)["base/deployment.yaml"]
+			provider.repo["guestbook/web.yaml"] = fleet(ns)["base/deployment.yaml"]
+			provider.mu.Unlock()
+			Expect(k8sClient.Create(ctx, newRemediation("argo-1", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
+			r := waitPhase("argo-1", v1beta1.PhaseAwaitingMerge)
+			Expect(r.Status.Source.Path).To(Equal("guestbook/web.yaml"))
+			Expect(r.Status.Source.FoundBy).To(ContainSubstring("Argo CD Application argocd/" + app))
+			Expect(r.Status.Source.Layer).To(ContainSubstring("only document in guestbook/"))
+			Expect(r.Status.Source.Render).To(Equal(v1beta1.RenderUnverified))
+			_, body, labels := provider.proposal("heal8s/argo-1")
+			Expect(body).To(ContainSubstring("**Not verified by rendering**"))
+			Expect(labels).To(ContainElement(gitprovider.UnverifiedRenderLabel))
+			Expect(provider.edited("heal8s/argo-1")).To(ContainSubstring("memory: 320Mi"))
 		})
 	})
 

@@ -402,11 +402,6 @@ func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *reme
 			return nil
 		}
 	}
-	prov, failure, err := r.provider(ctx, s, "")
-	if failure != nil || err != nil {
-		obs.Failure = failure
-		return err
-	}
 	target, err := r.patchTarget(ctx, s, r.Client)
 	if apierrors.IsNotFound(err) {
 		obs.Failure = &remediation.Outcome{Reason: remediation.TargetNotFoundReason, Message: "The target was deleted before the change was proposed"}
@@ -417,6 +412,23 @@ func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *reme
 	}
 	gvk, err := r.targetGVK(target)
 	if err != nil {
+		return err
+	}
+	if s.policy == nil || s.policy.Spec.Git == nil {
+		obs.Failure = &remediation.Outcome{Reason: remediation.GitNotConfiguredReason,
+			Message: "The GitOps strategy needs the policy's git section and a Git provider"}
+		return nil
+	}
+	// Where the change goes: the policy's repository, or the one Flux or Argo CD applies the
+	// target from. The credentials are then checked for that repository like any other.
+	src, failure, err := r.resolveSource(ctx, s, target, gvk)
+	if failure != nil || err != nil {
+		obs.Failure = failure
+		return err
+	}
+	prov, failure, err := r.provider(ctx, s, src.Repository)
+	if failure != nil || err != nil {
+		obs.Failure = failure
 		return err
 	}
 	if s.rem.Status.PullRequest == nil {
@@ -430,7 +442,8 @@ func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *reme
 			return nil
 		}
 	}
-	pr, err := prov.Propose(ctx, r.proposal(s, target, gvk))
+	prop, edited := r.proposal(s, target, gvk, src)
+	pr, err := prov.Propose(ctx, prop)
 	if err != nil {
 		if class, out := remediation.Classify(err); class != remediation.Transient {
 			obs.Failure = out
@@ -439,12 +452,14 @@ func (r *RemediationReconciler) propose(ctx context.Context, s *scope, obs *reme
 		return fmt.Errorf("proposing the change of %s: %w", s.rem.Name, err)
 	}
 	obs.PullRequest = pullRequestStatus(gitProviderOf(s), pr)
+	obs.Source = edited()
 	return nil
 }
 
 // proposal builds the pull request: the branch is heal8s/<remediation-name>, so proposing again
 // after a restart finds the same pull request.
-func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk schema.GroupVersionKind) gitprovider.Proposal {
+func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk schema.GroupVersionKind,
+	src gitSource) (gitprovider.Proposal, func() *v1beta1.GitSourceStatus) {
 	rem, plan, git := s.rem, s.rem.Status.Plan, s.policy.Spec.Git
 	obj := manifest.Object{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: target.GetNamespace(),
 		Name: target.GetName(), Annotations: target.GetAnnotations()}
@@ -463,28 +478,36 @@ func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk sch
 		about.FiringSince = st.Time
 	}
 	patch := []byte(plan.Patch)
+	// The live object, for carrying the plan into Helm values (which container, which image).
+	live, _ := json.Marshal(target)
+	// The Edit records what it found and proved; Propose may call it more than once (a retry
+	// inside the provider), the last call counts.
+	var (
+		evidence *gitprovider.Evidence
+		path     string
+	)
+	edited := func() *v1beta1.GitSourceStatus {
+		if path == "" {
+			return nil
+		}
+		return sourceStatus(src, path, evidence)
+	}
 	return gitprovider.NewProposal(gitprovider.Change{
-		Repository: git.Repository, BaseBranch: git.BaseBranch, Branch: BranchPrefix + rem.Name,
+		Repository: src.Repository, BaseBranch: src.BaseBranch, Branch: BranchPrefix + rem.Name,
 		// The commit carries the Remediation's UID: a heal8s/<name> branch or pull request
 		// without it is someone else's, and Propose refuses it rather than adopt it.
 		Owner: string(rem.UID),
 		About: about,
 		Edit: func(ctx context.Context, repo gitprovider.Repo) (string, []byte, error) {
-			loc, err := manifest.Locate(ctx, repo, obj, manifest.Hints{PathTemplate: git.Path})
+			p, out, ev, err := editManifest(ctx, repo, src, obj, live, git.Path, patch)
 			if err != nil {
-				return "", nil, fmt.Errorf("locating the manifest of %s: %w", obj, err)
+				return "", nil, err
 			}
-			content, err := repo.ReadFile(ctx, loc.Path)
-			if err != nil {
-				return "", nil, fmt.Errorf("reading %s: %w", loc.Path, err)
-			}
-			out, err := manifest.Apply(content, loc, patch)
-			if err != nil {
-				return "", nil, fmt.Errorf("patching %s: %w", loc, err)
-			}
-			return loc.Path, out, nil
+			path, evidence = p, ev
+			return p, out, nil
 		},
-	})
+		Evidence: func() *gitprovider.Evidence { return evidence },
+	}), edited
 }
 
 // observePullRequest learns the pull request's state: from status when a webhook already wrote

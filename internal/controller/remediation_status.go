@@ -72,6 +72,9 @@ func nextStatus(st *v1beta1.RemediationStatus, generation int64, obs remediation
 	if obs.PullRequest != nil {
 		st.PullRequest = obs.PullRequest.DeepCopy()
 	}
+	if obs.Source != nil {
+		st.Source = obs.Source.DeepCopy()
+	}
 	if d.Next == v1beta1.PhaseSuperseded && obs.SupersededBy != "" {
 		st.SupersededBy = obs.SupersededBy
 	}

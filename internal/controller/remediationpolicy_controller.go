@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -134,16 +135,24 @@ func (r *RemediationPolicyReconciler) gitAccessCondition(ctx context.Context, p 
 	case err != nil:
 		return nil, fmt.Errorf("reading the metadata of Secret %s: %w", key, err)
 	}
+	annotations, repository := secret.Annotations, p.Spec.Git.Repository
+	if repository == "" {
+		// The repository is discovered per target (Flux, Argo CD) and checked against the
+		// Secret's allowed repositories when a change is proposed; here only host and namespace.
+		annotations = maps.Clone(annotations)
+		delete(annotations, gitaccess.AnnotationAllowedRepositories)
+		repository = "(the repository discovered for each target)"
+	}
 	_, err = cfg.Authorize(gitaccess.Request{
 		PolicyNamespace: p.Namespace, PolicyName: p.Name, Repository: p.Spec.Git.Repository,
-		BaseURL: p.Spec.Git.EffectiveBaseURL(), SecretName: key.Name, SecretAnnotations: secret.Annotations,
+		BaseURL: p.Spec.Git.EffectiveBaseURL(), SecretName: key.Name, SecretAnnotations: annotations,
 	})
 	if err != nil {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, v1beta1.GitAccessDeniedReason, err.Error()
 		return cond, nil
 	}
 	cond.Status, cond.Reason = metav1.ConditionTrue, v1beta1.GitAccessGrantedReason
-	cond.Message = fmt.Sprintf("Secret %s grants this policy %s", key, p.Spec.Git.Repository)
+	cond.Message = fmt.Sprintf("Secret %s grants this policy %s", key, repository)
 	return cond, nil
 }
 

@@ -36,6 +36,8 @@ type Change struct {
 	Edit EditFunc
 	// About is what the pull request says about the change.
 	About BodyInput
+	// Evidence is what Edit learned about the change (see Proposal.Evidence).
+	Evidence func() *Evidence
 }
 
 // NewProposal is the Proposal for c: the title "heal8s: <action> <kind> <namespace>/<name>", the
@@ -49,7 +51,7 @@ func NewProposal(c Change) Proposal {
 		msg += "\n\n" + in.Reason
 	}
 	return Proposal{
-		Repository: c.Repository, BaseBranch: c.BaseBranch, Branch: c.Branch, Owner: c.Owner, Edit: c.Edit,
+		Repository: c.Repository, BaseBranch: c.BaseBranch, Branch: c.Branch, Owner: c.Owner, Edit: c.Edit, Evidence: c.Evidence,
 		Title: title, CommitMessage: msg, Labels: []string{"heal8s", strings.ToLower(word(in.Action))},
 		Body: renderBody(in),
 	}

@@ -97,6 +97,10 @@ type Proposal struct {
 	Owner string
 	// Edit computes the change against the base commit.
 	Edit EditFunc
+	// Evidence, when set, returns what Edit learned (how the file was found, the rendered proof);
+	// providers call AfterEdit after Edit so it reaches the body and labels. It returns nil when
+	// Edit recorded nothing.
+	Evidence func() *Evidence
 }
 
 // OwnerTrailer is the Git trailer heal8s writes into its commits with the Remediation's UID.

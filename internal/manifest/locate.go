@@ -87,6 +87,9 @@ type Hints struct {
 	// namespace during the search (manifests applied with a default namespace, kustomize
 	// bases); files named by the annotation or template always allow it.
 	NamespacelessMatches bool
+	// Under restricts the search to files under this directory (the directory a Flux
+	// Kustomization or Argo CD Application applies); "" searches the whole repository.
+	Under string
 	// MaxFiles bounds how many YAML files the search reads; 0 means DefaultMaxFiles.
 	MaxFiles int
 	// MaxFileBytes bounds the size of a file the search parses; 0 means DefaultMaxFileBytes.
@@ -337,6 +340,9 @@ func search(ctx context.Context, repo Repo, obj Object, hints Hints) (Location, 
 	}
 	var files []string
 	for _, p := range all {
+		if under := strings.Trim(hints.Under, "/"); under != "" && !strings.HasPrefix(p, under+"/") {
+			continue
+		}
 		if ext := strings.ToLower(path.Ext(p)); ext == ".yaml" || ext == ".yml" {
 			files = append(files, p)
 		}

@@ -20,6 +20,8 @@ import (
 	"errors"
 
 	"github.com/heal8s/heal8s/internal/actions"
+	"github.com/heal8s/heal8s/internal/gitops/helmvalues"
+	"github.com/heal8s/heal8s/internal/gitops/overlay"
 	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/manifest"
 )
@@ -46,6 +48,9 @@ const (
 //   - internal/manifest: a manifest no document declares (ManifestNotFound), declared several
 //     times or past the search's bounds (ManifestAmbiguous), a bad path template
 //     (InvalidPathTemplate): Fail;
+//   - internal/gitops/overlay: no edit renders to exactly the plan, or the kustomization does
+//     not render the target; internal/gitops/helmvalues: no values key demonstrably produces
+//     the field (RenderProofFailed): Fail;
 //   - internal/gitprovider: a branch someone else made (BranchNotOwned), a proposal the
 //     provider refuses or that changes nothing (ProposalInvalid): Fail. ErrGaveUp (rate limits,
 //     server errors past the provider's budget) is Transient.
@@ -75,6 +80,8 @@ func Classify(err error) (Class, *Outcome) {
 		reason = ManifestAmbiguousReason
 	case errors.Is(err, manifest.ErrPathTemplate):
 		reason = InvalidPathTemplateReason
+	case errors.Is(err, overlay.ErrNoProvenEdit), errors.Is(err, overlay.ErrTargetNotRendered), errors.Is(err, helmvalues.ErrNoMapping):
+		reason = RenderProofFailedReason
 	case errors.Is(err, gitprovider.ErrBranchNotOwned):
 		reason = BranchNotOwnedReason
 	case errors.Is(err, gitprovider.ErrInvalidProposal), errors.Is(err, gitprovider.ErrNoChange):

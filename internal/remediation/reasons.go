@@ -148,6 +148,14 @@ const (
 	// BranchNotOwnedReason means the branch heal8s/<remediation> (or a pull request from it)
 	// exists and was not made by heal8s for this Remediation: heal8s does not adopt it.
 	BranchNotOwnedReason = "BranchNotOwned"
+	// GitSourceRefusedReason means the repository discovered from Flux or Argo CD is not one the
+	// policy may propose to (another host than its credentials', another repository than its
+	// spec.git.repository), or discovery found nothing and the policy names no repository.
+	GitSourceRefusedReason = "GitSourceRefused"
+	// RenderProofFailedReason means no edit of the repository renders to exactly the planned
+	// change on the target without changing anything else (internal/gitops/overlay), or no
+	// Helm values key demonstrably produces the field (internal/gitops/helmvalues).
+	RenderProofFailedReason = "RenderProofFailed"
 )
 
 // Reasons for not acting that the planners of internal/actions report as sentinel errors.

@@ -88,6 +88,8 @@ type Observations struct {
 	// PullRequest is the pull request's state as Propose or Status returned it (Proposed,
 	// AwaitingMerge).
 	PullRequest *v1beta1.PullRequestStatus
+	// Source is where the change was proposed and how it was found (Proposed).
+	Source *v1beta1.GitSourceStatus
 
 	// RolloutHealthy means the target's controller caught up with its generation and every
 	// desired replica is updated and available (Verifying).

@@ -94,6 +94,7 @@ func (p *Provider) Propose(ctx context.Context, prop gitprovider.Proposal) (gitp
 	if path == "" {
 		return gitprovider.PullRequest{}, fmt.Errorf("%w: edit returned no path", gitprovider.ErrInvalidProposal)
 	}
+	prop = prop.AfterEdit()
 	current, blobSHA, exists, err := repo.file(ctx, path)
 	if err != nil {
 		return gitprovider.PullRequest{}, fmt.Errorf("reading %s at %s: %w", path, short(baseSHA), err)

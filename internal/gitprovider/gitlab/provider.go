@@ -93,6 +93,9 @@ func (p *Provider) Propose(ctx context.Context, prop gitprovider.Proposal) (gitp
 	if path == "" {
 		return gitprovider.PullRequest{}, fmt.Errorf("%w: edit returned no path", gitprovider.ErrInvalidProposal)
 	}
+	// What the edit proved (docs/architecture.md, "Proved, not guessed") goes into the body and
+	// the labels.
+	prop = prop.AfterEdit()
 	current, exists, err := repo.file(ctx, path)
 	if err != nil {
 		return gitprovider.PullRequest{}, fmt.Errorf("reading %s at %s: %w", path, short(baseSHA), err)

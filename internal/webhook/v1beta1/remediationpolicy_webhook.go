@@ -267,7 +267,11 @@ func (v *RemediationPolicyValidator) validateGit(spec *field.Path, strategy v1be
 		return nil
 	}
 	var errs field.ErrorList
-	errs = append(errs, requireString(path.Child("repository"), git.Repository)...)
+	if git.Path != "" {
+		// A path names a file in a repository; without spec.git.path the repository may be
+		// discovered from the Flux or Argo CD object that applies the target.
+		errs = append(errs, requireString(path.Child("repository"), git.Repository)...)
+	}
 	errs = append(errs, requireString(path.Child("secretRef", "name"), git.SecretRef.Name)...)
 	switch git.Provider {
 	case "", v1beta1.GitProviderGitHub:

@@ -139,9 +139,13 @@ func TestValidatePolicy(t *testing.T) {
 		}, want: []string{"spec.rules[0].target.nameLabel"}},
 		{name: "GitOps without git", mutate: func(p *v1beta1.RemediationPolicy) { p.Spec.Strategy = v1beta1.StrategyGitOps },
 			want: []string{"spec.git"}},
+		// A repository may be discovered from Flux or Argo CD; a secret is always needed.
 		{name: "git without repository and secret", mutate: func(p *v1beta1.RemediationPolicy) {
 			p.Spec.Git = &v1beta1.GitSpec{}
-		}, want: []string{"spec.git.repository", "spec.git.secretRef.name"}},
+		}, want: []string{"spec.git.secretRef.name"}},
+		{name: "git path without repository", mutate: func(p *v1beta1.RemediationPolicy) {
+			p.Spec.Git = &v1beta1.GitSpec{Path: "apps/{{ .Name }}.yaml", SecretRef: secretRef("gh")}
+		}, want: []string{"spec.git.repository"}},
 		{name: "git path not a template", mutate: func(p *v1beta1.RemediationPolicy) {
 			p.Spec.Git = &v1beta1.GitSpec{Repository: "o/r", Path: "apps/{{.Name", SecretRef: secretRef("gh")}
 		}, want: []string{"spec.git.path"}},

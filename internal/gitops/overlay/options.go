@@ -1,0 +1,35 @@
+/*
+Copyright 2026 The heal8s Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package overlay
+
+// Options bound the work; zero values take the defaults.
+type Options struct {
+	MaxFiles, MaxFileBytes, MaxKustomizations int
+}
+
+func (o Options) maxFiles() int     { return orDefault(o.MaxFiles, DefaultMaxFiles) }
+func (o Options) maxFileBytes() int { return orDefault(o.MaxFileBytes, DefaultMaxFileBytes) }
+func (o Options) maxKustomizations() int {
+	return orDefault(o.MaxKustomizations, DefaultMaxKustomizations)
+}
+
+func orDefault(v, d int) int {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
