@@ -389,6 +389,9 @@ const (
 	CompileFailedReason = "CompileFailed"
 	// SuspendedReason means the policy is suspended and starts no remediation.
 	SuspendedReason = "Suspended"
+	// PausedReason means the policy has at least one pause request (spec.safety.pauseRequests)
+	// and starts no remediation; the message names them.
+	PausedReason = "Paused"
 
 	// ConditionGitAccess says, for a policy with a git section, whether the credential Secret it
 	// names may be used by it towards its host and repository (the platform's grant). False

@@ -298,7 +298,9 @@ var _ = Describe("Approval, pause and retry", Ordered, func() {
 
 	It("expires a plan nobody decides on", func() {
 		deployment("web")
-		policy(func(s *v1beta1.RemediationPolicySpec) { s.ApprovalTimeout = &metav1.Duration{Duration: 2 * time.Second} })
+		policy(func(s *v1beta1.RemediationPolicySpec) {
+			s.ApprovalTimeout = &metav1.Duration{Duration: 2 * time.Second}
+		})
 		key := create("oom-5", "web")
 		waitPhase(key, v1beta1.PhaseAwaitingApproval)
 		r := waitPhase(key, v1beta1.PhaseSkipped)
