@@ -162,6 +162,8 @@ func TestPages(t *testing.T) {
 			// Retention's record of what it deleted stays on the page.
 			`data-expired="7"`, "7 finished Remediations deleted by retention, the last 120m ago",
 			"VerifyWindowPassed: 5", "Cooldown: 2", "expired-oom-api", "Deployment/api", "expired-secret-job",
+			// Each pause request by name, in order.
+			`data-pause="alice">Paused: alice</span> <span class="phase phase-skipped pause" data-pause="maintenance">Paused: maintenance</span>`,
 		},
 		wantNot: []string{"more in namespaces you may not list"},
 	}, {

@@ -38,7 +38,7 @@ import (
 // allPhases lists the phases in the order the state machine walks them, for the filter and the
 // summary.
 var allPhases = []v1beta1.Phase{
-	v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseProposed, v1beta1.PhaseAwaitingMerge,
+	v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseAwaitingApproval, v1beta1.PhaseProposed, v1beta1.PhaseAwaitingMerge,
 	v1beta1.PhaseApplying, v1beta1.PhaseVerifying, v1beta1.PhaseSucceeded, v1beta1.PhaseFailed,
 	v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded,
 }
@@ -401,10 +401,12 @@ type policyRow struct {
 	Strategy             string
 	Rules, CompiledRules int
 	Suspended, Stale     bool
-	LastMatch, Age       string
-	Active, Total        int
-	RemediationsURL      string
-	ClusterWide          bool
+	// Paused are the policy's pause requests (spec.safety.pauseRequests), each shown by name.
+	Paused          []string
+	LastMatch, Age  string
+	Active, Total   int
+	RemediationsURL string
+	ClusterWide     bool
 	// Expired is what retention deleted of the policy's finished Remediations
 	// (status.expired); nil when it deleted none.
 	Expired *expiredView
@@ -481,6 +483,7 @@ func buildPolicies(pols []*v1beta1.RemediationPolicy, rems []*v1beta1.Remediatio
 			Rules:         len(p.Spec.Rules),
 			CompiledRules: int(p.Status.CompiledRules),
 			Suspended:     p.Spec.Safety.Suspend,
+			Paused:        slices.Sorted(slices.Values(p.Spec.Safety.PauseRequests)),
 			Stale:         p.Status.ObservedGeneration < p.Generation,
 			LastMatch:     age(timeOrZero(p.Status.LastMatchTime), now),
 			Age:           age(p.CreationTimestamp.Time, now),
