@@ -423,7 +423,7 @@ func remediationName(arg string) (string, error) {
 	switch strings.ToLower(kind) {
 	case "", "remediation", "remediations", "rem", "remediation.heal8s.io", "remediations.heal8s.io":
 	default:
-		return "", fmt.Errorf("explain reads Remediations, not %q", kind)
+		return "", fmt.Errorf("this command acts on Remediations, not %q", kind)
 	}
 	if name == "" || strings.Contains(name, "/") {
 		return "", fmt.Errorf("%q is not a Remediation name", arg)

@@ -92,14 +92,14 @@ func PrintRemediations(w io.Writer, items []v1beta1.Remediation, o ListOptions, 
 	return tw.Flush()
 }
 
-// PlanSummary is a plan's changes on one line: "field before→after, ...", or "-".
+// PlanSummary is a plan's changes on one line: "field before->after, ...", or "-".
 func PlanSummary(p *v1beta1.Plan) string {
 	if p == nil || len(p.After) == 0 {
 		return "-"
 	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(p.After)) {
-		parts = append(parts, fmt.Sprintf("%s %s→%s", k, orDash(p.Before[k]), p.After[k]))
+		parts = append(parts, fmt.Sprintf("%s %s->%s", k, orDash(p.Before[k]), p.After[k]))
 	}
 	return oneLine(strings.Join(parts, ", "))
 }
