@@ -131,8 +131,8 @@ func Judge(req *ApprovalRequest, digest string, allowed bool) ApprovalObservatio
 		return ApprovalObservation{Refused: fmt.Sprintf("%s's %s decision is about plan %q, not the plan awaiting approval (%s)",
 			req.User, req.Decision, bounded(req.Plan, 64), digest)}
 	case !allowed:
-		return ApprovalObservation{Refused: fmt.Sprintf("%s may not approve Remediations here (verb %s on %s/%s): the decision is ignored",
-			req.User, ApprovalVerb, ApprovalResource, ApprovalSubresource)}
+		return ApprovalObservation{Refused: fmt.Sprintf("%s may not approve Remediations here (verb %s on %s/%s, granted to the user itself: "+
+			"heal8s cannot see rights held through groups): the decision is ignored", req.User, ApprovalVerb, ApprovalResource, ApprovalSubresource)}
 	}
 	return ApprovalObservation{Decision: req.Decision, User: req.User, Reason: req.Reason}
 }
