@@ -322,6 +322,16 @@ type detailView struct {
 	StartedAt, CompletedAt    string
 	SupersededBy, SupersedURL string
 	PRBranch                  string
+	// Approval is the approval state of a plan that needs one (status.approval); nil otherwise.
+	Approval *approvalView
+}
+
+// approvalView is status.approval as the detail page shows it.
+type approvalView struct {
+	Waiting                 bool
+	Decision, User, Reason  string
+	Expires, Decided        string
+	Refused, Digest, Remedy string
 }
 
 func stamp(t *metav1.Time) string {
@@ -355,6 +365,13 @@ func buildDetail(r *v1beta1.Remediation, evs []eventsv1.Event, now time.Time) de
 	}
 	if pr := r.Status.PullRequest; pr != nil {
 		v.PRBranch = pr.Branch
+	}
+	if a := r.Status.Approval; a != nil {
+		v.Approval = &approvalView{Waiting: phaseOf(r) == v1beta1.PhaseAwaitingApproval, Decision: string(a.Decision), User: a.User,
+			Reason: a.Reason, Expires: stamp(a.ExpiresAt), Decided: stamp(a.Time), Refused: a.Refused, Digest: a.PlanDigest}
+		if v.Approval.Waiting {
+			v.Approval.Remedy = "kubectl heal8s approve " + r.Name + " -n " + r.Namespace
+		}
 	}
 	if p := r.Status.Plan; p != nil {
 		v.HasPlan = true
