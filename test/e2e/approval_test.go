@@ -145,10 +145,10 @@ var _ = Describe("approval, through the plugin", Ordered, func() {
 		waitPhase(rem, v1beta1.PhaseSucceeded)
 	})
 
-	It("pauses and resumes the policy through the plugin", func() {
+	It("pauses and resumes the policy through the plugin (a policy editor's right, not an approver's)", func() {
 		pkey := types.NamespacedName{Namespace: appNamespace, Name: name}
 		for _, n := range []string{"maintenance", "alice"} {
-			changed, err := plugin.Pause(ctx, alice, pkey, n)
+			changed, err := plugin.Pause(ctx, mallory, pkey, n)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(changed).To(BeTrue())
 		}
@@ -161,7 +161,7 @@ var _ = Describe("approval, through the plugin", Ordered, func() {
 			g.Expect(c.Message).To(ContainSubstring("paused by maintenance, alice"))
 		}).Should(Succeed())
 		for _, n := range []string{"maintenance", "alice"} {
-			changed, err := plugin.Resume(ctx, alice, pkey, n)
+			changed, err := plugin.Resume(ctx, mallory, pkey, n)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(changed).To(BeTrue())
 		}
