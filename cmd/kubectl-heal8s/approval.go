@@ -93,7 +93,9 @@ func newDecideCommand(g *globalOptions, decision v1beta1.ApprovalDecision) *cobr
 	var reason string
 	verb, short := "approve", "Approve the plan of a Remediation awaiting approval: heal8s applies it"
 	if decision == v1beta1.ApprovalRejected {
-		verb, short = "reject", "Reject the plan of a Remediation awaiting approval: a veto of the same action on the same target for the policy's vetoPeriod"
+		verb = "reject"
+		short = "Reject the plan of a Remediation awaiting approval: " +
+			"a veto of the same action on the same target for the policy's vetoPeriod"
 	}
 	cmd := &cobra.Command{
 		Use:   verb + " REMEDIATION [--reason TEXT]",
@@ -103,7 +105,8 @@ func newDecideCommand(g *globalOptions, decision v1beta1.ApprovalDecision) *cobr
 The decision is written on the Remediation as annotations naming you (as the API server knows you)
 and the plan you saw; heal8s acts on it only if you hold the verb approve on remediations/approval
 in the Remediation's namespace (the ClusterRole heal8s-approver), and only for that plan.`,
-		Example:           fmt.Sprintf("  kubectl heal8s %s oom-kill-3f9a1c2b7d -n shop --reason \"checked the dashboard\"", verb),
+		Example: fmt.Sprintf("  kubectl heal8s %s oom-kill-3f9a1c2b7d -n shop "+
+			"--reason \"checked the dashboard\"", verb),
 		Args:              oneName(verb),
 		ValidArgsFunction: completeRemediations(g, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -124,8 +127,8 @@ in the Remediation's namespace (the ClusterRole heal8s-approver), and only for t
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(g.stdout, "remediation.heal8s.io/%s %s by %s (plan %s)\n", rem.Name, strings.ToLower(string(decision)), user,
-				plugin.PlanSummary(rem.Status.Plan))
+			_, err = fmt.Fprintf(g.stdout, "remediation.heal8s.io/%s %s by %s (plan %s)\n", rem.Name,
+				strings.ToLower(string(decision)), user, plugin.PlanSummary(rem.Status.Plan))
 			return err
 		},
 	}
@@ -153,11 +156,13 @@ pull request is not retried. The retry is recorded in status.retry.`,
 			if err != nil {
 				return err
 			}
-			rem, err := plugin.RequestRetry(cmd.Context(), c, types.NamespacedName{Namespace: g.defaultNamespace(), Name: name}, time.Now())
+			key := types.NamespacedName{Namespace: g.defaultNamespace(), Name: name}
+			rem, err := plugin.RequestRetry(cmd.Context(), c, key, time.Now())
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(g.stdout, "remediation.heal8s.io/%s retry requested (it was %s: %s)\n", rem.Name, rem.Status.Phase, rem.Status.Reason)
+			_, err = fmt.Fprintf(g.stdout, "remediation.heal8s.io/%s retry requested (it was %s: %s)\n",
+				rem.Name, rem.Status.Phase, rem.Status.Reason)
 			return err
 		},
 	}
@@ -165,7 +170,8 @@ pull request is not retried. The retry is recorded in status.retry.`,
 
 func newPauseCommand(g *globalOptions, pause bool) *cobra.Command {
 	var name string
-	verb, short := "pause", "Add a named pause request to a RemediationPolicy: it starts no remediation while any pause is present"
+	verb := "pause"
+	short := "Add a named pause request to a RemediationPolicy: it starts no remediation while any pause is present"
 	if !pause {
 		verb, short = "resume", "Remove one named pause request from a RemediationPolicy, leaving every other"
 	}
@@ -205,7 +211,8 @@ func newPauseCommand(g *globalOptions, pause bool) *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", "", "The pause request's name (who or what pauses: maintenance, deploy-freeze, alice)")
+	cmd.Flags().StringVar(&name, "name", "",
+		"The pause request's name (who or what pauses: maintenance, deploy-freeze, alice)")
 	return cmd
 }
 
@@ -225,7 +232,8 @@ func policyName(arg string) (string, error) {
 		kind, name = "", arg
 	}
 	switch strings.ToLower(kind) {
-	case "", "remediationpolicy", "remediationpolicies", "rempol", "remediationpolicy.heal8s.io", "remediationpolicies.heal8s.io":
+	case "", "remediationpolicy", "remediationpolicies", "rempol",
+		"remediationpolicy.heal8s.io", "remediationpolicies.heal8s.io":
 	default:
 		return "", fmt.Errorf("pause and resume act on RemediationPolicies, not %q", kind)
 	}

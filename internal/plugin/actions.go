@@ -65,7 +65,8 @@ func Decide(ctx context.Context, c client.Client, key types.NamespacedName, deci
 	}
 	return patchRemediation(ctx, c, key, func(rem *v1beta1.Remediation) error {
 		if remediation.Current(rem.Status.Phase) != v1beta1.PhaseAwaitingApproval {
-			return fmt.Errorf("Remediation %s is %s, not AwaitingApproval: there is nothing to approve or reject", key, remediation.Current(rem.Status.Phase))
+			return fmt.Errorf("the Remediation %s is %s, not AwaitingApproval: there is nothing to approve or reject",
+				key, remediation.Current(rem.Status.Phase))
 		}
 		digest := remediation.PlanDigest(rem.Status.Plan)
 		if rem.Status.Approval != nil && rem.Status.Approval.PlanDigest != "" {
@@ -92,7 +93,7 @@ func Decide(ctx context.Context, c client.Client, key types.NamespacedName, deci
 func RequestRetry(ctx context.Context, c client.Client, key types.NamespacedName, now time.Time) (*v1beta1.Remediation, error) {
 	return patchRemediation(ctx, c, key, func(rem *v1beta1.Remediation) error {
 		if why := remediation.RetryRefusal(rem); why != "" {
-			return fmt.Errorf("Remediation %s cannot be retried: %s", key, why)
+			return fmt.Errorf("the Remediation %s cannot be retried: %s", key, why)
 		}
 		if rem.Annotations == nil {
 			rem.Annotations = map[string]string{}
@@ -107,7 +108,7 @@ func patchRemediation(ctx context.Context, c client.Client, key types.Namespaced
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if err := c.Get(ctx, key, rem); err != nil {
 			if apierrors.IsNotFound(err) {
-				return fmt.Errorf("Remediation %s not found", key)
+				return fmt.Errorf("no Remediation %s", key)
 			}
 			return fmt.Errorf("reading Remediation %s: %w", key, err)
 		}
@@ -155,7 +156,7 @@ func patchPauses(ctx context.Context, c client.Client, key types.NamespacedName,
 		p := &v1beta1.RemediationPolicy{}
 		if err := c.Get(ctx, key, p); err != nil {
 			if apierrors.IsNotFound(err) {
-				return fmt.Errorf("RemediationPolicy %s not found", key)
+				return fmt.Errorf("no RemediationPolicy %s", key)
 			}
 			return fmt.Errorf("reading RemediationPolicy %s: %w", key, err)
 		}

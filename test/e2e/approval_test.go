@@ -68,15 +68,18 @@ var _ = Describe("approval, through the plugin", Ordered, func() {
 		Expect(yaml.UnmarshalStrict(b, role)).To(Succeed())
 		role.Name = "heal8s-e2e-approver"
 		Expect(k8s.Create(ctx, role)).To(Succeed())
-		Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: "alice-approves"},
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}}})).To(Succeed())
+		Expect(k8s.Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: "alice-approves"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}}})).To(Succeed())
 		Expect(k8s.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: "heal8s-editor"},
-			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"heal8s.io"}, Resources: []string{"remediations", "remediationpolicies"},
-				Verbs: []string{"get", "list", "watch", "update", "patch"}}}})).To(Succeed())
-		Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: "mallory-edits"},
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "heal8s-editor"},
-			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory"}}})).To(Succeed())
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"heal8s.io"},
+				Resources: []string{"remediations", "remediationpolicies"},
+				Verbs:     []string{"get", "list", "watch", "update", "patch"}}}})).To(Succeed())
+		Expect(k8s.Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: "mallory-edits"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "heal8s-editor"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory"}}})).To(Succeed())
 		alice, mallory = as("alice"), as("mallory")
 
 		By("a Direct policy whose plans need approval, and its workload")
@@ -85,11 +88,12 @@ var _ = Describe("approval, through the plugin", Ordered, func() {
 				Rules: []v1beta1.Rule{{Name: "heap", Matchers: []string{`alertname="E2EHeapNearLimit"`},
 					Action: v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}}}}})).To(Succeed())
 		labels := map[string]string{"app": name}
+		limits := corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}
 		Expect(k8s.Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: name},
 			Spec: appsv1.DeploymentSpec{Replicas: ptrTo[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
 				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
 					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.test/approve:v1",
-						Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}}}}}}}})).To(Succeed())
+						Resources: corev1.ResourceRequirements{Limits: limits}}}}}}})).To(Succeed())
 	})
 
 	memLimit := func() string {
