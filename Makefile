@@ -77,6 +77,7 @@ chart-files: ## Copy generated CRDs, RBAC, webhooks, rules, the dashboard and th
 	@cp config/crd/bases/*.yaml charts/heal8s/files/crds/
 	@cp config/rbac/role.yaml charts/heal8s/files/rbac/role.yaml
 	@cp config/rbac/direct_patch_role.yaml charts/heal8s/files/rbac/direct_patch_role.yaml
+	@mkdir -p charts/heal8s/files/approval && cp config/approval/approver_role.yaml config/approval/approval_policy.yaml charts/heal8s/files/approval/
 	@cp config/webhook/manifests.yaml charts/heal8s/files/webhook/manifests.yaml
 	@cp config/prometheus/prometheusrule.yaml charts/heal8s/files/prometheus/prometheusrule.yaml
 	@mkdir -p charts/heal8s/files/grafana && cp examples/grafana/heal8s-dashboard.json charts/heal8s/files/grafana/heal8s-dashboard.json

@@ -134,7 +134,7 @@ type TargetRef struct {
 
 // Phase is where a Remediation is in its life. Only the state machine in internal/remediation
 // sets it.
-// +kubebuilder:validation:Enum=Pending;Planning;Proposed;AwaitingMerge;Applying;Verifying;Succeeded;Failed;Skipped;Superseded
+// +kubebuilder:validation:Enum=Pending;Planning;AwaitingApproval;Proposed;AwaitingMerge;Applying;Verifying;Succeeded;Failed;Skipped;Superseded
 type Phase string
 
 const (
@@ -142,6 +142,9 @@ const (
 	PhasePending Phase = "Pending"
 	// PhasePlanning reads the live target and computes the change.
 	PhasePlanning Phase = "Planning"
+	// PhaseAwaitingApproval holds a planned Direct change until a person approves or rejects it,
+	// or its approval times out (spec.approval Required on the policy or rule).
+	PhaseAwaitingApproval Phase = "AwaitingApproval"
 	// PhaseProposed has a plan being proposed: a pull request opened or a patch applied.
 	PhaseProposed Phase = "Proposed"
 	// PhaseAwaitingMerge waits for a human to merge or close the pull request.
@@ -165,7 +168,7 @@ func (p Phase) IsTerminal() bool {
 	switch p {
 	case PhaseSucceeded, PhaseFailed, PhaseSkipped, PhaseSuperseded:
 		return true
-	case PhasePending, PhasePlanning, PhaseProposed, PhaseAwaitingMerge, PhaseApplying, PhaseVerifying:
+	case PhasePending, PhasePlanning, PhaseAwaitingApproval, PhaseProposed, PhaseAwaitingMerge, PhaseApplying, PhaseVerifying:
 		return false
 	}
 	return false
@@ -331,6 +334,15 @@ type RemediationStatus struct {
 	// (layer) was edited and whether rendering proved the change.
 	// +optional
 	Source *GitSourceStatus `json:"source,omitempty"`
+
+	// approval is the approval state of a plan that needs one: the plan's digest, when it
+	// expires, and who decided what.
+	// +optional
+	Approval *ApprovalStatus `json:"approval,omitempty"`
+
+	// retry records the last retry asked for with the heal8s.io/retry annotation.
+	// +optional
+	Retry *RetryStatus `json:"retry,omitempty"`
 
 	// history lists the last phase transitions, oldest first, at most MaxHistory.
 	// +kubebuilder:validation:MaxItems=20

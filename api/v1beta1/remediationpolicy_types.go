@@ -70,6 +70,18 @@ type RemediationPolicySpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// approval Required holds every planned Direct Remediation of the policy in AwaitingApproval
+	// until a person with the approve right on remediations/approval approves it (kubectl heal8s
+	// approve), or rejects it (a veto). A rule's own approval wins over this. GitOps is reviewed
+	// through its pull request and DryRun applies nothing, so neither waits. Defaults to NotRequired.
+	// +optional
+	Approval ApprovalMode `json:"approval,omitempty"`
+
+	// approvalTimeout is how long a plan waits for a decision before the Remediation ends Skipped
+	// (ApprovalExpired). Defaults to 1h.
+	// +optional
+	ApprovalTimeout *metav1.Duration `json:"approvalTimeout,omitempty"`
 }
 
 // RetentionSpec bounds how many finished (Succeeded, Failed, Skipped, Superseded) Remediations a
@@ -115,6 +127,10 @@ type Rule struct {
 	// target overrides how the target workload is read from the alert's labels.
 	// +optional
 	Target *TargetOverride `json:"target,omitempty"`
+
+	// approval overrides the policy's spec.approval for this rule's Remediations.
+	// +optional
+	Approval ApprovalMode `json:"approval,omitempty"`
 }
 
 // TargetOverride changes how a rule reads its target from an alert, for alerts whose labels do
@@ -217,6 +233,17 @@ type SafetySpec struct {
 	// suspend stops the policy from starting new remediations.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// pauseRequests are named pauses (a maintenance window, a deploy freeze, an incident): while
+	// any is present the policy starts no new remediation, as with suspend. Several tools or people
+	// pause independently, each adding and removing its own name (kubectl heal8s pause / resume).
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	// +kubebuilder:validation:items:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.@:]*[A-Za-z0-9])?$`
+	// +listType=set
+	// +optional
+	PauseRequests []string `json:"pauseRequests,omitempty"`
 
 	// cooldown is the least time between two remediations of the same action on the same target.
 	// +optional
@@ -387,6 +414,9 @@ const (
 	CompileFailedReason = "CompileFailed"
 	// SuspendedReason means the policy is suspended and starts no remediation.
 	SuspendedReason = "Suspended"
+	// PausedReason means the policy has at least one pause request (spec.safety.pauseRequests)
+	// and starts no remediation; the message names them.
+	PausedReason = "Paused"
 
 	// ConditionGitAccess says, for a policy with a git section, whether the credential Secret it
 	// names may be used by it towards its host and repository (the platform's grant). False
@@ -408,6 +438,8 @@ const (
 // +kubebuilder:printcolumn:name="Rules",type=integer,JSONPath=`.status.compiledRules`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Suspended",type=boolean,JSONPath=`.spec.safety.suspend`,priority=1
+// +kubebuilder:printcolumn:name="Paused",type=string,JSONPath=`.spec.safety.pauseRequests`
+// +kubebuilder:printcolumn:name="Approval",type=string,JSONPath=`.spec.approval`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // RemediationPolicy says which alerts deserve which fix and within which bounds.

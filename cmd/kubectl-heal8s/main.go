@@ -120,11 +120,18 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	g := &globalOptions{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:   "kubectl-heal8s",
-		Short: "Test heal8s's alert routing and explain its Remediations",
+		Short: "Test heal8s's alert routing, list, explain, approve and retry its Remediations, pause its policies",
 		Long: `kubectl heal8s works with heal8s, the operator that turns Prometheus alerts into reviewed fixes.
 
   route test   what would heal8s do with this alert? (the receiver's own routing, offline or against a cluster)
-  explain      a Remediation's story: alert, rule, target, plan, pull request, phases and Events`,
+  explain      a Remediation's story: alert, rule, target, plan, pull request, phases and Events
+  list         Remediations (--pending: the plans awaiting approval, with before and after values)
+  approve      approve a plan awaiting approval (needs verb approve on remediations/approval)
+  reject       reject a plan awaiting approval: a veto for the policy's vetoPeriod
+  retry        try a Failed or Skipped Remediation again, within every safety guard
+  pause        add a named pause request to a RemediationPolicy
+  resume       remove one named pause request
+  completion   shell completion (bash, zsh, fish, powershell)`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl heal8s"},
 		Version:       version,
 		SilenceUsage:  true,
@@ -132,7 +139,6 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		Args:          cobra.NoArgs,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -143,7 +149,9 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.context, "context", "", "The kubeconfig context to use")
 	pf.StringVarP(&g.namespace, "namespace", "n", "", "The namespace (default: the context's namespace)")
 
-	root.AddCommand(newRouteCommand(g), newExplainCommand(g), newVersionCommand(g))
+	root.AddCommand(newRouteCommand(g), newExplainCommand(g), newVersionCommand(g), newListCommand(g),
+		newDecideCommand(g, v1beta1.ApprovalApproved), newDecideCommand(g, v1beta1.ApprovalRejected), newRetryCommand(g),
+		newPauseCommand(g, true), newPauseCommand(g, false))
 	return root
 }
 
@@ -415,7 +423,7 @@ func remediationName(arg string) (string, error) {
 	switch strings.ToLower(kind) {
 	case "", "remediation", "remediations", "rem", "remediation.heal8s.io", "remediations.heal8s.io":
 	default:
-		return "", fmt.Errorf("explain reads Remediations, not %q", kind)
+		return "", fmt.Errorf("this command acts on Remediations, not %q", kind)
 	}
 	if name == "" || strings.Contains(name, "/") {
 		return "", fmt.Errorf("%q is not a Remediation name", arg)

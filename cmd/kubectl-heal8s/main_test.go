@@ -255,7 +255,7 @@ func TestExplainCommandArguments(t *testing.T) {
 	}{
 		{"no name", []string{"explain"}, "explain takes one Remediation name, got 0 arguments"},
 		{"two names", []string{"explain", "a", "b"}, "got 2 arguments"},
-		{"another kind", []string{"explain", "pod/x"}, `explain reads Remediations, not "pod"`},
+		{"another kind", []string{"explain", "pod/x"}, `acts on Remediations, not "pod"`},
 		{"empty name", []string{"explain", "rem/"}, "is not a Remediation name"},
 		{"bad output", []string{"explain", "x", "-o", "table"}, `unknown output format "table"`},
 		{"negative events", []string{"explain", "x", "--events", "-1"}, "--events must be 0 or more"},
@@ -369,5 +369,47 @@ func TestKrewManifest(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("platforms missing: %v", want)
+	}
+}
+
+func TestActionCommandArguments(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"approve without a name", []string{"approve"}, "approve takes one name, got 0 arguments"},
+		{"reject of another kind", []string{"reject", "pod/x"}, `acts on Remediations, not "pod"`},
+		{"retry with two names", []string{"retry", "a", "b"}, "retry takes one name, got 2 arguments"},
+		{"pause without --name", []string{"pause", "memory"}, "--name is required"},
+		{"resume of another kind", []string{"resume", "deployment/web", "--name", "x"},
+			`RemediationPolicies, not "deployment"`},
+		{"list with a bad output", []string{"list", "-o", "table"}, `unknown output format "table"`},
+		{"list with arguments", []string{"list", "x"}, "unknown command"},
+		{"approve needs a cluster", []string{"approve", "x", "-n", "shop"}, "loading the kubeconfig"},
+		{"pause needs a cluster", []string{"pause", "rempol/memory", "--name", "maintenance"}, "loading the kubeconfig"},
+		{"list needs a cluster", []string{"list", "--pending", "-A", "-o", "wide"}, "loading the kubeconfig"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := execute(t, tt.args...)
+			if code != 1 || !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh"} {
+		code, out, errOut := execute(t, "completion", shell)
+		if code != 0 || !strings.Contains(out, "kubectl-heal8s") {
+			t.Errorf("completion %s: exit %d, stderr %q", shell, code, errOut)
+		}
+	}
+	// Without a cluster, completing a name offers nothing and no files.
+	code, out, _ := execute(t, "__complete", "approve", "")
+	if code != 0 || !strings.HasSuffix(strings.TrimSpace(out), ":4") {
+		t.Errorf("__complete approve: exit %d, %q", code, out)
 	}
 }

@@ -96,6 +96,9 @@ type RemediationReconciler struct {
 	MaxAttempts int32
 	// Guards is the Pending phase's chain; nil means remediation.DefaultGuards().
 	Guards []remediation.Guard
+	// ApprovalAuthorizer decides whether the user an approval names may approve; nil asks the
+	// API server (SARApprovalAuthorizer).
+	ApprovalAuthorizer ApprovalAuthorizer
 	// Workers is how many Remediations are reconciled at once; zero means one. The guards'
 	// budgets stay exact at any number (see reservations).
 	Workers int
@@ -136,6 +139,13 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		string(t.Kind), klog.KRef(t.Namespace, t.Name))
 	ctx = ctrl.LoggerInto(ctx, log)
 	if rem.Status.Phase.IsTerminal() {
+		wrote, err := r.retry(ctx, rem)
+		if wrote || err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{}, nil // the newer version is on its way through the watch
+			}
+			return ctrl.Result{}, err
+		}
 		return ctrl.Result{}, r.foldTerminal(ctx, rem)
 	}
 
@@ -202,6 +212,8 @@ func (r *RemediationReconciler) decide(ctx context.Context, rem *v1beta1.Remedia
 		d := remediation.Transition(rem, s.settings, obs)
 		moved := d.Moved(from) || from == ""
 		nextStatus(&rem.Status, rem.Generation, obs, d, moved, s.now)
+		approvalStatus(&rem.Status, remediation.Current(from), obs, d, s.settings.ApprovalTimeout, s.now)
+		retryNotFinished(rem, s.now)
 		steps = append(steps, step{from: remediation.Current(from), decision: d, moved: moved})
 		if remediation.Current(from) != v1beta1.PhasePending || d.Next != v1beta1.PhasePlanning {
 			return s, steps, nil
@@ -323,6 +335,7 @@ func (r *RemediationReconciler) newScope(ctx context.Context, rem *v1beta1.Remed
 		PollInterval: r.PollInterval,
 
 		PullRequestPollInterval: r.PullRequestPollInterval,
+		ApprovalTimeout:         remediation.ApprovalTimeout(p),
 	}
 	return s, nil
 }

@@ -63,6 +63,9 @@ func (r *RemediationReconciler) observe(ctx context.Context, s *scope) (remediat
 		err = r.observeGuards(ctx, s, &obs)
 	case v1beta1.PhasePlanning:
 		err = r.observePlan(ctx, s, &obs)
+		obs.ApprovalRequired = remediation.ApprovalRequired(s.rem, s.policy)
+	case v1beta1.PhaseAwaitingApproval:
+		err = r.observeApproval(ctx, s, &obs)
 	case v1beta1.PhaseProposed:
 		switch s.rem.Spec.Strategy {
 		case v1beta1.StrategyDirect:

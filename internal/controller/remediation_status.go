@@ -66,7 +66,7 @@ func nextStatus(st *v1beta1.RemediationStatus, generation int64, obs remediation
 	st.Phase = d.Next
 	st.Reason, st.Message, st.Attempts = d.Reason, d.Message, d.Attempts
 	st.ObservedGeneration = generation
-	if obs.Plan != nil && (d.Next == v1beta1.PhaseProposed || d.Next == v1beta1.PhaseSucceeded) {
+	if obs.Plan != nil && (d.Next == v1beta1.PhaseProposed || d.Next == v1beta1.PhaseSucceeded || d.Next == v1beta1.PhaseAwaitingApproval) {
 		st.Plan = obs.Plan.DeepCopy()
 	}
 	if obs.PullRequest != nil {
@@ -152,7 +152,7 @@ const maxEventNote = 1000
 // outcomes that need a look (Failed, Skipped, Superseded) get one.
 func eventWorthy(from v1beta1.Phase, d remediation.Decision) bool {
 	switch d.Next {
-	case v1beta1.PhaseFailed, v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded:
+	case v1beta1.PhaseFailed, v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded, v1beta1.PhaseAwaitingApproval:
 		return true
 	case v1beta1.PhaseVerifying, v1beta1.PhaseAwaitingMerge:
 		return from == v1beta1.PhaseProposed

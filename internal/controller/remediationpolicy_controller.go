@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -171,6 +172,11 @@ func setPolicyStatus(p *v1beta1.RemediationPolicy, c *routing.Policy) {
 	case c.Suspended:
 		cond.Status, cond.Reason = metav1.ConditionFalse, v1beta1.SuspendedReason
 		cond.Message = fmt.Sprintf("All %d rules compiled; the policy is suspended and starts no remediation", len(c.Rules))
+		p.Status.CompiledRules = int32(len(c.Rules)) //nolint:gosec // at most 100 rules (CRD bound)
+	case len(c.PauseRequests) > 0:
+		cond.Status, cond.Reason = metav1.ConditionFalse, v1beta1.PausedReason
+		cond.Message = fmt.Sprintf("All %d rules compiled; the policy is paused by %s and starts no remediation",
+			len(c.Rules), strings.Join(c.PauseRequests, ", "))
 		p.Status.CompiledRules = int32(len(c.Rules)) //nolint:gosec // at most 100 rules (CRD bound)
 	default:
 		cond.Status, cond.Reason = metav1.ConditionTrue, v1beta1.CompiledReason

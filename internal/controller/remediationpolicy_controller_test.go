@@ -128,6 +128,19 @@ var _ = Describe("RemediationPolicy controller", Ordered, func() {
 		))
 		Eventually(func() routing.SkipReason { _, r := route(); return r }).Should(Equal(routing.SkipPolicySuspended))
 
+		By("resuming it but pausing it by name: shown in its status, skipped at intake")
+		Expect(k8sClient.Get(ctx, key, got)).To(Succeed())
+		patch = client.MergeFrom(got.DeepCopy())
+		got.Spec.Safety.Suspend = false
+		got.Spec.Safety.PauseRequests = []string{"maintenance"}
+		Expect(k8sClient.Patch(ctx, got, patch)).To(Succeed())
+		Eventually(ready(key)).Should(And(
+			HaveField("Status", metav1.ConditionFalse),
+			HaveField("Reason", v1beta1.PausedReason),
+			HaveField("Message", ContainSubstring("paused by maintenance")),
+		))
+		Eventually(func() routing.SkipReason { _, r := route(); return r }).Should(Equal(routing.SkipPolicyPaused))
+
 		By("deleting it")
 		Expect(k8sClient.Delete(ctx, got)).To(Succeed())
 		Eventually(func() bool { _, ok := table.Get(key); return ok }).Should(BeFalse())

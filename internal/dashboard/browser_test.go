@@ -208,6 +208,9 @@ func TestBrowser(t *testing.T) {
 	do("open the policies", chromedp.Navigate(base+"/policies"), chromedp.WaitVisible(chromedp.CSS("#policies")))
 	g.Expect(eval(`document.querySelector('tr[data-name="staging/broken"]').textContent`)).To(And(
 		ContainSubstring("False"), ContainSubstring("CompileFailed"), ContainSubstring(`matcher alertname=~"(": missing closing )`)))
+	g.Expect(eval(`[...document.querySelectorAll('tr[data-name="staging/broken"] .pause')].map(e => e.textContent).join("|")`)).To(
+		Equal("Paused: alice|Paused: maintenance"), "each pause request is shown by name")
+	g.Expect(eval(`document.querySelectorAll('tr[data-name="prod/default"] .pause').length`)).To(BeEquivalentTo(0))
 	g.Expect(eval(`getComputedStyle(document.querySelector('tr[data-name="prod/default"] .ready')).backgroundColor`)).To(Equal("rgb(26, 127, 55)"))
 
 	// Signing out forgets the token: the next page is the login page.

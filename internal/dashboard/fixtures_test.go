@@ -188,6 +188,8 @@ func scene(now time.Time) (rems []*v1beta1.Remediation, pols []*v1beta1.Remediat
 			Strategy: v1beta1.StrategyDirect,
 			Rules: []v1beta1.Rule{{Name: "oom", Matchers: []string{`alertname=~"(`},
 				Action: v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}}},
+			// Two people paused it, each by name (kubectl heal8s pause).
+			Safety: v1beta1.SafetySpec{PauseRequests: []string{"maintenance", "alice"}},
 		},
 		Status: v1beta1.RemediationPolicyStatus{ObservedGeneration: 1, Conditions: []metav1.Condition{{
 			Type: v1beta1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1beta1.CompileFailedReason,

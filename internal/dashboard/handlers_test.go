@@ -27,6 +27,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -162,6 +163,8 @@ func TestPages(t *testing.T) {
 			// Retention's record of what it deleted stays on the page.
 			`data-expired="7"`, "7 finished Remediations deleted by retention, the last 120m ago",
 			"VerifyWindowPassed: 5", "Cooldown: 2", "expired-oom-api", "Deployment/api", "expired-secret-job",
+			// Each pause request by name, in order.
+			`data-pause="alice">Paused: alice</span> <span class="phase phase-skipped pause" data-pause="maintenance">Paused: maintenance</span>`,
 		},
 		wantNot: []string{"more in namespaces you may not list"},
 	}, {
@@ -375,4 +378,54 @@ func TestPoliciesShowExpiredOnlyWhereTheViewerMayList(t *testing.T) {
 	g.Expect(body).NotTo(ContainSubstring("expired-secret-job"))
 	g.Expect(body).NotTo(ContainSubstring("Deployment/secret"))
 	g.Expect(body).To(ContainSubstring("1 more in namespaces you may not list."))
+}
+
+func TestDetailShowsTheApproval(t *testing.T) {
+	g := NewWithT(t)
+	now := time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC)
+	r := &v1beta1.Remediation{}
+	r.Namespace, r.Name = "shop", "oom-kill-3f9a1c2b7d"
+	r.Status.Phase = v1beta1.PhaseAwaitingApproval
+	exp := metav1.NewTime(now.Add(time.Hour))
+	r.Status.Approval = &v1beta1.ApprovalStatus{PlanDigest: "d", ExpiresAt: &exp, Refused: "mallory may not approve Remediations here"}
+	v := buildDetail(r, nil, now)
+	g.Expect(v.Approval).NotTo(BeNil())
+	g.Expect(v.Approval.Waiting).To(BeTrue())
+	g.Expect(v.Approval.Remedy).To(Equal("kubectl heal8s approve oom-kill-3f9a1c2b7d -n shop"))
+	g.Expect(v.Approval.Expires).To(Equal("2026-12-02T16:00:00Z"))
+	g.Expect(v.Approval.Refused).To(ContainSubstring("mallory"))
+
+	r.Status.Phase, r.Status.Reason = v1beta1.PhaseFailed, "Rejected"
+	at := metav1.NewTime(now)
+	r.Status.Approval.Decision, r.Status.Approval.User, r.Status.Approval.Time, r.Status.Approval.Reason = v1beta1.ApprovalRejected, "alice", &at, "not now"
+	v = buildDetail(r, nil, now)
+	g.Expect(v.Approval.Waiting).To(BeFalse())
+	g.Expect(v.Approval.Remedy).To(BeEmpty())
+	g.Expect(v.Approval.Decision).To(Equal("Rejected"))
+	g.Expect(v.Approval.User).To(Equal("alice"))
+
+	g.Expect(buildDetail(&v1beta1.Remediation{}, nil, now).Approval).To(BeNil(), "no approval section where none was needed")
+
+	// The page renders it, escaped.
+	waiting := &v1beta1.Remediation{}
+	waiting.Namespace, waiting.Name = "prod", "awaiting-approval"
+	waiting.Status.Phase = v1beta1.PhaseAwaitingApproval
+	waiting.Status.Approval = &v1beta1.ApprovalStatus{PlanDigest: "d", ExpiresAt: &exp, Refused: "<b>mallory</b> may not approve"}
+	h := newTestDashboard(t, func(o *Options) {
+		rems, pols := scene(t0)
+		objs := []client.Object{waiting}
+		for _, r := range rems {
+			objs = append(objs, r)
+		}
+		for _, p := range pols {
+			objs = append(objs, p)
+		}
+		o.Reader = fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(objs...).Build()
+	}).Handler()
+	resp, body := get(t, h, http.MethodGet, "/remediations/prod/awaiting-approval", nil)
+	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	g.Expect(body).To(ContainSubstring(`id="approval"`))
+	g.Expect(body).To(ContainSubstring("<b>Awaiting approval</b>, until 2026-12-02T16:00:00Z"))
+	g.Expect(body).To(ContainSubstring("<code>kubectl heal8s approve awaiting-approval -n prod</code>"))
+	g.Expect(body).To(ContainSubstring("Refused: &lt;b&gt;mallory&lt;/b&gt; may not approve"))
 }

@@ -38,7 +38,7 @@ import (
 // allPhases lists the phases in the order the state machine walks them, for the filter and the
 // summary.
 var allPhases = []v1beta1.Phase{
-	v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseProposed, v1beta1.PhaseAwaitingMerge,
+	v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseAwaitingApproval, v1beta1.PhaseProposed, v1beta1.PhaseAwaitingMerge,
 	v1beta1.PhaseApplying, v1beta1.PhaseVerifying, v1beta1.PhaseSucceeded, v1beta1.PhaseFailed,
 	v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded,
 }
@@ -322,6 +322,16 @@ type detailView struct {
 	StartedAt, CompletedAt    string
 	SupersededBy, SupersedURL string
 	PRBranch                  string
+	// Approval is the approval state of a plan that needs one (status.approval); nil otherwise.
+	Approval *approvalView
+}
+
+// approvalView is status.approval as the detail page shows it.
+type approvalView struct {
+	Waiting                 bool
+	Decision, User, Reason  string
+	Expires, Decided        string
+	Refused, Digest, Remedy string
 }
 
 func stamp(t *metav1.Time) string {
@@ -355,6 +365,13 @@ func buildDetail(r *v1beta1.Remediation, evs []eventsv1.Event, now time.Time) de
 	}
 	if pr := r.Status.PullRequest; pr != nil {
 		v.PRBranch = pr.Branch
+	}
+	if a := r.Status.Approval; a != nil {
+		v.Approval = &approvalView{Waiting: phaseOf(r) == v1beta1.PhaseAwaitingApproval, Decision: string(a.Decision), User: a.User,
+			Reason: a.Reason, Expires: stamp(a.ExpiresAt), Decided: stamp(a.Time), Refused: a.Refused, Digest: a.PlanDigest}
+		if v.Approval.Waiting {
+			v.Approval.Remedy = "kubectl heal8s approve " + r.Name + " -n " + r.Namespace
+		}
 	}
 	if p := r.Status.Plan; p != nil {
 		v.HasPlan = true
@@ -401,10 +418,12 @@ type policyRow struct {
 	Strategy             string
 	Rules, CompiledRules int
 	Suspended, Stale     bool
-	LastMatch, Age       string
-	Active, Total        int
-	RemediationsURL      string
-	ClusterWide          bool
+	// Paused are the policy's pause requests (spec.safety.pauseRequests), each shown by name.
+	Paused          []string
+	LastMatch, Age  string
+	Active, Total   int
+	RemediationsURL string
+	ClusterWide     bool
 	// Expired is what retention deleted of the policy's finished Remediations
 	// (status.expired); nil when it deleted none.
 	Expired *expiredView
@@ -481,6 +500,7 @@ func buildPolicies(pols []*v1beta1.RemediationPolicy, rems []*v1beta1.Remediatio
 			Rules:         len(p.Spec.Rules),
 			CompiledRules: int(p.Status.CompiledRules),
 			Suspended:     p.Spec.Safety.Suspend,
+			Paused:        slices.Sorted(slices.Values(p.Spec.Safety.PauseRequests)),
 			Stale:         p.Status.ObservedGeneration < p.Generation,
 			LastMatch:     age(timeOrZero(p.Status.LastMatchTime), now),
 			Age:           age(p.CreationTimestamp.Time, now),

@@ -53,6 +53,18 @@ func Policy(p *v1beta1.RemediationPolicy) {
 	Safety(&s.Safety)
 	Verify(&s.Verify)
 	Retention(&s.Retention)
+	Approval(s)
+}
+
+// Approval fills approvalTimeout (1h) on a policy where the policy or a rule requires approval.
+func Approval(s *v1beta1.RemediationPolicySpec) {
+	required := s.Approval == v1beta1.ApprovalRequired
+	for _, r := range s.Rules {
+		required = required || r.Approval == v1beta1.ApprovalRequired
+	}
+	if required && s.ApprovalTimeout == nil {
+		s.ApprovalTimeout = &metav1.Duration{Duration: v1beta1.DefaultApprovalTimeout}
+	}
 }
 
 // Retention fills how long finished Remediations are kept.

@@ -210,6 +210,26 @@ func printExplanationText(w io.Writer, e *Explanation, now time.Time) error {
 	if st.Attempts > 0 {
 		row("Attempts", "%d", st.Attempts)
 	}
+	if a := st.Approval; a != nil {
+		switch {
+		case a.Decision != "" && a.User != "":
+			row("Approval", "%s by %s, %s%s", a.Decision, a.User, maybeStamp(a.Time, now), withReason(a.Reason))
+		case a.Decision != "":
+			row("Approval", "%s", a.Decision)
+		case a.ExpiresAt != nil:
+			row("Approval", "waiting until %s: kubectl heal8s approve|reject %s -n %s", stampAgo(a.ExpiresAt, now), r.Name, r.Namespace)
+		}
+		if a.Refused != "" {
+			row("  refused", "%s", a.Refused)
+		}
+	}
+	if rt := st.Retry; rt != nil {
+		if rt.Refused != "" {
+			row("Retry", "refused: %s", rt.Refused)
+		} else if rt.Count > 0 {
+			row("Retry", "%d asked for, the last %s (it had ended %s %s)", rt.Count, maybeStamp(rt.Time, now), rt.PreviousPhase, rt.PreviousReason)
+		}
+	}
 	if tw.err != nil {
 		return tw.err
 	}
@@ -366,4 +386,19 @@ func patchLines(s string) []string {
 		out = append(out, b.String())
 	}
 	return out
+}
+
+func withReason(r string) string {
+	if r == "" {
+		return ""
+	}
+	return ": " + r
+}
+
+// maybeStamp is stampAgo, or "-" for a time status does not hold (written by hand).
+func maybeStamp(t *metav1.Time, now time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return stampAgo(t, now)
 }

@@ -223,3 +223,34 @@ func TestPatchLines(t *testing.T) {
 		t.Errorf("patchLines(text) = %q", got)
 	}
 }
+
+func TestExplainApprovalAndRetry(t *testing.T) {
+	rem := &v1beta1.Remediation{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "shop"},
+		Spec: v1beta1.RemediationSpec{Strategy: v1beta1.StrategyDirect}}
+	exp := metav1.NewTime(now.Add(30 * time.Minute))
+	rem.Status.Phase = v1beta1.PhaseAwaitingApproval
+	rem.Status.Approval = &v1beta1.ApprovalStatus{PlanDigest: "d", ExpiresAt: &exp, Refused: "mallory may not approve Remediations here"}
+	var b bytes.Buffer
+	if err := PrintExplanation(&b, &Explanation{Remediation: rem}, FormatText, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Approval:       waiting until", "kubectl heal8s approve|reject r -n shop", "  refused:      mallory may not"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+
+	// A decision, and a retry, with times a hand-written status may lack.
+	rem.Status.Phase = v1beta1.PhaseFailed
+	rem.Status.Approval = &v1beta1.ApprovalStatus{Decision: v1beta1.ApprovalRejected, User: "alice", Reason: "not now"}
+	rem.Status.Retry = &v1beta1.RetryStatus{Token: "t", Refused: "A rejected Remediation is a veto"}
+	b.Reset()
+	if err := PrintExplanation(&b, &Explanation{Remediation: rem}, FormatText, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Approval:       Rejected by alice, -: not now", "Retry:          refused: A rejected Remediation is a veto"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -114,7 +114,7 @@ type Input struct {
 // that will be skipped is not held in Pending by a "not yet" first.
 func DefaultGuards() []Guard {
 	return []Guard{
-		PolicyExists, NotProtected, InScope, MatchesPolicy, PolicyNotSuspended, TargetExists, OneAtATime, NotVetoed, WithinBudget,
+		PolicyExists, NotProtected, InScope, MatchesPolicy, PolicyNotSuspended, PolicyNotPaused, TargetExists, OneAtATime, NotVetoed, WithinBudget,
 		NotManagedByVPA, CooledDown, WithinHourlyRate, WithinConcurrency,
 	}
 }

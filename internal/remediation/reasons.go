@@ -43,7 +43,8 @@ const (
 	PullRequestOpenedReason = "PullRequestOpened"
 	// MergedReason means the pull request was merged; heal8s waits for the change to go live.
 	MergedReason = "Merged"
-	// RejectedReason means a human closed the pull request without merging it: a veto.
+	// RejectedReason means a human closed the pull request without merging it, or rejected the
+	// plan awaiting approval: a veto.
 	RejectedReason = "Rejected"
 	// ChangeLiveReason means the merged change reached the live object.
 	ChangeLiveReason = "ChangeLive"

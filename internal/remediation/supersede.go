@@ -72,7 +72,7 @@ func MayHaveApplied(r *v1beta1.Remediation) bool {
 		return true
 	case v1beta1.PhaseProposed:
 		return r.Spec.Strategy == v1beta1.StrategyDirect
-	case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseAwaitingMerge,
+	case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseAwaitingApproval, v1beta1.PhaseAwaitingMerge,
 		v1beta1.PhaseSucceeded, v1beta1.PhaseFailed, v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded:
 	}
 	return false
@@ -88,7 +88,7 @@ func Supersedable(r *v1beta1.Remediation) bool {
 		return false
 	}
 	switch Current(r.Status.Phase) {
-	case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseAwaitingMerge:
+	case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseAwaitingApproval, v1beta1.PhaseAwaitingMerge:
 		return true
 	case v1beta1.PhaseProposed:
 		switch r.Spec.Strategy {

@@ -40,6 +40,9 @@ type Settings struct {
 	// request's state, slower than PollInterval to spare the provider's rate limit (a webhook
 	// may tell sooner); zero means DefaultPullRequestPollInterval.
 	PullRequestPollInterval time.Duration
+	// ApprovalTimeout is how long a plan waits in AwaitingApproval; zero means
+	// v1beta1.DefaultApprovalTimeout.
+	ApprovalTimeout time.Duration
 }
 
 // Defaults of Settings the policy does not carry.
@@ -76,6 +79,11 @@ type Observations struct {
 	// Skip is a reason not to act found while planning: a planner's sentinel error or a target
 	// that is gone (Planning).
 	Skip *Outcome
+	// ApprovalRequired means the plan must be approved before it is applied (Planning; see
+	// ApprovalRequired).
+	ApprovalRequired bool
+	// Approval is the decision found on the Remediation, judged (AwaitingApproval).
+	Approval *ApprovalObservation
 
 	// Applied means the Direct patch was accepted (Proposed).
 	Applied bool
@@ -195,11 +203,18 @@ func Transition(rem *v1beta1.Remediation, set Settings, obs Observations) Decisi
 			return stay
 		case rem.Spec.Strategy == v1beta1.StrategyDryRun:
 			return move(v1beta1.PhaseSucceeded, DryRunReason, "Planned and recorded without applying (DryRun): "+obs.Plan.Reason)
+		case obs.ApprovalRequired:
+			d := move(v1beta1.PhaseAwaitingApproval, AwaitingApprovalReason, "Waiting for approval: "+obs.Plan.Reason)
+			d.Attempts = attempts
+			return d
 		default:
 			d := move(v1beta1.PhaseProposed, PlannedReason, obs.Plan.Reason)
 			d.Attempts = attempts
 			return d
 		}
+
+	case v1beta1.PhaseAwaitingApproval:
+		return awaitingApproval(rem, set, obs, stay, move)
 
 	case v1beta1.PhaseProposed:
 		switch rem.Spec.Strategy {

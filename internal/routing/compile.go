@@ -23,6 +23,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	amlabels "github.com/prometheus/alertmanager/pkg/labels"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -77,6 +78,9 @@ type Policy struct {
 	Strategy v1beta1.Strategy
 	// Suspended policies are routed (so the skip is counted with its reason) but never act.
 	Suspended bool
+	// PauseRequests are the policy's named pauses (spec.safety.pauseRequests): like Suspended,
+	// the policy is routed but never acts while any is present.
+	PauseRequests []string
 	// Selector is the compiled spec.namespaceSelector, nil when the policy has none. The Table
 	// honours it only for policies in the operator's namespace.
 	Selector labels.Selector
@@ -125,6 +129,8 @@ func Compile(p *v1beta1.RemediationPolicy) (*Policy, error) {
 		Generation: p.Generation,
 		Strategy:   p.Spec.Strategy,
 		Suspended:  p.Spec.Safety.Suspend,
+
+		PauseRequests: slices.Clone(p.Spec.Safety.PauseRequests),
 	}
 	fail := func(rule string, err error) (*Policy, error) {
 		out.Err = &CompileError{Rule: rule, Err: err}

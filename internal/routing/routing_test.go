@@ -184,6 +184,8 @@ func TestNamespaceScoping(t *testing.T) {
 	oom := `alertname="KubePodOOMKilled"`
 	suspended := policy("team-a", "aa-suspended", rule("r", `alertname="Suspended"`))
 	suspended.Spec.Safety.Suspend = true
+	paused := policy("team-a", "ac-paused", rule("r", `alertname="Paused"`))
+	paused.Spec.Safety.PauseRequests = []string{"maintenance", "alice"}
 	broken, _ := Compile(policy("team-a", "ab-broken", rule("ok", `alertname="Broken"`), rule("bad", `x=~"(("`)))
 
 	tbl := NewTable(TableOptions{OperatorNamespace: opNS})
@@ -194,6 +196,7 @@ func TestNamespaceScoping(t *testing.T) {
 	tbl.Set(mustCompile(t, clusterWide("team-b", "selector-ignored", rule("other", `alertname="Other"`))))
 	tbl.Set(mustCompile(t, policy("team-c", "only-c", rule("c", `alertname="OnlyC"`))))
 	tbl.Set(mustCompile(t, suspended))
+	tbl.Set(mustCompile(t, paused))
 	tbl.Set(broken)
 
 	tests := []struct {
@@ -221,6 +224,7 @@ func TestNamespaceScoping(t *testing.T) {
 			wantReason: SkipNamespaceOutOfScope},
 		{name: "no rule", labels: map[string]string{"alertname": "Watchdog", "namespace": "team-c"}, wantReason: SkipNoRule},
 		{name: "suspended", labels: map[string]string{"alertname": "Suspended", "namespace": "team-a", "pod": "x"}, wantReason: SkipPolicySuspended},
+		{name: "paused", labels: map[string]string{"alertname": "Paused", "namespace": "team-a", "pod": "x"}, wantReason: SkipPolicyPaused},
 		{name: "not ready, compiled rule matched", labels: map[string]string{"alertname": "Broken", "namespace": "team-a", "pod": "x"}, wantReason: SkipPolicyNotReady},
 		{name: "not ready, nothing matched", labels: map[string]string{"alertname": "Watchdog", "namespace": "team-a"}, wantReason: SkipPolicyNotReady},
 		{name: "no namespace label", labels: map[string]string{"alertname": "KubePodOOMKilled", "pod": "x"}, wantReason: SkipNoTarget},

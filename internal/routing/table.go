@@ -46,6 +46,8 @@ const (
 	SkipPolicyNotReady SkipReason = "policy_not_ready"
 	// SkipPolicySuspended means the deciding policy is suspended.
 	SkipPolicySuspended SkipReason = "policy_suspended"
+	// SkipPolicyPaused means the deciding policy has a pause request (spec.safety.pauseRequests).
+	SkipPolicyPaused SkipReason = "policy_paused"
 	// SkipNoTarget means the matching rule found no namespace, pod or workload in the labels.
 	SkipNoTarget SkipReason = "no_target"
 	// SkipTargetNotFound means the pod or its owner does not exist in the cluster.
@@ -254,6 +256,9 @@ func (t *Table) decide(s *snapshot, alertLabels map[string]string, ns string, in
 			return skip(SkipPolicyNotReady, "policy %s is not ready: %v", p.Key, p.Err), nil
 		case p.Suspended:
 			return skip(SkipPolicySuspended, "rule %s of policy %s matches, but the policy is suspended", rule.Name, p.Key), nil
+		case len(p.PauseRequests) > 0:
+			return skip(SkipPolicyPaused, "rule %s of policy %s matches, but the policy is paused by %s", rule.Name, p.Key,
+				strings.Join(p.PauseRequests, ", ")), nil
 		}
 		target, err := ExtractTarget(alertLabels, rule.Target)
 		if err != nil {

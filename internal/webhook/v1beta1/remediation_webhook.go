@@ -68,13 +68,56 @@ func ValidateRemediation(r *v1beta1.Remediation) error {
 }
 
 // ValidateCreate checks a new Remediation.
-func (v *RemediationValidator) ValidateCreate(_ context.Context, obj *v1beta1.Remediation) (admission.Warnings, error) {
+func (v *RemediationValidator) ValidateCreate(ctx context.Context, obj *v1beta1.Remediation) (admission.Warnings, error) {
+	if err := validateApprovalWriter(ctx, nil, obj); err != nil {
+		return nil, err
+	}
 	return nil, invalid(obj, validateRemediation(obj))
 }
 
 // ValidateUpdate refuses any change of the spec; status and metadata may change.
-func (v *RemediationValidator) ValidateUpdate(_ context.Context, oldObj, newObj *v1beta1.Remediation) (admission.Warnings, error) {
+func (v *RemediationValidator) ValidateUpdate(ctx context.Context, oldObj, newObj *v1beta1.Remediation) (admission.Warnings, error) {
+	if err := validateApprovalWriter(ctx, oldObj, newObj); err != nil {
+		return nil, err
+	}
 	return nil, invalid(newObj, validateSpecUnchanged(oldObj, newObj))
+}
+
+// approvalAnnotations are the annotations of a person's decision on a plan awaiting approval.
+var approvalAnnotations = []string{v1beta1.AnnotationApprovalDecision, v1beta1.AnnotationApprovalUser,
+	v1beta1.AnnotationApprovalPlan, v1beta1.AnnotationApprovalReason}
+
+// validateApprovalWriter refuses a write that adds, changes or removes an approval annotation
+// unless approval.heal8s.io/user is absent or names the writer, as the admission policy
+// heal8s-approval does (config/approval): with this webhook alone (the OLM bundle installs no
+// admission policy) nobody can write another person's approval. Whether the named user may
+// approve is checked by the Remediation reconciler (a SubjectAccessReview).
+func validateApprovalWriter(ctx context.Context, oldObj, newObj *v1beta1.Remediation) error {
+	var before map[string]string
+	if oldObj != nil {
+		before = oldObj.Annotations
+	}
+	after := newObj.Annotations
+	changed := false
+	for _, k := range approvalAnnotations {
+		b, inBefore := before[k]
+		a, inAfter := after[k]
+		changed = changed || inBefore != inAfter || a != b
+	}
+	user, named := after[v1beta1.AnnotationApprovalUser]
+	if !changed || !named {
+		return nil
+	}
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return apierrors.NewForbidden(v1beta1.GroupVersion.WithResource("remediations").GroupResource(), newObj.Name,
+			fmt.Errorf("cannot tell who writes the approval: %w", err))
+	}
+	if user != req.UserInfo.Username {
+		return apierrors.NewForbidden(v1beta1.GroupVersion.WithResource("remediations").GroupResource(), newObj.Name,
+			fmt.Errorf("%s must be your own username (%s), not %q", v1beta1.AnnotationApprovalUser, req.UserInfo.Username, user))
+	}
+	return nil
 }
 
 // ValidateDelete allows every deletion.

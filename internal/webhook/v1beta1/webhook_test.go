@@ -24,6 +24,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -165,6 +166,37 @@ var _ = Describe("Remediation webhooks", func() {
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
 		Expect(err.Error()).To(ContainSubstring("spec"))
 		Expect(err.Error()).To(ContainSubstring("immutable"))
+	})
+
+	It("refuses an approval that names anyone but its writer", func() {
+		r := remediationIn(ns)
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		review := &authenticationv1.SelfSubjectReview{}
+		Expect(k8sClient.Create(ctx, review)).To(Succeed())
+		me := review.Status.UserInfo.Username
+		Expect(me).NotTo(BeEmpty())
+
+		patch := client.MergeFrom(r.DeepCopy())
+		r.Annotations = map[string]string{v1beta1.AnnotationApprovalDecision: "Approved", v1beta1.AnnotationApprovalUser: "alice"}
+		err := k8sClient.Patch(ctx, r, patch)
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring("must be your own username (" + me + `), not "alice"`))
+
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(r), r)).To(Succeed())
+		patch = client.MergeFrom(r.DeepCopy())
+		r.Annotations = map[string]string{v1beta1.AnnotationApprovalDecision: "Approved", v1beta1.AnnotationApprovalUser: me}
+		Expect(k8sClient.Patch(ctx, r, patch)).To(Succeed(), "naming oneself is the webhook's whole check: the controller checks the right")
+
+		By("other metadata writes leave an approval someone else wrote alone")
+		patch = client.MergeFrom(r.DeepCopy())
+		r.Annotations["example.test/note"] = "x"
+		Expect(k8sClient.Patch(ctx, r, patch)).To(Succeed())
+
+		By("and a new Remediation cannot carry someone else's approval either")
+		other := remediationIn(ns)
+		other.Name = "other"
+		other.Annotations = map[string]string{v1beta1.AnnotationApprovalUser: "alice", v1beta1.AnnotationApprovalDecision: "Approved"}
+		Expect(apierrors.IsForbidden(k8sClient.Create(ctx, other))).To(BeTrue())
 	})
 
 	DescribeTable("refuses an invalid Remediation, naming the field",
