@@ -122,8 +122,9 @@ type Context struct {
 }
 
 // EventsOf lists the reportable phase changes in r's history entered at or after since, oldest
-// first: entering AwaitingMerge (GitOps, the pull request) or Proposed (Direct: the plan about
-// to be applied) is Proposed; Succeeded, Failed and Skipped are themselves, except a Skipped for
+// first: entering AwaitingMerge (GitOps, the pull request), AwaitingApproval (Direct: the plan
+// waiting for a person, docs/approvals.md) or Proposed (Direct: the plan about to be applied) is
+// Proposed; Succeeded, Failed and Skipped are themselves, except a Skipped for
 // BudgetExhausted; a Succeeded that leaves the target at most one remediation of its budget adds
 // BudgetLow. Superseded and the intermediate phases are not reported.
 func EventsOf(r *v1beta1.Remediation, c Context, since time.Time) []Event {
@@ -134,7 +135,7 @@ func EventsOf(r *v1beta1.Remediation, c Context, since time.Time) []Event {
 		}
 		var t v1beta1.NotificationEvent
 		switch h.Phase {
-		case v1beta1.PhaseAwaitingMerge:
+		case v1beta1.PhaseAwaitingMerge, v1beta1.PhaseAwaitingApproval:
 			t = v1beta1.EventProposed
 		case v1beta1.PhaseProposed:
 			if r.Spec.Strategy != v1beta1.StrategyDirect {

@@ -17,6 +17,7 @@ limitations under the License.
 package notify
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,11 @@ func TestEventsOf(t *testing.T) {
 		step(v1beta1.PhasePlanning, remediation.GuardsPassedReason, 0),
 		step(v1beta1.PhaseProposed, remediation.PlannedReason, time.Second),
 		step(v1beta1.PhaseVerifying, remediation.AppliedReason, 2*time.Second))
+	approved := oomRemediation("u-approved", v1beta1.StrategyDirect,
+		step(v1beta1.PhasePlanning, remediation.GuardsPassedReason, 0),
+		step(v1beta1.PhaseAwaitingApproval, remediation.PlannedReason, time.Second),
+		step(v1beta1.PhaseProposed, remediation.PlannedReason, time.Minute),
+		step(v1beta1.PhaseVerifying, remediation.AppliedReason, 2*time.Minute))
 	dryRun := oomRemediation("u-dry", v1beta1.StrategyDryRun,
 		step(v1beta1.PhasePlanning, remediation.GuardsPassedReason, 0),
 		step(v1beta1.PhaseSucceeded, remediation.DryRunReason, time.Second))
@@ -65,6 +71,8 @@ func TestEventsOf(t *testing.T) {
 			[]v1beta1.NotificationEvent{v1beta1.EventSucceeded}},
 		{"Direct: the plan about to be applied is the proposal", direct, nil, t0,
 			[]v1beta1.NotificationEvent{v1beta1.EventProposed}},
+		{"Direct with approval: the plan awaiting approval, then the approved plan about to be applied", approved, nil, t0,
+			[]v1beta1.NotificationEvent{v1beta1.EventProposed, v1beta1.EventProposed}},
 		{"DryRun: only the recorded plan's success", dryRun, nil, t0,
 			[]v1beta1.NotificationEvent{v1beta1.EventSucceeded}},
 		{"a veto is a Skipped", vetoed, nil, t0, []v1beta1.NotificationEvent{v1beta1.EventSkipped}},
@@ -143,6 +151,20 @@ func TestWants(t *testing.T) {
 		spec := &v1beta1.NotifierSpec{Events: tc.events, MinSeverity: tc.min}
 		if got := Wants(spec, tc.t); got != tc.want {
 			t.Errorf("Wants(events %v, min %q, %s) = %v, want %v", tc.events, tc.min, tc.t, got, tc.want)
+		}
+	}
+}
+
+func TestTitleOfAPlanAwaitingApproval(t *testing.T) {
+	r := oomRemediation("u-wait", v1beta1.StrategyDirect, step(v1beta1.PhaseAwaitingApproval, remediation.PlannedReason, 0))
+	evs := EventsOf(r, Context{}, t0)
+	if len(evs) != 1 {
+		t.Fatalf("EventsOf = %d events, want 1", len(evs))
+	}
+	title := Title(&evs[0])
+	for _, want := range []string{"awaiting approval", "kubectl heal8s approve " + r.Name + " -n " + r.Namespace} {
+		if !strings.Contains(title, want) {
+			t.Errorf("Title = %q, want it to contain %q", title, want)
 		}
 	}
 }

@@ -46,6 +46,9 @@ func Title(e *Event) string {
 	if e.Type == v1beta1.EventProposed && e.PullRequestURL != "" {
 		verb = "proposed in a pull request"
 	}
+	if e.Type == v1beta1.EventProposed && e.Phase == string(v1beta1.PhaseAwaitingApproval) {
+		verb = "planned, awaiting approval (kubectl heal8s approve " + e.Remediation + " -n " + e.Namespace + ")"
+	}
 	return fmt.Sprintf("%s %s %s on %s/%s", icon(e.Type), e.Action, verb, e.Namespace, e.Target)
 }
 
