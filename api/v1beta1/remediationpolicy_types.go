@@ -175,7 +175,7 @@ const (
 )
 
 // GitSpec says where the manifests live and how to reach them.
-// +kubebuilder:validation:XValidation:rule="(has(self.provider) && self.provider == 'gitlab') || self.repository.matches('^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$')",message="a GitHub repository is owner/name; nested groups (group/sub/project) are for provider gitlab"
+// +kubebuilder:validation:XValidation:rule="(has(self.provider) && self.provider == 'gitlab') || !has(self.repository) || self.repository.matches('^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$')",message="a GitHub repository is owner/name; nested groups (group/sub/project) are for provider gitlab"
 type GitSpec struct {
 	// provider is the Git hosting service: github (default) or gitlab.
 	// +optional
