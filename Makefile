@@ -65,7 +65,7 @@ KUBEBUILDER_ASSETS ?= $(ENVTEST_DIR)/k8s/$(ENVTEST_K8S_VERSION)-$(shell go env G
 export KUBEBUILDER_ASSETS
 
 .PHONY: test
-test: manifests generate fmt vet setup-envtest kustomize helm ## Run unit and envtest integration tests (everything but e2e).
+test: manifests generate fmt vet actionlint setup-envtest kustomize helm ## Run unit and envtest integration tests (everything but e2e), and actionlint.
 	go test $$(go list ./... | grep -v /test/e2e) -timeout 30m -coverprofile cover.out
 
 # The chart renders its CRDs, manager RBAC, webhooks and PrometheusRule from copies of what
@@ -123,10 +123,18 @@ bundle-push: ## Push the bundle image.
 test-conversions: ## Run the v1alpha1 <-> v1beta1 conversion round-trip fuzz tests alone.
 	go test ./api/... -run 'Conversion|RoundTrip' -v
 
+# GO_MODULES are the Go modules of this repository: each must be tidy.
+GO_MODULES ?= . hack/tools/golangci-lint examples/memory-leak
+
 .PHONY: verify
-verify: manifests generate fmt ## Regenerate everything, then fail if anything changed.
-	@git diff --exit-code -- api config cmd internal charts bundle || { \
-		echo "Generated files are out of date: run 'make manifests generate fmt' and commit."; exit 1; }
+verify: manifests generate fmt bundle ## Regenerate everything (code, CRDs, RBAC, chart copies, bundle), then fail if anything changed, a module is untidy or a file is untracked.
+	@for m in $(GO_MODULES); do \
+		go -C "$$m" mod tidy -diff || { echo "go.mod/go.sum of $$m are not tidy: run 'go -C $$m mod tidy' and commit."; exit 1; }; \
+	done
+	@git diff --exit-code || { \
+		echo "Generated files are out of date: run 'make manifests generate fmt bundle' and commit."; exit 1; }
+	@untracked="$$(git status --porcelain --untracked-files=all | grep '^??' || true)"; \
+	if [ -n "$$untracked" ]; then echo "Untracked files (commit them or add them to .gitignore):"; echo "$$untracked"; exit 1; fi
 
 .PHONY: test-e2e
 test-e2e: build setup-envtest-full alertmanager ## End to end: the built manager, a real Alertmanager, a fake GitHub and a local control plane.
@@ -136,6 +144,17 @@ test-e2e: build setup-envtest-full alertmanager ## End to end: the built manager
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint linter
 	"$(GOLANGCI_LINT)" run
+
+.PHONY: actionlint
+actionlint: actionlint-tool ## Check every GitHub Actions workflow (.github/workflows) with actionlint.
+	"$(ACTIONLINT)" -no-color
+
+# govulncheck needs the vulnerability database (vuln.go.dev): run it where there is internet;
+# CI's offline runs leave it out.
+.PHONY: govulncheck
+govulncheck: govulncheck-tool ## Report known vulnerabilities in the code's call graph (needs internet: vuln.go.dev).
+	"$(GOVULNCHECK)" ./...
+	"$(GOVULNCHECK)" -C hack/tools/golangci-lint ./...
 
 .PHONY: lint-fix
 lint-fix: golangci-lint ## Run golangci-lint linter and perform fixes
@@ -247,6 +266,8 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 ENVTEST ?= $(LOCALBIN)/setup-envtest
 GOLANGCI_LINT = $(LOCALBIN)/golangci-lint
 HELM ?= $(LOCALBIN)/helm
+ACTIONLINT ?= $(LOCALBIN)/actionlint
+GOVULNCHECK ?= $(LOCALBIN)/govulncheck
 
 ## Tool Versions
 KUSTOMIZE_VERSION ?= v5.8.1
@@ -264,8 +285,11 @@ ENVTEST_ETCD_VERSION ?= 3.7.3
 # other projects; the binaries live in $(ENVTEST_DIR)/k8s/<version>-<os>-<arch>.
 ENVTEST_DIR ?= $(HOME)/.local/share/kubebuilder-envtest
 
-GOLANGCI_LINT_VERSION ?= v2.13.1
+# GOLANGCI_LINT_VERSION is read from hack/tools/golangci-lint/go.mod (bump it there).
+GOLANGCI_LINT_VERSION := $(shell awk '$$1 == "github.com/golangci/golangci-lint/v2" {print $$2}' hack/tools/golangci-lint/go.mod)
 HELM_VERSION ?= v3.22.0
+ACTIONLINT_VERSION ?= v1.7.12
+GOVULNCHECK_VERSION ?= v1.9.0
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Download kustomize locally if necessary.
 $(KUSTOMIZE): $(LOCALBIN)
@@ -275,6 +299,16 @@ $(KUSTOMIZE): $(LOCALBIN)
 helm: $(HELM) ## Build helm locally if necessary (about 1.5 min the first time).
 $(HELM): $(LOCALBIN)
 	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
+
+.PHONY: actionlint-tool
+actionlint-tool: $(ACTIONLINT) ## Build actionlint locally if necessary.
+$(ACTIONLINT): $(LOCALBIN)
+	$(call go-install-tool,$(ACTIONLINT),github.com/rhysd/actionlint/cmd/actionlint,$(ACTIONLINT_VERSION))
+
+.PHONY: govulncheck-tool
+govulncheck-tool: $(GOVULNCHECK) ## Build govulncheck locally if necessary.
+$(GOVULNCHECK): $(LOCALBIN)
+	$(call go-install-tool,$(GOVULNCHECK),golang.org/x/vuln/cmd/govulncheck,$(GOVULNCHECK_VERSION))
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Download controller-gen locally if necessary.
@@ -307,15 +341,17 @@ envtest: $(ENVTEST) ## Download setup-envtest locally if necessary.
 $(ENVTEST): $(LOCALBIN)
 	$(call go-install-tool,$(ENVTEST),sigs.k8s.io/controller-runtime/tools/setup-envtest,$(ENVTEST_VERSION))
 
+# golangci-lint is built with the logcheck plugin compiled in from hack/tools/golangci-lint, a
+# module of its own that pins both (`golangci-lint custom` would clone GitHub; this needs only the
+# Go module proxy). The binary is rebuilt when that module's go.mod or go.sum changes.
+GOLANGCI_LINT_MODULE := hack/tools/golangci-lint
 .PHONY: golangci-lint
-golangci-lint: $(GOLANGCI_LINT) ## Download golangci-lint locally if necessary.
-$(GOLANGCI_LINT): $(LOCALBIN)
-	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
-	@test -f .custom-gcl.yml && { \
-		echo "Building custom golangci-lint with plugins..." && \
-		$(GOLANGCI_LINT) custom --destination $(LOCALBIN) --name golangci-lint-custom && \
-		mv -f $(LOCALBIN)/golangci-lint-custom $(GOLANGCI_LINT); \
-	} || true
+golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint with the logcheck plugin locally if necessary (several minutes the first time).
+$(GOLANGCI_LINT): $(GOLANGCI_LINT_MODULE)/go.mod $(GOLANGCI_LINT_MODULE)/go.sum $(GOLANGCI_LINT_MODULE)/main.go | $(LOCALBIN)
+	@echo "Building golangci-lint $(GOLANGCI_LINT_VERSION) with logcheck from $(GOLANGCI_LINT_MODULE)"
+	@rm -f "$(GOLANGCI_LINT)"
+	go build -C "$(GOLANGCI_LINT_MODULE)" -trimpath -o "$(GOLANGCI_LINT)-$(GOLANGCI_LINT_VERSION)-logcheck" .
+	@ln -sf "$$(realpath "$(GOLANGCI_LINT)-$(GOLANGCI_LINT_VERSION)-logcheck")" "$(GOLANGCI_LINT)"
 
 # go-install-tool will 'go install' any package with custom target and name of binary, if it doesn't exist
 # $1 - target path with name of binary
