@@ -221,11 +221,69 @@ docker-buildx: ## Build and push docker image for the manager for cross-platform
 	- $(CONTAINER_TOOL) buildx rm heal8s-builder
 	rm Dockerfile.cross
 
+# DIST is where build-installer and release-artifacts write.
+DIST ?= $(CURDIR)/dist
+
+# build-installer renders config/default with IMG through a throwaway overlay in bin/ (kustomize
+# wants the base by a relative path), so config/ stays untouched (make deploy edits config/manager; a release must not).
 .PHONY: build-installer
-build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment.
-	mkdir -p dist
-	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
-	"$(KUSTOMIZE)" build config/default > dist/install.yaml
+build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment ($(DIST)/install.yaml) for IMG.
+	@mkdir -p "$(DIST)"
+	@mkdir -p "$(LOCALBIN)"; tmp="$$(mktemp -d "$(LOCALBIN)/installer.XXXXXX")"; trap 'rm -rf "$$tmp"' EXIT; \
+	printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../../config/default\n' > "$$tmp/kustomization.yaml"; \
+	( cd "$$tmp" && "$(KUSTOMIZE)" edit set image controller=$(IMG) ); \
+	"$(KUSTOMIZE)" build "$$tmp" > "$(DIST)/install.yaml"
+	@echo "Wrote $(DIST)/install.yaml (image $(IMG))"
+
+##@ Release
+
+# A release is a pushed tag vX.Y.Z (.github/workflows/release.yml). Every version comes from
+# RELEASE_TAG: the image tag, the binaries' main.version, the chart's version and appVersion, the
+# bundle's version, the krew manifest. release-artifacts builds everything but the image.
+RELEASE_TAG ?= v$(BUNDLE_VERSION)
+RELEASE_VERSION = $(patsubst v%,%,$(RELEASE_TAG))
+RELEASE_IMAGE ?= ghcr.io/heal8s/heal8s
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64
+PLUGIN_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+
+.PHONY: release-artifacts
+release-artifacts: manifests generate kustomize helm ## Build a release's files into DIST for RELEASE_TAG: manager binaries, kubectl-heal8s archives and krew manifest, install.yaml, the chart package, the bundle, checksums.
+	@echo "$(RELEASE_TAG)" | grep -Eq '^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$$' || { \
+		echo "RELEASE_TAG=$(RELEASE_TAG) is not a vX.Y.Z[-pre] tag"; exit 1; }
+	rm -rf "$(DIST)" && mkdir -p "$(DIST)"
+	@for p in $(RELEASE_PLATFORMS); do \
+		echo "manager $$p"; \
+		CGO_ENABLED=0 GOOS="$${p%/*}" GOARCH="$${p#*/}" go build -trimpath -ldflags "-s -w -X main.version=$(RELEASE_TAG)" \
+			-o "$(DIST)/manager_$${p%/*}_$${p#*/}" ./cmd; \
+	done
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	for p in $(PLUGIN_PLATFORMS); do \
+		echo "kubectl-heal8s $$p"; \
+		mkdir -p "$$tmp/$$p"; \
+		CGO_ENABLED=0 GOOS="$${p%/*}" GOARCH="$${p#*/}" go build -trimpath -ldflags "-s -w -X main.version=$(RELEASE_TAG)" \
+			-o "$$tmp/$$p/kubectl-heal8s" ./cmd/kubectl-heal8s; \
+		cp LICENSE "$$tmp/$$p/LICENSE"; \
+		tar -C "$$tmp/$$p" --owner=0 --group=0 --numeric-owner -czf "$(DIST)/kubectl-heal8s_$${p%/*}_$${p#*/}.tar.gz" kubectl-heal8s LICENSE; \
+	done
+	@$(MAKE) --no-print-directory build-installer IMG=$(RELEASE_IMAGE):$(RELEASE_TAG) DIST="$(DIST)"
+	"$(HELM)" package charts/heal8s --version $(RELEASE_VERSION) --app-version $(RELEASE_VERSION) --destination "$(DIST)"
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	"$(KUSTOMIZE)" build config/olm > "$$tmp/olm.yaml"; \
+	"$(KUSTOMIZE)" build config/samples > "$$tmp/samples.yaml"; \
+	go run ./hack/bundle --root . --operator "$$tmp/olm.yaml" --samples "$$tmp/samples.yaml" \
+		--version $(RELEASE_VERSION) --image $(RELEASE_IMAGE):$(RELEASE_TAG) \
+		--channels $(BUNDLE_CHANNELS) --default-channel $(BUNDLE_DEFAULT_CHANNEL) \
+		--out "$(DIST)/bundle" --dockerfile "$(DIST)/bundle.Dockerfile"
+	tar -C "$(DIST)" --owner=0 --group=0 --numeric-owner -czf "$(DIST)/heal8s-bundle-$(RELEASE_TAG).tar.gz" bundle bundle.Dockerfile
+	@sed -e 's|v0\.1\.0|$(RELEASE_TAG)|g' hack/krew/heal8s.yaml > "$(DIST)/heal8s.krew.yaml"; \
+	for p in $(PLUGIN_PLATFORMS); do \
+		os="$${p%/*}"; arch="$${p#*/}"; \
+		sum="$$(sha256sum "$(DIST)/kubectl-heal8s_$${os}_$${arch}.tar.gz" | cut -d' ' -f1)"; \
+		key="RELEASE_SHA256_$$(echo "$${os}_$${arch}" | tr a-z A-Z)"; \
+		sed -i "s|$$key|$$sum|" "$(DIST)/heal8s.krew.yaml"; \
+	done
+	@cd "$(DIST)" && sha256sum manager_* kubectl-heal8s_*.tar.gz install.yaml heal8s-*.tgz heal8s-bundle-*.tar.gz heal8s.krew.yaml > checksums.txt
+	@echo "Release $(RELEASE_TAG) artifacts in $(DIST):"; ls -1 "$(DIST)"
 
 ##@ Deployment
 

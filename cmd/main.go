@@ -460,7 +460,7 @@ func setupServers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table
 // splitList splits a comma-separated flag value, dropping blanks.
 func splitList(s string) []string {
 	var out []string
-	for _, f := range strings.Split(s, ",") {
+	for f := range strings.SplitSeq(s, ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			out = append(out, f)
 		}

@@ -18,6 +18,7 @@ package remediation
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
@@ -311,9 +312,9 @@ func requeueFor(next v1beta1.Phase, poll time.Duration) time.Duration {
 // history does not say (an object written by hand).
 func EnteredAt(rem *v1beta1.Remediation, phase v1beta1.Phase, fallback time.Time) time.Time {
 	h := rem.Status.History
-	for i := len(h) - 1; i >= 0; i-- {
-		if h[i].Phase == phase {
-			return h[i].Time.Time
+	for _, v := range slices.Backward(h) {
+		if v.Phase == phase {
+			return v.Time.Time
 		}
 	}
 	return fallback
