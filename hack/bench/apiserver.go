@@ -19,7 +19,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,12 +92,12 @@ func (b *bench) apiserverLatencies(ctx context.Context) error {
 	for k := range seen {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	resources := make([]string, 0, len(watches))
 	for r := range watches {
 		resources = append(resources, fmt.Sprintf("%s %.0f", r, watches[r]))
 	}
-	sort.Strings(resources)
+	slices.Sort(resources)
 	fmt.Printf("\nWatches open at the end, by resource (the API server's own included): %s\n", strings.Join(resources, ", "))
 	fmt.Println("\nAPI server's own view (mean per call, whole run):")
 	for _, k := range keys {

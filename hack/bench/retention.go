@@ -393,7 +393,7 @@ func series(xs []float64, format string) string {
 		if i > 0 {
 			out.WriteString(" ")
 		}
-		out.WriteString(fmt.Sprintf(format, x))
+		fmt.Fprintf(&out, format, x)
 	}
 	return out.String()
 }
@@ -404,7 +404,7 @@ func seriesInt[T any](xs []T, f func(T) int) string {
 		if i > 0 {
 			out.WriteString(" ")
 		}
-		out.WriteString(fmt.Sprint(f(x)))
+		fmt.Fprint(&out, f(x))
 	}
 	return out.String()
 }

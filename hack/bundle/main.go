@@ -32,7 +32,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -108,7 +107,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("listing CRDs: %w", err)
 	}
-	sort.Strings(crds)
+	slices.Sort(crds)
 
 	files := map[string][]byte{}
 	extra, deploymentName, err := fillInstallStrategy(csv, objs, o.image)

@@ -463,7 +463,6 @@ func TestDecisionViewIsComplete(t *testing.T) {
 	var walk func(rt reflect.Type)
 	walk = func(rt reflect.Type) {
 		for f := range rt.Fields() {
-			f := f
 			if f.Anonymous || f.Type == reflect.TypeFor[routing.Target]() {
 				walk(f.Type)
 				if !f.Anonymous {

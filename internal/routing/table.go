@@ -70,8 +70,9 @@ func (r SkipReason) Protective() bool {
 	switch r {
 	case SkipProtectedNamespace, SkipScrapeTarget, SkipControlledHPA:
 		return true
+	default:
+		return false
 	}
-	return false
 }
 
 // Match is the routing decision for an alert that deserves a Remediation.
