@@ -228,6 +228,11 @@ DIST ?= $(CURDIR)/dist
 # wants the base by a relative path), so config/ stays untouched (make deploy edits config/manager; a release must not).
 .PHONY: build-installer
 build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment ($(DIST)/install.yaml) for IMG.
+	@$(MAKE) --no-print-directory installer IMG=$(IMG) DIST="$(DIST)"
+
+# installer is build-installer without regenerating first (release-files runs it).
+.PHONY: installer
+installer:
 	@mkdir -p "$(DIST)"
 	@mkdir -p "$(LOCALBIN)"; tmp="$$(mktemp -d "$(LOCALBIN)/installer.XXXXXX")"; trap 'rm -rf "$$tmp"' EXIT; \
 	printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../../config/default\n' > "$$tmp/kustomization.yaml"; \
@@ -248,6 +253,12 @@ PLUGIN_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
 .PHONY: release-artifacts
 release-artifacts: manifests generate kustomize helm ## Build a release's files into DIST for RELEASE_TAG: manager binaries, kubectl-heal8s archives and krew manifest, install.yaml, the chart package, the bundle, checksums.
+	@$(MAKE) --no-print-directory release-files RELEASE_TAG=$(RELEASE_TAG) RELEASE_IMAGE=$(RELEASE_IMAGE) DIST="$(DIST)"
+
+# release-files is release-artifacts without regenerating first: test/release runs it (inside
+# make test, which has regenerated already) with a made-up tag and checks every file.
+.PHONY: release-files
+release-files:
 	@echo "$(RELEASE_TAG)" | grep -Eq '^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$$' || { \
 		echo "RELEASE_TAG=$(RELEASE_TAG) is not a vX.Y.Z[-pre] tag"; exit 1; }
 	rm -rf "$(DIST)" && mkdir -p "$(DIST)"
@@ -265,7 +276,7 @@ release-artifacts: manifests generate kustomize helm ## Build a release's files 
 		cp LICENSE "$$tmp/$$p/LICENSE"; \
 		tar -C "$$tmp/$$p" --owner=0 --group=0 --numeric-owner -czf "$(DIST)/kubectl-heal8s_$${p%/*}_$${p#*/}.tar.gz" kubectl-heal8s LICENSE; \
 	done
-	@$(MAKE) --no-print-directory build-installer IMG=$(RELEASE_IMAGE):$(RELEASE_TAG) DIST="$(DIST)"
+	@$(MAKE) --no-print-directory installer IMG=$(RELEASE_IMAGE):$(RELEASE_TAG) DIST="$(DIST)"
 	"$(HELM)" package charts/heal8s --version $(RELEASE_VERSION) --app-version $(RELEASE_VERSION) --destination "$(DIST)"
 	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
 	"$(KUSTOMIZE)" build config/olm > "$$tmp/olm.yaml"; \
