@@ -317,6 +317,14 @@ deploy: manifests kustomize ## Deploy controller to the K8s cluster specified in
 	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
 	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" apply -f -
 
+.PHONY: deploy-monitoring
+deploy-monitoring: kustomize ## Add heal8s's ServiceMonitor and PrometheusRule to a make deploy install (needs the Prometheus Operator's CRDs).
+	"$(KUSTOMIZE)" build config/monitoring | "$(KUBECTL)" apply -f -
+
+.PHONY: undeploy-monitoring
+undeploy-monitoring: kustomize ## Remove what deploy-monitoring added.
+	"$(KUSTOMIZE)" build config/monitoring | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+
 .PHONY: undeploy
 undeploy: kustomize ## Undeploy controller from the K8s cluster specified in ~/.kube/config. Call with ignore-not-found=true to ignore resource not found errors during deletion.
 	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -

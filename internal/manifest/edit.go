@@ -380,8 +380,9 @@ func (e *editor) add(s step, key string, v *yaml.Node) ([]byte, error) {
 			return nil, fmt.Errorf("%w: sequence item without a dash", ErrUnsupported)
 		}
 		return e.insertLines(e.f.blockEnd(e.f.lineOf(ld), indent, false), text), nil
+	default:
+		return nil, fmt.Errorf("%w: cannot add to a %s", ErrConflict, kindName(p))
 	}
-	return nil, fmt.Errorf("%w: cannot add to a %s", ErrConflict, kindName(p))
 }
 
 // insertLines inserts rendered lines (each ending in the file's line break) at offset at, the

@@ -179,7 +179,7 @@ func TestReleaseFiles(t *testing.T) {
 		}
 		// The packaged chart installs the tag's image by default.
 		out, err := exec.Command(filepath.Join(root, "bin", "helm"), "template", "heal8s", pkg,
-			"--namespace", "heal8s-system").CombinedOutput()
+			"--namespace", "heal8s-system", "--kube-version", "1.37.2").CombinedOutput()
 		if err != nil {
 			t.Fatalf("helm template %s: %v\n%s", pkg, err, out)
 		}
