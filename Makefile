@@ -96,6 +96,9 @@ BUNDLE_DEFAULT_CHANNEL ?= candidate
 # OPERATOR_IMG is the manager image the bundle's ClusterServiceVersion installs.
 OPERATOR_IMG ?= ghcr.io/heal8s/heal8s:v$(BUNDLE_VERSION)
 BUNDLE_IMG ?= ghcr.io/heal8s/heal8s-bundle:v$(BUNDLE_VERSION)
+# BUNDLE_CREATED_AT is the CSV's createdAt: the committed bundle's is fixed (so make bundle
+# writes the same bytes every time); a release's is the tagged commit's time.
+BUNDLE_CREATED_AT ?= 2026-12-02T00:00:00Z
 
 .PHONY: bundle
 bundle: manifests kustomize ## Write the OLM bundle (bundle/manifests, bundle/metadata, bundle.Dockerfile) from config/.
@@ -103,7 +106,7 @@ bundle: manifests kustomize ## Write the OLM bundle (bundle/manifests, bundle/me
 	"$(KUSTOMIZE)" build config/olm > "$$tmp/olm.yaml"; \
 	"$(KUSTOMIZE)" build config/samples > "$$tmp/samples.yaml"; \
 	go run ./hack/bundle --root . --operator "$$tmp/olm.yaml" --samples "$$tmp/samples.yaml" \
-		--version $(BUNDLE_VERSION) --image $(OPERATOR_IMG) \
+		--version $(BUNDLE_VERSION) --image $(OPERATOR_IMG) --created-at $(BUNDLE_CREATED_AT) \
 		--channels $(BUNDLE_CHANNELS) --default-channel $(BUNDLE_DEFAULT_CHANNEL) \
 		--out bundle --dockerfile bundle.Dockerfile
 
@@ -283,6 +286,7 @@ release-files:
 	"$(KUSTOMIZE)" build config/samples > "$$tmp/samples.yaml"; \
 	go run ./hack/bundle --root . --operator "$$tmp/olm.yaml" --samples "$$tmp/samples.yaml" \
 		--version $(RELEASE_VERSION) --image $(RELEASE_IMAGE):$(RELEASE_TAG) \
+		--created-at "$$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)" \
 		--channels $(BUNDLE_CHANNELS) --default-channel $(BUNDLE_DEFAULT_CHANNEL) \
 		--out "$(DIST)/bundle" --dockerfile "$(DIST)/bundle.Dockerfile"
 	tar -C "$(DIST)" --owner=0 --group=0 --numeric-owner -czf "$(DIST)/heal8s-bundle-$(RELEASE_TAG).tar.gz" bundle bundle.Dockerfile
