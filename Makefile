@@ -290,7 +290,7 @@ release-files:
 		--channels $(BUNDLE_CHANNELS) --default-channel $(BUNDLE_DEFAULT_CHANNEL) \
 		--out "$(DIST)/bundle" --dockerfile "$(DIST)/bundle.Dockerfile"
 	tar -C "$(DIST)" --owner=0 --group=0 --numeric-owner -czf "$(DIST)/heal8s-bundle-$(RELEASE_TAG).tar.gz" bundle bundle.Dockerfile
-	@sed -e 's|v0\.1\.0|$(RELEASE_TAG)|g' hack/krew/heal8s.yaml > "$(DIST)/heal8s.krew.yaml"; \
+	@sed -e '/^[[:space:]]*#/!s|v0\.1\.0|$(RELEASE_TAG)|g' hack/krew/heal8s.yaml > "$(DIST)/heal8s.krew.yaml"; \
 	for p in $(PLUGIN_PLATFORMS); do \
 		os="$${p%/*}"; arch="$${p#*/}"; \
 		sum="$$(sha256sum "$(DIST)/kubectl-heal8s_$${os}_$${arch}.tar.gz" | cut -d' ' -f1)"; \
