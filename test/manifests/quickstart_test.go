@@ -50,7 +50,7 @@ func TestQuickStartCommandsExist(t *testing.T) {
 		text := joinContinuations(string(read(t, doc)))
 		checked := 0
 		for _, m := range makeTargetRe.FindAllStringSubmatch(text, -1) {
-			for _, target := range strings.Fields(m[1]) {
+			for target := range strings.FieldsSeq(m[1]) {
 				if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(target) + `:`).MatchString(makefile) {
 					t.Errorf("%s: `make %s`: the Makefile has no target %s", doc, target, target)
 				}
