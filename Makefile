@@ -65,7 +65,7 @@ KUBEBUILDER_ASSETS ?= $(ENVTEST_DIR)/k8s/$(ENVTEST_K8S_VERSION)-$(shell go env G
 export KUBEBUILDER_ASSETS
 
 .PHONY: test
-test: manifests generate fmt vet setup-envtest kustomize helm ## Run unit and envtest integration tests (everything but e2e).
+test: manifests generate fmt vet actionlint setup-envtest kustomize helm ## Run unit and envtest integration tests (everything but e2e), and actionlint.
 	go test $$(go list ./... | grep -v /test/e2e) -timeout 30m -coverprofile cover.out
 
 # The chart renders its CRDs, manager RBAC, webhooks and PrometheusRule from copies of what
@@ -97,6 +97,9 @@ BUNDLE_DEFAULT_CHANNEL ?= candidate
 # OPERATOR_IMG is the manager image the bundle's ClusterServiceVersion installs.
 OPERATOR_IMG ?= ghcr.io/heal8s/heal8s:v$(BUNDLE_VERSION)
 BUNDLE_IMG ?= ghcr.io/heal8s/heal8s-bundle:v$(BUNDLE_VERSION)
+# BUNDLE_CREATED_AT is the CSV's createdAt: the committed bundle's is fixed (so make bundle
+# writes the same bytes every time); a release's is the tagged commit's time.
+BUNDLE_CREATED_AT ?= 2026-12-02T00:00:00Z
 
 .PHONY: bundle
 bundle: manifests kustomize ## Write the OLM bundle (bundle/manifests, bundle/metadata, bundle.Dockerfile) from config/.
@@ -104,7 +107,7 @@ bundle: manifests kustomize ## Write the OLM bundle (bundle/manifests, bundle/me
 	"$(KUSTOMIZE)" build config/olm > "$$tmp/olm.yaml"; \
 	"$(KUSTOMIZE)" build config/samples > "$$tmp/samples.yaml"; \
 	go run ./hack/bundle --root . --operator "$$tmp/olm.yaml" --samples "$$tmp/samples.yaml" \
-		--version $(BUNDLE_VERSION) --image $(OPERATOR_IMG) \
+		--version $(BUNDLE_VERSION) --image $(OPERATOR_IMG) --created-at $(BUNDLE_CREATED_AT) \
 		--channels $(BUNDLE_CHANNELS) --default-channel $(BUNDLE_DEFAULT_CHANNEL) \
 		--out bundle --dockerfile bundle.Dockerfile
 
@@ -124,10 +127,18 @@ bundle-push: ## Push the bundle image.
 test-conversions: ## Run the v1alpha1 <-> v1beta1 conversion round-trip fuzz tests alone.
 	go test ./api/... -run 'Conversion|RoundTrip' -v
 
+# GO_MODULES are the Go modules of this repository: each must be tidy.
+GO_MODULES ?= . hack/tools/golangci-lint examples/memory-leak
+
 .PHONY: verify
-verify: manifests generate fmt ## Regenerate everything, then fail if anything changed.
-	@git diff --exit-code -- api config cmd internal charts bundle || { \
-		echo "Generated files are out of date: run 'make manifests generate fmt' and commit."; exit 1; }
+verify: manifests generate fmt bundle ## Regenerate everything (code, CRDs, RBAC, chart copies, bundle), then fail if anything changed, a module is untidy or a file is untracked.
+	@for m in $(GO_MODULES); do \
+		go -C "$$m" mod tidy -diff || { echo "go.mod/go.sum of $$m are not tidy: run 'go -C $$m mod tidy' and commit."; exit 1; }; \
+	done
+	@git diff --exit-code || { \
+		echo "Generated files are out of date: run 'make manifests generate fmt bundle' and commit."; exit 1; }
+	@untracked="$$(git status --porcelain --untracked-files=all | grep '^??' || true)"; \
+	if [ -n "$$untracked" ]; then echo "Untracked files (commit them or add them to .gitignore):"; echo "$$untracked"; exit 1; fi
 
 .PHONY: test-e2e
 test-e2e: build setup-envtest-full alertmanager ## End to end: the built manager, a real Alertmanager, a fake GitHub and a fake GitLab, and a local control plane.
@@ -137,6 +148,17 @@ test-e2e: build setup-envtest-full alertmanager ## End to end: the built manager
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint linter
 	"$(GOLANGCI_LINT)" run
+
+.PHONY: actionlint
+actionlint: actionlint-tool ## Check every GitHub Actions workflow (.github/workflows) with actionlint.
+	"$(ACTIONLINT)" -no-color
+
+# govulncheck needs the vulnerability database (vuln.go.dev): run it where there is internet;
+# CI's offline runs leave it out.
+.PHONY: govulncheck
+govulncheck: govulncheck-tool ## Report known vulnerabilities in the code's call graph (needs internet: vuln.go.dev).
+	"$(GOVULNCHECK)" ./...
+	"$(GOVULNCHECK)" -C hack/tools/golangci-lint ./...
 
 .PHONY: lint-fix
 lint-fix: golangci-lint ## Run golangci-lint linter and perform fixes
@@ -204,11 +226,81 @@ docker-buildx: ## Build and push docker image for the manager for cross-platform
 	- $(CONTAINER_TOOL) buildx rm heal8s-builder
 	rm Dockerfile.cross
 
+# DIST is where build-installer and release-artifacts write.
+DIST ?= $(CURDIR)/dist
+
+# build-installer renders config/default with IMG through a throwaway overlay in bin/ (kustomize
+# wants the base by a relative path), so config/ stays untouched (make deploy edits config/manager; a release must not).
 .PHONY: build-installer
-build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment.
-	mkdir -p dist
-	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
-	"$(KUSTOMIZE)" build config/default > dist/install.yaml
+build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment ($(DIST)/install.yaml) for IMG.
+	@$(MAKE) --no-print-directory installer IMG=$(IMG) DIST="$(DIST)"
+
+# installer is build-installer without regenerating first (release-files runs it).
+.PHONY: installer
+installer:
+	@mkdir -p "$(DIST)"
+	@mkdir -p "$(LOCALBIN)"; tmp="$$(mktemp -d "$(LOCALBIN)/installer.XXXXXX")"; trap 'rm -rf "$$tmp"' EXIT; \
+	printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../../config/default\n' > "$$tmp/kustomization.yaml"; \
+	( cd "$$tmp" && "$(KUSTOMIZE)" edit set image controller=$(IMG) ); \
+	"$(KUSTOMIZE)" build "$$tmp" > "$(DIST)/install.yaml"
+	@echo "Wrote $(DIST)/install.yaml (image $(IMG))"
+
+##@ Release
+
+# A release is a pushed tag vX.Y.Z (.github/workflows/release.yml). Every version comes from
+# RELEASE_TAG: the image tag, the binaries' main.version, the chart's version and appVersion, the
+# bundle's version, the krew manifest. release-artifacts builds everything but the image.
+RELEASE_TAG ?= v$(BUNDLE_VERSION)
+RELEASE_VERSION = $(patsubst v%,%,$(RELEASE_TAG))
+RELEASE_IMAGE ?= ghcr.io/heal8s/heal8s
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64
+PLUGIN_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+
+.PHONY: release-artifacts
+release-artifacts: manifests generate kustomize helm ## Build a release's files into DIST for RELEASE_TAG: manager binaries, kubectl-heal8s archives and krew manifest, install.yaml, the chart package, the bundle, checksums.
+	@$(MAKE) --no-print-directory release-files RELEASE_TAG=$(RELEASE_TAG) RELEASE_IMAGE=$(RELEASE_IMAGE) DIST="$(DIST)"
+
+# release-files is release-artifacts without regenerating first: test/release runs it (inside
+# make test, which has regenerated already) with a made-up tag and checks every file.
+.PHONY: release-files
+release-files:
+	@echo "$(RELEASE_TAG)" | grep -Eq '^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$$' || { \
+		echo "RELEASE_TAG=$(RELEASE_TAG) is not a vX.Y.Z[-pre] tag"; exit 1; }
+	rm -rf "$(DIST)" && mkdir -p "$(DIST)"
+	@for p in $(RELEASE_PLATFORMS); do \
+		echo "manager $$p"; \
+		CGO_ENABLED=0 GOOS="$${p%/*}" GOARCH="$${p#*/}" go build -trimpath -ldflags "-s -w -X main.version=$(RELEASE_TAG)" \
+			-o "$(DIST)/manager_$${p%/*}_$${p#*/}" ./cmd; \
+	done
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	for p in $(PLUGIN_PLATFORMS); do \
+		echo "kubectl-heal8s $$p"; \
+		mkdir -p "$$tmp/$$p"; \
+		CGO_ENABLED=0 GOOS="$${p%/*}" GOARCH="$${p#*/}" go build -trimpath -ldflags "-s -w -X main.version=$(RELEASE_TAG)" \
+			-o "$$tmp/$$p/kubectl-heal8s" ./cmd/kubectl-heal8s; \
+		cp LICENSE "$$tmp/$$p/LICENSE"; \
+		tar -C "$$tmp/$$p" --owner=0 --group=0 --numeric-owner -czf "$(DIST)/kubectl-heal8s_$${p%/*}_$${p#*/}.tar.gz" kubectl-heal8s LICENSE; \
+	done
+	@$(MAKE) --no-print-directory installer IMG=$(RELEASE_IMAGE):$(RELEASE_TAG) DIST="$(DIST)"
+	"$(HELM)" package charts/heal8s --version $(RELEASE_VERSION) --app-version $(RELEASE_VERSION) --destination "$(DIST)"
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	"$(KUSTOMIZE)" build config/olm > "$$tmp/olm.yaml"; \
+	"$(KUSTOMIZE)" build config/samples > "$$tmp/samples.yaml"; \
+	go run ./hack/bundle --root . --operator "$$tmp/olm.yaml" --samples "$$tmp/samples.yaml" \
+		--version $(RELEASE_VERSION) --image $(RELEASE_IMAGE):$(RELEASE_TAG) \
+		--created-at "$$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)" \
+		--channels $(BUNDLE_CHANNELS) --default-channel $(BUNDLE_DEFAULT_CHANNEL) \
+		--out "$(DIST)/bundle" --dockerfile "$(DIST)/bundle.Dockerfile"
+	tar -C "$(DIST)" --owner=0 --group=0 --numeric-owner -czf "$(DIST)/heal8s-bundle-$(RELEASE_TAG).tar.gz" bundle bundle.Dockerfile
+	@sed -e '/^[[:space:]]*#/!s|v0\.1\.0|$(RELEASE_TAG)|g' hack/krew/heal8s.yaml > "$(DIST)/heal8s.krew.yaml"; \
+	for p in $(PLUGIN_PLATFORMS); do \
+		os="$${p%/*}"; arch="$${p#*/}"; \
+		sum="$$(sha256sum "$(DIST)/kubectl-heal8s_$${os}_$${arch}.tar.gz" | cut -d' ' -f1)"; \
+		key="RELEASE_SHA256_$$(echo "$${os}_$${arch}" | tr a-z A-Z)"; \
+		sed -i "s|$$key|$$sum|" "$(DIST)/heal8s.krew.yaml"; \
+	done
+	@cd "$(DIST)" && sha256sum manager_* kubectl-heal8s_*.tar.gz install.yaml heal8s-*.tgz heal8s-bundle-*.tar.gz heal8s.krew.yaml > checksums.txt
+	@echo "Release $(RELEASE_TAG) artifacts in $(DIST):"; ls -1 "$(DIST)"
 
 ##@ Deployment
 
@@ -231,6 +323,14 @@ deploy: manifests kustomize ## Deploy controller to the K8s cluster specified in
 	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
 	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" apply -f -
 
+.PHONY: deploy-monitoring
+deploy-monitoring: kustomize ## Add heal8s's ServiceMonitor and PrometheusRule to a make deploy install (needs the Prometheus Operator's CRDs).
+	"$(KUSTOMIZE)" build config/monitoring | "$(KUBECTL)" apply -f -
+
+.PHONY: undeploy-monitoring
+undeploy-monitoring: kustomize ## Remove what deploy-monitoring added.
+	"$(KUSTOMIZE)" build config/monitoring | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+
 .PHONY: undeploy
 undeploy: kustomize ## Undeploy controller from the K8s cluster specified in ~/.kube/config. Call with ignore-not-found=true to ignore resource not found errors during deletion.
 	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
@@ -249,6 +349,8 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 ENVTEST ?= $(LOCALBIN)/setup-envtest
 GOLANGCI_LINT = $(LOCALBIN)/golangci-lint
 HELM ?= $(LOCALBIN)/helm
+ACTIONLINT ?= $(LOCALBIN)/actionlint
+GOVULNCHECK ?= $(LOCALBIN)/govulncheck
 
 ## Tool Versions
 KUSTOMIZE_VERSION ?= v5.8.1
@@ -266,8 +368,11 @@ ENVTEST_ETCD_VERSION ?= 3.7.3
 # other projects; the binaries live in $(ENVTEST_DIR)/k8s/<version>-<os>-<arch>.
 ENVTEST_DIR ?= $(HOME)/.local/share/kubebuilder-envtest
 
-GOLANGCI_LINT_VERSION ?= v2.13.1
+# GOLANGCI_LINT_VERSION is read from hack/tools/golangci-lint/go.mod (bump it there).
+GOLANGCI_LINT_VERSION := $(shell awk '$$1 == "github.com/golangci/golangci-lint/v2" {print $$2}' hack/tools/golangci-lint/go.mod)
 HELM_VERSION ?= v3.22.0
+ACTIONLINT_VERSION ?= v1.7.12
+GOVULNCHECK_VERSION ?= v1.9.0
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Download kustomize locally if necessary.
 $(KUSTOMIZE): $(LOCALBIN)
@@ -277,6 +382,16 @@ $(KUSTOMIZE): $(LOCALBIN)
 helm: $(HELM) ## Build helm locally if necessary (about 1.5 min the first time).
 $(HELM): $(LOCALBIN)
 	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
+
+.PHONY: actionlint-tool
+actionlint-tool: $(ACTIONLINT) ## Build actionlint locally if necessary.
+$(ACTIONLINT): $(LOCALBIN)
+	$(call go-install-tool,$(ACTIONLINT),github.com/rhysd/actionlint/cmd/actionlint,$(ACTIONLINT_VERSION))
+
+.PHONY: govulncheck-tool
+govulncheck-tool: $(GOVULNCHECK) ## Build govulncheck locally if necessary.
+$(GOVULNCHECK): $(LOCALBIN)
+	$(call go-install-tool,$(GOVULNCHECK),golang.org/x/vuln/cmd/govulncheck,$(GOVULNCHECK_VERSION))
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Download controller-gen locally if necessary.
@@ -309,15 +424,17 @@ envtest: $(ENVTEST) ## Download setup-envtest locally if necessary.
 $(ENVTEST): $(LOCALBIN)
 	$(call go-install-tool,$(ENVTEST),sigs.k8s.io/controller-runtime/tools/setup-envtest,$(ENVTEST_VERSION))
 
+# golangci-lint is built with the logcheck plugin compiled in from hack/tools/golangci-lint, a
+# module of its own that pins both (`golangci-lint custom` would clone GitHub; this needs only the
+# Go module proxy). The binary is rebuilt when that module's go.mod or go.sum changes.
+GOLANGCI_LINT_MODULE := hack/tools/golangci-lint
 .PHONY: golangci-lint
-golangci-lint: $(GOLANGCI_LINT) ## Download golangci-lint locally if necessary.
-$(GOLANGCI_LINT): $(LOCALBIN)
-	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
-	@test -f .custom-gcl.yml && { \
-		echo "Building custom golangci-lint with plugins..." && \
-		$(GOLANGCI_LINT) custom --destination $(LOCALBIN) --name golangci-lint-custom && \
-		mv -f $(LOCALBIN)/golangci-lint-custom $(GOLANGCI_LINT); \
-	} || true
+golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint with the logcheck plugin locally if necessary (several minutes the first time).
+$(GOLANGCI_LINT): $(GOLANGCI_LINT_MODULE)/go.mod $(GOLANGCI_LINT_MODULE)/go.sum $(GOLANGCI_LINT_MODULE)/main.go | $(LOCALBIN)
+	@echo "Building golangci-lint $(GOLANGCI_LINT_VERSION) with logcheck from $(GOLANGCI_LINT_MODULE)"
+	@rm -f "$(GOLANGCI_LINT)"
+	go build -C "$(GOLANGCI_LINT_MODULE)" -trimpath -o "$(GOLANGCI_LINT)-$(GOLANGCI_LINT_VERSION)-logcheck" .
+	@ln -sf "$$(realpath "$(GOLANGCI_LINT)-$(GOLANGCI_LINT_VERSION)-logcheck")" "$(GOLANGCI_LINT)"
 
 # go-install-tool will 'go install' any package with custom target and name of binary, if it doesn't exist
 # $1 - target path with name of binary

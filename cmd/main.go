@@ -225,7 +225,8 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("--remediation-workers must be between 1 and 64, not %d", o.remediationWorkers)
 	}
 	if soft := setMemoryLimit(os.Getenv, os.ReadFile); soft > 0 {
-		setupLog.Info("Set the Go memory limit from the container's", "GOMEMLIMIT", soft, "percentOfLimit", memoryLimitPercent)
+		setupLog.Info("Set the Go memory limit from the container's",
+			"GOMEMLIMIT", soft, "percentOfLimit", memoryLimitPercent)
 	}
 	mgr, err := newManager(o)
 	if err != nil {
@@ -283,7 +284,8 @@ func newManager(o options) (ctrl.Manager, error) {
 	}
 	webhookOpts := webhook.Options{TLSOpts: tlsOpts, Port: o.webhookPort}
 	if o.webhookCertPath != "" {
-		webhookOpts.CertDir, webhookOpts.CertName, webhookOpts.KeyName = o.webhookCertPath, o.webhookCertName, o.webhookCertKey
+		webhookOpts.CertDir, webhookOpts.CertName, webhookOpts.KeyName =
+			o.webhookCertPath, o.webhookCertName, o.webhookCertKey
 	}
 	metricsOpts := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: o.secureMetrics, TLSOpts: tlsOpts}
 	if o.secureMetrics {
@@ -291,7 +293,8 @@ func newManager(o options) (ctrl.Manager, error) {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	if o.metricsCertPath != "" {
-		metricsOpts.CertDir, metricsOpts.CertName, metricsOpts.KeyName = o.metricsCertPath, o.metricsCertName, o.metricsCertKey
+		metricsOpts.CertDir, metricsOpts.CertName, metricsOpts.KeyName =
+			o.metricsCertPath, o.metricsCertName, o.metricsCertKey
 	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
@@ -335,14 +338,18 @@ func (o options) gitAccess() (gitaccess.Config, error) {
 	if err != nil {
 		return gitaccess.Config{}, fmt.Errorf("reading --git-hosts: %w", err)
 	}
-	return gitaccess.Config{OperatorNamespace: o.operatorNamespace, Hosts: hosts, AllowInsecureHTTP: o.gitAllowInsecureHTTP}, nil
+	return gitaccess.Config{
+		OperatorNamespace: o.operatorNamespace, Hosts: hosts, AllowInsecureHTTP: o.gitAllowInsecureHTTP,
+	}, nil
 }
 
 // reconcileGitHubWait bounds how long one GitHub operation of a reconcile may wait on rate
 // limits and retries (github.Options.MaxWait) before it gives up and the Remediation is retried.
 const reconcileGitHubWait = 10 * time.Second
 
-func setupControllers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table *routing.Table, access gitaccess.Config) error {
+func setupControllers(
+	mgr ctrl.Manager, o options, recorder *metrics.Recorder, table *routing.Table, access gitaccess.Config,
+) error {
 	providers := &github.ProviderCache{Adjust: func(o *github.Options) {
 		// A reconcile never waits out a rate limit: past this it ends with ErrGaveUp and the
 		// Remediation is looked at again later, leaving the worker free.
@@ -516,7 +523,7 @@ func setupServers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table
 // splitList splits a comma-separated flag value, dropping blanks.
 func splitList(s string) []string {
 	var out []string
-	for _, f := range strings.Split(s, ",") {
+	for f := range strings.SplitSeq(s, ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			out = append(out, f)
 		}

@@ -25,7 +25,7 @@ import (
 	"github.com/heal8s/heal8s/api/v1beta1"
 )
 
-// Parameter names of the seed's params map.
+// Parameter names of v1alpha1's params map.
 const (
 	ParamPercent      = "percent"
 	ParamMinIncrease  = "minIncrease"
@@ -35,7 +35,7 @@ const (
 	ParamMaxRevisions = "maxRevisions"
 )
 
-// actionToHub turns the seed's action name and string parameters into the typed union. Parameters
+// actionToHub turns v1alpha1's action name and string parameters into the typed union. Parameters
 // that do not parse, or that the action does not take, are dropped here; conversion keeps them
 // in an annotation.
 func actionToHub(name string, params map[string]string) v1beta1.Action {
@@ -66,7 +66,7 @@ func actionToHub(name string, params map[string]string) v1beta1.Action {
 	return a
 }
 
-// actionFromHub turns the typed union into the seed's name and parameters. Only the first member
+// actionFromHub turns the typed union into v1alpha1's name and parameters. Only the first member
 // set is kept; a valid object has exactly one.
 func actionFromHub(a v1beta1.Action) (string, map[string]string) {
 	params := map[string]string{}

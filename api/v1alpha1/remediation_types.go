@@ -21,7 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// RemediationSpec is the seed's flat shape: the action as a name and its parameters as strings.
+// RemediationSpec is v1alpha1's flat shape: the action as a name and its parameters as strings.
 type RemediationSpec struct {
 	// policy is the name of the RemediationPolicy that matched, in policyNamespace.
 	// +optional
@@ -65,7 +65,7 @@ type RemediationSpec struct {
 	Strategy string `json:"strategy,omitempty"`
 }
 
-// Target is the seed's target reference.
+// Target is v1alpha1's target reference.
 type Target struct {
 	// kind of the target, e.g. Deployment.
 	// +optional
@@ -84,7 +84,7 @@ type Target struct {
 	Container string `json:"container,omitempty"`
 }
 
-// RemediationStatus is the seed's status.
+// RemediationStatus is v1alpha1's status.
 type RemediationStatus struct {
 	// phase of the remediation.
 	// +optional
@@ -112,6 +112,7 @@ type RemediationStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=rem,categories=heal8s
+// +kubebuilder:deprecatedversion:warning="heal8s.io/v1alpha1 Remediation is deprecated; use heal8s.io/v1beta1"
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Action",type=string,JSONPath=`.spec.action`
 // +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.spec.target.kind`
@@ -119,7 +120,7 @@ type RemediationStatus struct {
 // +kubebuilder:printcolumn:name="Pull Request",type=string,JSONPath=`.status.prURL`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
-// Remediation is the seed's shape of a remediation, served for clients written against it.
+// Remediation is v1alpha1's shape of a remediation, served for clients written against it.
 // v1beta1 is the storage version; what this version cannot hold is kept in an annotation.
 type Remediation struct {
 	metav1.TypeMeta `json:",inline"`

@@ -118,13 +118,13 @@ func policyFromHub(in policyHubFields) policyFields {
 var matcherEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 var matcherUnescaper = strings.NewReplacer(`\\`, `\`, `\"`, `"`, `\n`, "\n")
 
-// alertNameMatcher is the Alertmanager matcher equivalent to the seed's alertName field.
+// alertNameMatcher is the Alertmanager matcher equivalent to v1alpha1's alertName field.
 func alertNameMatcher(name string) string {
 	return `alertname="` + matcherEscaper.Replace(name) + `"`
 }
 
 // parseAlertNameMatcher reads back what alertNameMatcher wrote; any other matcher is not an
-// alert name the seed's shape can hold.
+// alert name v1alpha1's shape can hold.
 func parseAlertNameMatcher(m string) (string, bool) {
 	const prefix, suffix = `alertname="`, `"`
 	if !strings.HasPrefix(m, prefix) || !strings.HasSuffix(m, suffix) || len(m) < len(prefix)+len(suffix) {

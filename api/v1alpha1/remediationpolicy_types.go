@@ -21,7 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// RemediationPolicySpec is the seed's flat policy: each rule matches one alertname.
+// RemediationPolicySpec is v1alpha1's flat policy: each rule matches one alertname.
 type RemediationPolicySpec struct {
 	// rules map alert names to actions, tried in order.
 	// +optional
@@ -52,7 +52,7 @@ type RemediationPolicySpec struct {
 	Cooldown *metav1.Duration `json:"cooldown,omitempty"`
 }
 
-// Rule is the seed's rule: an alert name, an action name and string parameters.
+// Rule is v1alpha1's rule: an alert name, an action name and string parameters.
 type Rule struct {
 	// name of the rule.
 	// +optional
@@ -71,7 +71,7 @@ type Rule struct {
 	Params map[string]string `json:"params,omitempty"`
 }
 
-// RemediationPolicyStatus is the seed's policy status.
+// RemediationPolicyStatus is v1alpha1's policy status.
 type RemediationPolicyStatus struct {
 	// observedGeneration is the generation the status describes.
 	// +optional
@@ -87,10 +87,11 @@ type RemediationPolicyStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=rempol,categories=heal8s
+// +kubebuilder:deprecatedversion:warning="heal8s.io/v1alpha1 RemediationPolicy is deprecated; use heal8s.io/v1beta1"
 // +kubebuilder:printcolumn:name="Strategy",type=string,JSONPath=`.spec.strategy`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
-// RemediationPolicy is the seed's shape of a policy, served for clients written against it.
+// RemediationPolicy is v1alpha1's shape of a policy, served for clients written against it.
 type RemediationPolicy struct {
 	metav1.TypeMeta `json:",inline"`
 

@@ -22,7 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Defaults filled in by the defaulting webhook. They are the seed's values where it had one, and
+// Defaults filled in by the defaulting webhook. They are v1alpha1's values where it had one, and
 // are documented in docs/policies.md; changing one changes behaviour for every existing policy
 // that leaves the field empty, so treat them as API.
 const (

@@ -19,7 +19,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -67,7 +67,7 @@ func (b *bench) apiserverLatencies(ctx context.Context) error {
 	watches := map[string]float64{}
 	// The API server watches many kinds itself, one watch each; these are the ones the manager may.
 	watched := map[string]bool{"pods": true, "replicasets": true, "deployments": true, "remediations": true, "remediationpolicies": true, "events": true}
-	for _, l := range strings.Split(string(raw), "\n") {
+	for l := range strings.SplitSeq(string(raw), "\n") {
 		// Open watches by resource: which kinds the manager (and the stand-in kubelet) cache.
 		if strings.HasPrefix(l, "apiserver_longrunning_requests{") && label(l, "verb") == "WATCH" && watched[label(l, "resource")] {
 			if v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64); err == nil && v > 0 {
@@ -92,12 +92,12 @@ func (b *bench) apiserverLatencies(ctx context.Context) error {
 	for k := range seen {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	resources := make([]string, 0, len(watches))
 	for r := range watches {
 		resources = append(resources, fmt.Sprintf("%s %.0f", r, watches[r]))
 	}
-	sort.Strings(resources)
+	slices.Sort(resources)
 	fmt.Printf("\nWatches open at the end, by resource (the API server's own included): %s\n", strings.Join(resources, ", "))
 	fmt.Println("\nAPI server's own view (mean per call, whole run):")
 	for _, k := range keys {

@@ -336,7 +336,7 @@ func (b *bench) managerMemory() (memoryReading, error) {
 		return memoryReading{}, fmt.Errorf("reading the manager's /proc/%s/status: %w", pid, err)
 	}
 	var m memoryReading
-	for _, l := range strings.Split(string(status), "\n") {
+	for l := range strings.SplitSeq(string(status), "\n") {
 		f := strings.Fields(l)
 		if len(f) < 2 {
 			continue

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -425,23 +426,23 @@ func slope(xs []float64) float64 {
 }
 
 func series(xs []float64, format string) string {
-	out := ""
+	var out strings.Builder
 	for i, x := range xs {
 		if i > 0 {
-			out += " "
+			out.WriteString(" ")
 		}
-		out += fmt.Sprintf(format, x)
+		fmt.Fprintf(&out, format, x)
 	}
-	return out
+	return out.String()
 }
 
 func seriesInt[T any](xs []T, f func(T) int) string {
-	out := ""
+	var out strings.Builder
 	for i, x := range xs {
 		if i > 0 {
-			out += " "
+			out.WriteString(" ")
 		}
-		out += fmt.Sprint(f(x))
+		fmt.Fprint(&out, f(x))
 	}
-	return out
+	return out.String()
 }

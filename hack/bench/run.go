@@ -335,7 +335,7 @@ func webhookManifests(ctx context.Context, o options, dir string) ([]string, str
 // YAML stream.
 func webhookDocuments(stream []byte) ([]string, error) {
 	var docs []string
-	for _, doc := range strings.Split(string(stream), "\n---\n") {
+	for doc := range strings.SplitSeq(string(stream), "\n---\n") {
 		var tm metav1.TypeMeta
 		if err := yaml.Unmarshal([]byte(doc), &tm); err != nil {
 			return nil, fmt.Errorf("reading the rendered configuration: %w", err)

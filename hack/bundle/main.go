@@ -32,9 +32,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/operator-framework/api/pkg/lib/version"
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
@@ -53,6 +53,7 @@ type options struct {
 	root           string
 	operator       string
 	samples        string
+	createdAt      string
 	version        string
 	image          string
 	packageName    string
@@ -74,6 +75,7 @@ func main() {
 	flag.StringVar(&o.channels, "channels", "candidate", "Comma-separated channels.")
 	flag.StringVar(&o.defaultChannel, "default-channel", "candidate", "Default channel.")
 	flag.StringVar(&o.replaces, "replaces", "", "CSV name this version replaces, if any.")
+	flag.StringVar(&o.createdAt, "created-at", "", "The CSV's createdAt annotation (RFC 3339), the release's date.")
 	flag.StringVar(&o.out, "out", "bundle", "Bundle directory to (re)write.")
 	flag.StringVar(&o.dockerfile, "dockerfile", "bundle.Dockerfile", "Path of the bundle image's Dockerfile to write.")
 	flag.Parse()
@@ -108,7 +110,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("listing CRDs: %w", err)
 	}
-	sort.Strings(crds)
+	slices.Sort(crds)
 
 	files := map[string][]byte{}
 	extra, deploymentName, err := fillInstallStrategy(csv, objs, o.image)
@@ -337,7 +339,7 @@ func fillWebhooks(csv *operatorsv1alpha1.ClusterServiceVersion, configs []*unstr
 	return nil
 }
 
-// fillMetadata sets the version, name, image and alm-examples.
+// fillMetadata sets the version, name, image, createdAt, skipRange and alm-examples.
 func fillMetadata(csv *operatorsv1alpha1.ClusterServiceVersion, o options, samples []*unstructured.Unstructured) error {
 	v, err := parseVersion(o.version)
 	if err != nil {
@@ -352,10 +354,26 @@ func fillMetadata(csv *operatorsv1alpha1.ClusterServiceVersion, o options, sampl
 		csv.Annotations = map[string]string{}
 	}
 	csv.Annotations["containerImage"] = o.image
+	if o.createdAt != "" {
+		if _, err := time.Parse(time.RFC3339, o.createdAt); err != nil {
+			return fmt.Errorf("--created-at: %w", err)
+		}
+		csv.Annotations["createdAt"] = o.createdAt
+	}
+	// Any earlier version upgrades straight to this one (no replaces chain to walk).
+	csv.Annotations["olm.skipRange"] = "<" + o.version
+	// alm-examples are what a user creates: v1beta1 RemediationPolicies. heal8s creates the
+	// Remediations itself (internal-objects in the base CSV), and v1alpha1 is deprecated.
 	examples := make([]map[string]any, 0, len(samples))
 	for _, s := range samples {
+		if s.GetKind() != "RemediationPolicy" || s.GetAPIVersion() != "heal8s.io/v1beta1" {
+			continue
+		}
 		s.SetNamespace("")
 		examples = append(examples, s.Object)
+	}
+	if len(examples) == 0 {
+		return errors.New("alm-examples: config/samples has no v1beta1 RemediationPolicy")
 	}
 	data, err := json.MarshalIndent(examples, "", "  ")
 	if err != nil {

@@ -315,7 +315,7 @@ func showAndMerge(st *harness.Stack, pr *v1beta1.PullRequestStatus) error {
 		return fmt.Errorf("reading %s on %s: %w", manifestPath, pr.Branch, err)
 	}
 	say("    the diff a reviewer sees (comments and layout kept):")
-	for _, l := range strings.Split(strings.TrimRight(harness.UnifiedDiff(manifestPath, before, after), "\n"), "\n") {
+	for l := range strings.SplitSeq(strings.TrimRight(harness.UnifiedDiff(manifestPath, before, after), "\n"), "\n") {
 		say("      %s", l)
 	}
 	say("    a reviewer approves and merges %s %s", kind, ref)
@@ -435,7 +435,7 @@ func heal8sMetrics(ctx context.Context, url string) []string {
 	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	var out []string
-	for _, l := range strings.Split(string(body), "\n") {
+	for l := range strings.SplitSeq(string(body), "\n") {
 		if strings.HasPrefix(l, "heal8s_") && !strings.Contains(l, "_bucket{") && !strings.HasSuffix(l, " 0") {
 			out = append(out, l)
 		}

@@ -116,7 +116,7 @@ func (b *patchBuilder) set(path []string, value any) error {
 			break
 		}
 	}
-	var nested any = value
+	nested := value
 	for k := len(path) - 1; k > j; k-- {
 		nested = map[string]any{path[k]: nested}
 	}

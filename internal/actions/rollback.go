@@ -427,10 +427,10 @@ func ShouldMarkStable(rs *appsv1.ReplicaSet, d *appsv1.Deployment, now time.Time
 	for _, c := range d.Status.Conditions {
 		switch c.Type {
 		case appsv1.DeploymentAvailable:
-			available = c.Status == corev1.ConditionTrue && !c.LastTransitionTime.Time.After(since)
+			available = c.Status == corev1.ConditionTrue && !c.LastTransitionTime.After(since)
 		case appsv1.DeploymentProgressing:
 			progressing = c.Status == corev1.ConditionTrue && c.Reason == "NewReplicaSetAvailable" &&
-				!c.LastUpdateTime.Time.After(since)
+				!c.LastUpdateTime.After(since)
 		case appsv1.DeploymentReplicaFailure:
 			if c.Status == corev1.ConditionTrue {
 				return false, "the Deployment reports a replica failure"

@@ -35,6 +35,7 @@ func hpaAlert(i int) Alert {
 //
 //	go test ./internal/alertmanager/ -run '^$' -bench Handler -benchmem
 func benchHandler(b *testing.B, unique bool) {
+	b.Helper()
 	alerts := make([]Alert, 1000)
 	for i := range alerts {
 		if unique {

@@ -232,6 +232,7 @@ func reasonOf(r routing.SkipReason) string {
 		return "ScrapeTarget"
 	case routing.SkipControlledHPA:
 		return "ControlledHPA"
+	default:
 	}
 	return "Skipped"
 }

@@ -29,7 +29,6 @@ import (
 	"io"
 	"regexp"
 	"slices"
-	"sort"
 	"time"
 	"unicode/utf8"
 )
@@ -210,7 +209,7 @@ func boundedAnnotations(in map[string]string) map[string]string {
 			rest = append(rest, k)
 		}
 	}
-	sort.Strings(rest)
+	slices.Sort(rest)
 	keys = append(keys, rest...)
 	out := make(map[string]string, min(len(keys), MaxAnnotations))
 	room := MaxAnnotationsTotal

@@ -117,8 +117,7 @@ func TestStartWaitsForTheRoutingTable(t *testing.T) {
 	r, err := New(Options{BindAddress: "127.0.0.1:0", Insecure: true, Logger: logr.Discard()},
 		c, c, tbl, metrics.NewRecorder(prometheus.NewRegistry()))
 	g.Expect(err).NotTo(HaveOccurred())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	go func() { _ = r.Start(ctx) }()
 	addr, err := r.Addr(ctx)
 	g.Expect(err).NotTo(HaveOccurred())

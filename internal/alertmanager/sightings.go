@@ -78,7 +78,7 @@ func resolvedSighting(t time.Time) sightingUpdate {
 // lastSeenOf is the later of the annotation and what status already holds.
 func lastSeenOf(cur remediation.Sightings, r *v1beta1.Remediation) time.Time {
 	t := cur.LastSeen
-	if s := r.Status.LastSeen; s != nil && s.Time.After(t) {
+	if s := r.Status.LastSeen; s != nil && s.After(t) {
 		t = s.Time
 	}
 	return t
@@ -86,7 +86,7 @@ func lastSeenOf(cur remediation.Sightings, r *v1beta1.Remediation) time.Time {
 
 func resolvedAtOf(cur remediation.Sightings, r *v1beta1.Remediation) time.Time {
 	t := cur.ResolvedAt
-	if s := r.Status.AlertResolvedAt; s != nil && s.Time.After(t) {
+	if s := r.Status.AlertResolvedAt; s != nil && s.After(t) {
 		t = s.Time
 	}
 	return t

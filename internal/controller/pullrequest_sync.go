@@ -127,18 +127,17 @@ func sightingPullRequest(s *v1beta1.PullRequestSighting) gitprovider.PullRequest
 
 // foldPullRequest folds the heal8s.io/pull-request annotation into status.pullRequest when it
 // is about the recorded pull request and news (nextPullRequestStatus, as for a provider read).
-// legacyRepository stands for a repository status predates. It reports whether status changed.
-func foldPullRequest(st *v1beta1.RemediationStatus, annotations map[string]string, legacyRepository string) bool {
+// legacyRepository stands for a repository status predates.
+func foldPullRequest(st *v1beta1.RemediationStatus, annotations map[string]string, legacyRepository string) {
 	seen := remediation.ReadSightings(annotations).PullRequest
 	if seen == nil || st.PullRequest == nil {
-		return false
+		return
 	}
 	next, verdict := nextPullRequestStatus(*st.PullRequest, sightingPullRequest(seen), legacyRepository)
 	if verdict != prChanged {
-		return false
+		return
 	}
 	st.PullRequest = &next
-	return true
 }
 
 // legacyRepository is the repository of a pull request recorded before heal8s kept it in

@@ -136,7 +136,7 @@ func (r *RemediationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	t := rem.Spec.Target
 	log := ctrl.LoggerFrom(ctx).WithValues("phase", remediation.Current(rem.Status.Phase), "action", rem.Spec.Action.Type(),
-		string(t.Kind), klog.KRef(t.Namespace, t.Name))
+		"targetKind", string(t.Kind), "target", klog.KRef(t.Namespace, t.Name))
 	ctx = ctrl.LoggerInto(ctx, log)
 	if rem.Status.Phase.IsTerminal() {
 		wrote, err := r.retry(ctx, rem)

@@ -466,7 +466,7 @@ func (r *RemediationReconciler) proposal(s *scope, target client.Object, gvk sch
 	rem, plan, git := s.rem, s.rem.Status.Plan, s.policy.Spec.Git
 	obj := manifest.Object{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: target.GetNamespace(),
 		Name: target.GetName(), Annotations: target.GetAnnotations()}
-	var changes []gitprovider.BodyChange
+	changes := make([]gitprovider.BodyChange, 0, len(plan.After))
 	for _, k := range slices.Sorted(maps.Keys(plan.After)) {
 		changes = append(changes, gitprovider.BodyChange{Field: k, Before: plan.Before[k], After: plan.After[k]})
 	}

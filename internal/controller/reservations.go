@@ -88,8 +88,8 @@ func (rs *reservations) lock(keys ...string) func() {
 		held = append(held, l)
 	}
 	return func() {
-		for i := len(held) - 1; i >= 0; i-- {
-			held[i].Unlock()
+		for _, h := range slices.Backward(held) {
+			h.Unlock()
 		}
 		rs.mu.Lock()
 		defer rs.mu.Unlock()

@@ -271,7 +271,9 @@ func secure(r *http.Request) bool {
 }
 
 func (d *Dashboard) setCookie(w http.ResponseWriter, r *http.Request, token string) {
-	http.SetCookie(w, &http.Cookie{
+	// Secure follows the connection (secure above): a dashboard reached over plain HTTP on
+	// loopback or a port-forward could not keep a Secure cookie at all.
+	http.SetCookie(w, &http.Cookie{ //nolint:gosec // G124: Secure is set whenever the viewer uses TLS.
 		Name: TokenCookie, Value: token, Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r),
 		// The token's own expiry ends the session sooner; this bounds a forgotten browser.
@@ -280,7 +282,7 @@ func (d *Dashboard) setCookie(w http.ResponseWriter, r *http.Request, token stri
 }
 
 func (d *Dashboard) clearCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{
+	http.SetCookie(w, &http.Cookie{ //nolint:gosec // G124: clears the cookie; Secure as in setCookie.
 		Name: TokenCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r),
 	})
@@ -331,7 +333,7 @@ func (d *Dashboard) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	log.Info("Dashboard login", "user", u.GetName())
 	d.setCookie(w, r, token)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther) //nolint:gosec // G710: next passed safeNext, a path on this site.
 }
 
 // serveLogout forgets the cookie.

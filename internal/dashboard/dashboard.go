@@ -201,7 +201,7 @@ func (d *Dashboard) Start(ctx context.Context) error {
 		}
 		defer remove()
 	}
-	ln, err := httpserver.Listen(ctx, d.opts.BindAddress, d.opts.CertDir, log)
+	ln, err := httpserver.Listen(ctrl.LoggerInto(ctx, log), d.opts.BindAddress, d.opts.CertDir)
 	if err != nil {
 		return fmt.Errorf("listening for the dashboard: %w", err)
 	}

@@ -86,7 +86,7 @@ type Config struct {
 // ParseHosts reads a --git-hosts value: comma-separated hosts, each "name" or "name:port".
 func ParseHosts(list string) ([]string, error) {
 	var out []string
-	for _, f := range strings.Split(list, ",") {
+	for f := range strings.SplitSeq(list, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue
@@ -259,7 +259,7 @@ func matchesAny(patterns, value string, fold bool) bool {
 	if fold {
 		value = strings.ToLower(value)
 	}
-	for _, p := range strings.Split(patterns, ",") {
+	for p := range strings.SplitSeq(patterns, ",") {
 		p = strings.TrimSpace(p)
 		if fold {
 			p = strings.ToLower(p)

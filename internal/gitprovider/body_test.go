@@ -133,7 +133,7 @@ func TestRenderBodyEscapesUntrustedText(t *testing.T) {
 func outsideCode(md string) string {
 	var out strings.Builder
 	inFence := false
-	for _, line := range strings.Split(md, "\n") {
+	for line := range strings.SplitSeq(md, "\n") {
 		if strings.HasPrefix(line, "```") {
 			inFence = !inFence
 			continue
@@ -176,7 +176,7 @@ func TestRenderBodyHostileAlertIsInert(t *testing.T) {
 		g.Expect(rendered).NotTo(ContainSubstring(bad), "outside code:\n%s\nbody:\n%s", rendered, got)
 	}
 	g.Expect(got).To(ContainSubstring("`![x](http://evil) @org/team fixes #1"), "the text is still there, as text")
-	for _, line := range strings.Split(got, "\n") {
+	for line := range strings.SplitSeq(got, "\n") {
 		if strings.HasPrefix(line, "|") {
 			g.Expect(strings.Count(line, "`")%2).To(BeZero(), "every span in a table row is closed: %s", line)
 		}

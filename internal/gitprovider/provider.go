@@ -121,7 +121,7 @@ func OwnedBy(message, owner string) bool {
 		return false
 	}
 	want := OwnerTrailer + ": " + owner
-	for _, line := range strings.Split(message, "\n") {
+	for line := range strings.SplitSeq(message, "\n") {
 		if strings.TrimSpace(line) == want {
 			return true
 		}

@@ -30,15 +30,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
 // Listen listens on addr and, when certDir is set, serves TLS from certDir's tls.crt and tls.key
-// (TLS 1.2 at least, HTTP/1.1 only). The files are watched until ctx ends.
-func Listen(ctx context.Context, addr, certDir string, log logr.Logger) (net.Listener, error) {
+// (TLS 1.2 at least, HTTP/1.1 only). The files are watched until ctx ends; ctx's logger reports
+// a watcher that stops.
+func Listen(ctx context.Context, addr, certDir string) (net.Listener, error) {
+	log := ctrl.LoggerFrom(ctx)
 	var tlsConfig *tls.Config
 	if certDir != "" {
 		cw, err := certwatcher.New(filepath.Join(certDir, "tls.crt"), filepath.Join(certDir, "tls.key"))
@@ -118,7 +119,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("the %s server has no http.Server", s.Name)
 	}
 	log := ctrl.LoggerFrom(ctx).WithName(s.Name)
-	ln, err := Listen(ctx, s.BindAddress, s.CertDir, log)
+	ln, err := Listen(ctrl.LoggerInto(ctx, log), s.BindAddress, s.CertDir)
 	if err != nil {
 		return fmt.Errorf("starting the %s server: %w", s.Name, err)
 	}

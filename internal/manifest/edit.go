@@ -144,11 +144,11 @@ func isNull(n *yaml.Node) bool {
 // a null value, a replace) of the smallest enclosing object, as the API server's empty structs
 // are often not written in Git: add /resources/limits {memory} on a container without
 // resources becomes add /resources {limits: {memory}}.
-func (e *editor) resolveAdd(op operation) (operation, error) {
+func (e *editor) resolveAdd(op operation) operation {
 	_, err := e.walk(op.tokens, true)
 	var m *missingError
 	if !errors.As(err, &m) {
-		return op, nil
+		return op
 	}
 	v := op.value
 	for k := len(op.tokens) - 1; k > m.at; k-- {
@@ -161,7 +161,7 @@ func (e *editor) resolveAdd(op operation) (operation, error) {
 	if m.null {
 		op.Op = "replace"
 	}
-	return op, nil
+	return op
 }
 
 // learn updates l with how s.target is indented relative to its key, when it is a block
@@ -185,6 +185,7 @@ func (e *editor) learn(l layout, s step) layout {
 		if d, ok := e.f.dashBefore(io); ok {
 			l.compact, l.compactSet = e.f.column0(d) == e.f.column0(ko), true
 		}
+	default: // a scalar has no layout to learn
 	}
 	return l
 }
@@ -195,10 +196,7 @@ func (e *editor) apply(op operation) ([]byte, operation, error) {
 		return e.f.content, op, e.test(op)
 	}
 	if op.Op == "add" {
-		var err error
-		if op, err = e.resolveAdd(op); err != nil {
-			return nil, op, err
-		}
+		op = e.resolveAdd(op)
 	}
 	out, err := e.change(op)
 	return out, op, err
@@ -382,8 +380,9 @@ func (e *editor) add(s step, key string, v *yaml.Node) ([]byte, error) {
 			return nil, fmt.Errorf("%w: sequence item without a dash", ErrUnsupported)
 		}
 		return e.insertLines(e.f.blockEnd(e.f.lineOf(ld), indent, false), text), nil
+	default:
+		return nil, fmt.Errorf("%w: cannot add to a %s", ErrConflict, kindName(p))
 	}
-	return nil, fmt.Errorf("%w: cannot add to a %s", ErrConflict, kindName(p))
 }
 
 // insertLines inserts rendered lines (each ending in the file's line break) at offset at, the
@@ -572,8 +571,9 @@ func kindName(n *yaml.Node) string {
 		return "scalar"
 	case yaml.AliasNode:
 		return "alias"
+	default:
+		return "node"
 	}
-	return "node"
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }

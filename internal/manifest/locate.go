@@ -23,7 +23,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -61,7 +61,7 @@ type Repo interface {
 	// ListFiles returns every file path in the repository, slash-separated, relative to its root.
 	ListFiles(ctx context.Context) ([]string, error)
 	// ReadFile returns a file's content.
-	ReadFile(ctx context.Context, path string) ([]byte, error)
+	ReadFile(ctx context.Context, name string) ([]byte, error)
 }
 
 // Object identifies the live object whose manifest is wanted.
@@ -347,7 +347,7 @@ func search(ctx context.Context, repo Repo, obj Object, hints Hints) (Location, 
 			files = append(files, p)
 		}
 	}
-	sort.Strings(files)
+	slices.Sort(files)
 
 	var found, near []Location
 	var limits []string

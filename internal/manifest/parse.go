@@ -183,7 +183,7 @@ func (f *file) blockEnd(first, indent int, dashes bool) int {
 		if !content {
 			continue
 		}
-		if n < indent || (n == indent && !(dashes && f.dashAt(f.lineStarts[i]+n))) {
+		if n < indent || (n == indent && (!dashes || !f.dashAt(f.lineStarts[i]+n))) {
 			break
 		}
 		end = f.lineEnd(i)

@@ -197,6 +197,7 @@ func layoutOf(root *yaml.Node) (step int, compact bool) {
 							seenSeq = true
 							compact = v.Column == k.Column
 						}
+					default: // scalars and aliases carry no indentation
 					}
 				}
 			}

@@ -234,6 +234,15 @@ func printExplanationText(w io.Writer, e *Explanation, now time.Time) error {
 		return tw.err
 	}
 
+	printConditions(w, st, now)
+	printPlan(w, st)
+	printPullRequest(w, s, st)
+	printHistory(w, st, now)
+	printEvents(w, e, now)
+	return nil
+}
+
+func printConditions(w io.Writer, st v1beta1.RemediationStatus, now time.Time) {
 	section(w, "Conditions")
 	if len(st.Conditions) == 0 {
 		fmt.Fprintln(w, "  (none)")
@@ -245,7 +254,9 @@ func printExplanationText(w io.Writer, e *Explanation, now time.Time) error {
 		}
 		_ = t.Flush()
 	}
+}
 
+func printPlan(w io.Writer, st v1beta1.RemediationStatus) {
 	section(w, "Plan")
 	if p := st.Plan; p == nil {
 		fmt.Fprintln(w, "  (none yet)")
@@ -275,7 +286,9 @@ func printExplanationText(w io.Writer, e *Explanation, now time.Time) error {
 			}
 		}
 	}
+}
 
+func printPullRequest(w io.Writer, s v1beta1.RemediationSpec, st v1beta1.RemediationStatus) {
 	section(w, "Pull request")
 	if pr := st.PullRequest; pr == nil {
 		if s.Strategy == v1beta1.StrategyGitOps {
@@ -287,7 +300,9 @@ func printExplanationText(w io.Writer, e *Explanation, now time.Time) error {
 		fmt.Fprintf(w, "  %s\n", orDash(pr.URL))
 		fmt.Fprintf(w, "  #%d, %s, branch %s (%s)\n", pr.Number, orDash(string(pr.State)), orDash(pr.Branch), orDash(string(pr.Provider)))
 	}
+}
 
+func printHistory(w io.Writer, st v1beta1.RemediationStatus, now time.Time) {
 	section(w, "History")
 	if len(st.History) == 0 {
 		fmt.Fprintln(w, "  (none)")
@@ -299,7 +314,9 @@ func printExplanationText(w io.Writer, e *Explanation, now time.Time) error {
 		}
 		_ = t.Flush()
 	}
+}
 
+func printEvents(w io.Writer, e *Explanation, now time.Time) {
 	section(w, "Events")
 	switch {
 	case e.EventsError != "":
@@ -325,7 +342,6 @@ func printExplanationText(w io.Writer, e *Explanation, now time.Time) error {
 		}
 		_ = t.Flush()
 	}
-	return nil
 }
 
 func section(w io.Writer, title string) { fmt.Fprintf(w, "\n%s:\n", title) }

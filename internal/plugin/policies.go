@@ -330,8 +330,7 @@ func BuildTable(policies []*v1beta1.RemediationPolicy, opts routing.TableOptions
 		switch {
 		case err != nil:
 			r.Reason, r.Message, r.Rules = v1beta1.CompileFailedReason, err.Error(), 0
-			var ce *routing.CompileError
-			if errors.As(err, &ce) {
+			if ce, ok := errors.AsType[*routing.CompileError](err); ok {
 				r.CompileError = ce
 			}
 		case compiled.Suspended:

@@ -21,6 +21,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -71,9 +72,7 @@ var ksmScrape = map[string]string{
 
 func with(base map[string]string, kv ...string) map[string]string {
 	out := map[string]string{}
-	for k, v := range base {
-		out[k] = v
-	}
+	maps.Copy(out, base)
 	for i := 0; i+1 < len(kv); i += 2 {
 		out[kv[i]] = kv[i+1]
 	}
@@ -456,15 +455,14 @@ func TestDecisionViewIsComplete(t *testing.T) {
 	have := map[string]bool{}
 	for _, v := range []any{decisionView{}, targetView{}} {
 		rt := reflect.TypeOf(v)
-		for i := range rt.NumField() {
-			have[strings.ToLower(rt.Field(i).Name)] = true
+		for field := range rt.Fields() {
+			have[strings.ToLower(field.Name)] = true
 		}
 	}
 	var missing []string
 	var walk func(rt reflect.Type)
 	walk = func(rt reflect.Type) {
-		for i := range rt.NumField() {
-			f := rt.Field(i)
+		for f := range rt.Fields() {
 			if f.Anonymous || f.Type == reflect.TypeFor[routing.Target]() {
 				walk(f.Type)
 				if !f.Anonymous {

@@ -18,6 +18,7 @@ package remediation
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
@@ -177,23 +178,7 @@ func Transition(rem *v1beta1.Remediation, set Settings, obs Observations) Decisi
 
 	switch phase {
 	case v1beta1.PhasePending:
-		g := obs.Guard
-		if g == nil {
-			return stay
-		}
-		switch g.Verdict {
-		case Allow:
-			return move(v1beta1.PhasePlanning, GuardsPassedReason, "Every safety guard allows this remediation")
-		case NotYet:
-			wait := g.RetryAt.Sub(obs.Now)
-			if wait <= 0 {
-				wait = time.Second
-			}
-			return Decision{Next: phase, Reason: g.Reason, Message: g.Message, RequeueAfter: wait, Attempts: attempts}
-		case Never:
-			return move(v1beta1.PhaseSkipped, g.Reason, g.Message)
-		}
-		return stay
+		return fromPending(phase, obs, attempts, move, stay)
 
 	case v1beta1.PhasePlanning:
 		switch {
@@ -217,29 +202,7 @@ func Transition(rem *v1beta1.Remediation, set Settings, obs Observations) Decisi
 		return awaitingApproval(rem, set, obs, stay, move)
 
 	case v1beta1.PhaseProposed:
-		switch rem.Spec.Strategy {
-		case v1beta1.StrategyDryRun:
-			return move(v1beta1.PhaseSucceeded, DryRunReason, "Planned and recorded without applying (DryRun)")
-		case v1beta1.StrategyDirect:
-			switch {
-			case obs.LiveCarriesPlan:
-				return move(v1beta1.PhaseVerifying, AlreadyAppliedReason, "The live object already carries the planned values")
-			case obs.Applied:
-				return move(v1beta1.PhaseVerifying, AppliedReason, "Patched the live object as planned")
-			case obs.Conflict:
-				return replan(set, attempts, move)
-			}
-			return stay
-		case v1beta1.StrategyGitOps:
-			if obs.PullRequest != nil {
-				return fromPullRequest(phase, obs.PullRequest, move, stay)
-			}
-			if obs.Conflict {
-				return replan(set, attempts, move)
-			}
-			return stay
-		}
-		return stay
+		return fromProposed(rem, set, obs, attempts, move, stay)
 
 	case v1beta1.PhaseAwaitingMerge:
 		stay.RequeueAfter = set.PullRequestPollInterval
@@ -265,37 +228,97 @@ func Transition(rem *v1beta1.Remediation, set Settings, obs Observations) Decisi
 		return stay
 
 	case v1beta1.PhaseVerifying:
-		if obs.AlertRefired {
-			return move(v1beta1.PhaseFailed, AlertRefiredReason, "The alert fired again after the change: the fix did not heal, a person should look")
-		}
-		since := EnteredAt(rem, v1beta1.PhaseVerifying, obs.Now)
-		windowEnd := since.Add(set.VerifyWindow)
-		if obs.RolloutHealthy {
-			if obs.AlertResolved {
-				return move(v1beta1.PhaseSucceeded, AlertResolvedReason, "The rollout is healthy and the alert resolved")
-			}
-			if !obs.Now.Before(windowEnd) {
-				if obs.AlertStillFiring {
-					return move(v1beta1.PhaseFailed, AlertStillFiringReason,
-						fmt.Sprintf("Alertmanager still reported the alert firing after the change and did not resolve it within %s: the fix did not heal, a person should look", set.VerifyWindow))
-				}
-				return move(v1beta1.PhaseSucceeded, VerifyWindowPassedReason,
-					fmt.Sprintf("The rollout is healthy and the alert stayed quiet for %s", set.VerifyWindow))
-			}
-			stay.RequeueAfter = min(poll, windowEnd.Sub(obs.Now))
-			return stay
-		}
-		giveUp := since.Add(max(set.VerifyWindow, set.ApplyTimeout))
-		if !obs.Now.Before(giveUp) {
-			return move(v1beta1.PhaseFailed, RolloutUnhealthyReason,
-				fmt.Sprintf("The rollout was still not healthy %s after the change", giveUp.Sub(since)))
-		}
-		stay.RequeueAfter = min(poll, giveUp.Sub(obs.Now))
-		return stay
+		return fromVerifying(rem, set, obs, poll, move, stay)
 
 	case v1beta1.PhaseSucceeded, v1beta1.PhaseFailed, v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded:
 		// Handled above: terminal phases never move.
 	}
+	return stay
+}
+
+// moveFunc builds a Decision that moves to a phase (Transition's move).
+type moveFunc = func(next v1beta1.Phase, reason, msg string) Decision
+
+// fromPending moves a Pending remediation by its guards' verdict.
+func fromPending(phase v1beta1.Phase, obs Observations, attempts int32, move moveFunc, stay Decision) Decision {
+	g := obs.Guard
+	if g == nil {
+		return stay
+	}
+	switch g.Verdict {
+	case Allow:
+		return move(v1beta1.PhasePlanning, GuardsPassedReason, "Every safety guard allows this remediation")
+	case NotYet:
+		wait := g.RetryAt.Sub(obs.Now)
+		if wait <= 0 {
+			wait = time.Second
+		}
+		return Decision{Next: phase, Reason: g.Reason, Message: g.Message, RequeueAfter: wait, Attempts: attempts}
+	case Never:
+		return move(v1beta1.PhaseSkipped, g.Reason, g.Message)
+	}
+	return stay
+}
+
+// fromProposed moves a Proposed remediation by its strategy: DryRun ends, Direct waits for the
+// patch, GitOps for its pull request.
+func fromProposed(rem *v1beta1.Remediation, set Settings, obs Observations, attempts int32,
+	move moveFunc, stay Decision) Decision {
+	switch rem.Spec.Strategy {
+	case v1beta1.StrategyDryRun:
+		return move(v1beta1.PhaseSucceeded, DryRunReason, "Planned and recorded without applying (DryRun)")
+	case v1beta1.StrategyDirect:
+		switch {
+		case obs.LiveCarriesPlan:
+			return move(v1beta1.PhaseVerifying, AlreadyAppliedReason, "The live object already carries the planned values")
+		case obs.Applied:
+			return move(v1beta1.PhaseVerifying, AppliedReason, "Patched the live object as planned")
+		case obs.Conflict:
+			return replan(set, attempts, move)
+		}
+		return stay
+	case v1beta1.StrategyGitOps:
+		if obs.PullRequest != nil {
+			return fromPullRequest(v1beta1.PhaseProposed, obs.PullRequest, move, stay)
+		}
+		if obs.Conflict {
+			return replan(set, attempts, move)
+		}
+		return stay
+	}
+	return stay
+}
+
+// fromVerifying ends verification: healthy and resolved (or quiet for the window) succeeds, a
+// refired or still firing alert or a rollout unhealthy past the deadline fails.
+func fromVerifying(rem *v1beta1.Remediation, set Settings, obs Observations, poll time.Duration,
+	move moveFunc, stay Decision) Decision {
+	if obs.AlertRefired {
+		return move(v1beta1.PhaseFailed, AlertRefiredReason, "The alert fired again after the change: the fix did not heal, a person should look")
+	}
+	since := EnteredAt(rem, v1beta1.PhaseVerifying, obs.Now)
+	windowEnd := since.Add(set.VerifyWindow)
+	if obs.RolloutHealthy {
+		if obs.AlertResolved {
+			return move(v1beta1.PhaseSucceeded, AlertResolvedReason, "The rollout is healthy and the alert resolved")
+		}
+		if !obs.Now.Before(windowEnd) {
+			if obs.AlertStillFiring {
+				return move(v1beta1.PhaseFailed, AlertStillFiringReason,
+					fmt.Sprintf("Alertmanager still reported the alert firing after the change and did not resolve it within %s: the fix did not heal, a person should look", set.VerifyWindow))
+			}
+			return move(v1beta1.PhaseSucceeded, VerifyWindowPassedReason,
+				fmt.Sprintf("The rollout is healthy and the alert stayed quiet for %s", set.VerifyWindow))
+		}
+		stay.RequeueAfter = min(poll, windowEnd.Sub(obs.Now))
+		return stay
+	}
+	giveUp := since.Add(max(set.VerifyWindow, set.ApplyTimeout))
+	if !obs.Now.Before(giveUp) {
+		return move(v1beta1.PhaseFailed, RolloutUnhealthyReason,
+			fmt.Sprintf("The rollout was still not healthy %s after the change", giveUp.Sub(since)))
+	}
+	stay.RequeueAfter = min(poll, giveUp.Sub(obs.Now))
 	return stay
 }
 
@@ -328,9 +351,9 @@ func requeueFor(next v1beta1.Phase, poll time.Duration) time.Duration {
 // history does not say (an object written by hand).
 func EnteredAt(rem *v1beta1.Remediation, phase v1beta1.Phase, fallback time.Time) time.Time {
 	h := rem.Status.History
-	for i := len(h) - 1; i >= 0; i-- {
-		if h[i].Phase == phase {
-			return h[i].Time.Time
+	for _, v := range slices.Backward(h) {
+		if v.Phase == phase {
+			return v.Time.Time
 		}
 	}
 	return fallback

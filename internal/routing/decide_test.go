@@ -189,6 +189,7 @@ func TestDecide(t *testing.T) {
 				for _, c := range r.calls {
 					g.Expect(c).To(HavePrefix("ns:"), "a protected target reads no pod or owner")
 				}
+			default:
 			}
 		})
 	}

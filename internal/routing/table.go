@@ -19,6 +19,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -71,8 +72,9 @@ func (r SkipReason) Protective() bool {
 	switch r {
 	case SkipProtectedNamespace, SkipScrapeTarget, SkipControlledHPA:
 		return true
+	default:
+		return false
 	}
-	return false
 }
 
 // Match is the routing decision for an alert that deserves a Remediation.
@@ -175,9 +177,7 @@ func (t *Table) Len() int { return len(t.snap.Load().all) }
 
 func clone(m map[types.NamespacedName]*Policy) map[types.NamespacedName]*Policy {
 	out := make(map[types.NamespacedName]*Policy, len(m)+1)
-	for k, v := range m {
-		out[k] = v
-	}
+	maps.Copy(out, m)
 	return out
 }
 

@@ -57,7 +57,7 @@ func policyAlertNames(t *testing.T) []string {
 					continue
 				}
 				g.Expect(parsed.Type).To(BeElementOf(amlabels.MatchEqual, amlabels.MatchRegexp), "%s: rule %s", f, r.Name)
-				for _, n := range strings.Split(parsed.Value, "|") {
+				for n := range strings.SplitSeq(parsed.Value, "|") {
 					if !seen[n] {
 						seen[n] = true
 						names = append(names, n)

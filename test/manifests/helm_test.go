@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -108,6 +107,7 @@ func TestHelmTemplate(t *testing.T) {
 	}{{
 		name: "defaults", release: "heal8s", namespace: "heal8s-system",
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
+			t.Helper()
 			checkManagerDeployment(t, byKind(objs, "Deployment")[0])
 			checkRBAC(t, objs, "heal8s-system", "heal8s-controller-manager")
 			checkWebhooks(t, objs, "heal8s-system", "heal8s-system/heal8s-serving-cert")
@@ -128,6 +128,7 @@ func TestHelmTemplate(t *testing.T) {
 	}, {
 		name: "every option", release: "ops", namespace: "ops-tools", values: "testdata/helm/full.yaml",
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
+			t.Helper()
 			g := NewWithT(t)
 			d := deployment(t, objs)
 			checkManagerDeployment(t, byKind(objs, "Deployment")[0])
@@ -225,6 +226,7 @@ func TestHelmTemplate(t *testing.T) {
 	}, {
 		name: "minimal", release: "heal8s", namespace: "heal8s-minimal", values: "testdata/helm/minimal.yaml",
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
+			t.Helper()
 			g := NewWithT(t)
 			d := deployment(t, objs)
 			c := d.Spec.Template.Spec.Containers[0]
@@ -303,7 +305,7 @@ func TestChartREADMEDocumentsEveryValue(t *testing.T) {
 			missing = append(missing, key)
 		}
 	}
-	sort.Strings(missing)
+	slices.Sort(missing)
 	g.Expect(missing).To(BeEmpty(), "values not documented in charts/heal8s/README.md")
 }
 

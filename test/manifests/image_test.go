@@ -87,7 +87,7 @@ func TestImageBuildCommand(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join(suite.root, "docs", "operations.md"))
 	g.Expect(err).NotTo(HaveOccurred())
 	flags := map[string]bool{}
-	for _, line := range strings.Split(string(help), "\n") {
+	for line := range strings.SplitSeq(string(help), "\n") {
 		if name, ok := strings.CutPrefix(line, "  -"); ok {
 			name = strings.Fields(name)[0]
 			flags[name] = true
@@ -147,14 +147,14 @@ func buildContext(t *testing.T, dockerfile string) string {
 		t.Fatal(err)
 	}
 	var patterns []string
-	for _, line := range strings.Split(string(ignore), "\n") {
+	for line := range strings.SplitSeq(string(ignore), "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 			patterns = append(patterns, line)
 		}
 	}
 	dir := t.TempDir()
 	builder := dockerfile[:strings.LastIndex(dockerfile, "\nFROM ")]
-	for _, line := range strings.Split(builder, "\n") {
+	for line := range strings.SplitSeq(builder, "\n") {
 		fields := strings.Fields(line)
 		if len(fields) != 3 || fields[0] != "COPY" {
 			continue

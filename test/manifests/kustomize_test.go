@@ -50,10 +50,49 @@ func TestKustomizeDefaultAppliesAndDecodes(t *testing.T) {
 	}
 	for _, kind := range []string{"Namespace", "CustomResourceDefinition", "Deployment", "ServiceAccount",
 		"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Certificate", "Issuer",
-		"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ServiceMonitor",
-		"PrometheusRule", "PodDisruptionBudget", "NetworkPolicy"} {
+		"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+		"PodDisruptionBudget", "NetworkPolicy"} {
 		g.Expect(kinds).To(HaveKey(kind), "config/default renders no %s", kind)
 	}
+	// make deploy works on a cluster without the Prometheus Operator's CRDs: its objects are
+	// opt-in (config/monitoring, below).
+	for _, u := range objs {
+		g.Expect(u.GetAPIVersion()).NotTo(HavePrefix("monitoring.coreos.com/"),
+			"config/default renders %s %s, which needs the Prometheus Operator's CRDs", u.GetKind(), u.GetName())
+	}
+	dryRunApply(t, objs)
+}
+
+// TestKustomizeMonitoring: config/monitoring adds the ServiceMonitor and PrometheusRule to a
+// config/default install, named and placed as config/default's objects, the ServiceMonitor
+// verifying the metrics certificate config/default issues.
+func TestKustomizeMonitoring(t *testing.T) {
+	g := NewWithT(t)
+	out := runTool(t, tool(t, "kustomize", "KUSTOMIZE"), "build", "config/monitoring")
+	objs, err := decodeAll(out)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(byKind(objs, "ServiceMonitor")).To(HaveLen(1))
+	g.Expect(byKind(objs, "PrometheusRule")).To(HaveLen(1))
+	g.Expect(objs).To(HaveLen(2))
+
+	var metricsService *unstructured.Unstructured
+	for _, u := range kustomizeDefault(t) {
+		if u.GetKind() == "Service" && strings.HasSuffix(u.GetName(), "-metrics-service") {
+			metricsService = u
+		}
+	}
+	g.Expect(metricsService).NotTo(BeNil(), "config/default has no metrics Service")
+	sm := byKind(objs, "ServiceMonitor")[0]
+	g.Expect(sm.GetNamespace()).To(Equal(operatorNamespace))
+	endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	g.Expect(endpoints).NotTo(BeEmpty())
+	serverName, _, _ := unstructured.NestedString(endpoints[0].(map[string]any), "tlsConfig", "serverName")
+	g.Expect(serverName).To(Equal(metricsService.GetName() + "." + operatorNamespace + ".svc"))
+	selector, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
+	for k, v := range selector {
+		g.Expect(metricsService.GetLabels()).To(HaveKeyWithValue(k, v), "the ServiceMonitor selects the metrics Service")
+	}
+	g.Expect(byKind(objs, "PrometheusRule")[0].GetNamespace()).To(Equal(operatorNamespace))
 	dryRunApply(t, objs)
 }
 

@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -214,7 +213,7 @@ func (s *Server) getTree(r *repo, ref string, recursive bool) reply {
 		h := sha256.Sum256([]byte(treeSHA + d))
 		entries = append(entries, entry{Path: d, Mode: "040000", Type: "tree", SHA: hex.EncodeToString(h[:20])})
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.Path, b.Path) })
 	return jsonReply(http.StatusOK, map[string]any{"sha": treeSHA, "tree": entries, "truncated": false})
 }
 

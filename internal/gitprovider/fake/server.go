@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -282,9 +283,7 @@ func (s *Server) handle(req *http.Request, path string, body []byte) reply {
 	if rep.header == nil {
 		rep.header = http.Header{}
 	}
-	for k, v := range s.rateHeaders() {
-		rep.header[k] = v
-	}
+	maps.Copy(rep.header, s.rateHeaders())
 	return rep
 }
 

@@ -54,8 +54,7 @@ func start(t *testing.T) (*fake.Server, *gh.Client) {
 }
 
 func status(err error) int {
-	var er *gh.ErrorResponse
-	if errors.As(err, &er) {
+	if er, ok := errors.AsType[*gh.ErrorResponse](err); ok {
 		return er.Response.StatusCode
 	}
 	return 0

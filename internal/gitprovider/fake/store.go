@@ -25,6 +25,7 @@ import (
 	"crypto/sha1" //nolint:gosec // Git object names are SHA-1; nothing here is a security boundary.
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -99,9 +100,7 @@ func (r *repo) putTree(entries map[string]string) string {
 	}
 	sha := hex.EncodeToString(h.Sum(nil))
 	cp := make(map[string]string, len(entries))
-	for k, v := range entries {
-		cp[k] = v
-	}
+	maps.Copy(cp, entries)
 	r.trees[sha] = cp
 	return sha
 }
@@ -152,9 +151,7 @@ func (r *repo) resolveCommit(ref string) (string, bool) {
 func (r *repo) commitFiles(parent string, files map[string][]byte, message string, at time.Time) string {
 	entries := map[string]string{}
 	if parent != "" {
-		for k, v := range r.treeOf(parent) {
-			entries[k] = v
-		}
+		maps.Copy(entries, r.treeOf(parent))
 	}
 	for p, content := range files {
 		if content == nil {
@@ -270,9 +267,7 @@ func (r *repo) merge(p *pull, at time.Time) (string, error) {
 	mb := r.mergeBase(baseSHA, head)
 	headTree, mbTree, baseTree := r.treeOf(head), r.treeOf(mb), r.treeOf(baseSHA)
 	entries := map[string]string{}
-	for k, v := range baseTree {
-		entries[k] = v
-	}
+	maps.Copy(entries, baseTree)
 	for _, path := range r.changedPaths(mb, head) {
 		if baseTree[path] != mbTree[path] && baseTree[path] != headTree[path] {
 			return "", fmt.Errorf("merge conflict in %s", path)

@@ -88,8 +88,7 @@ func (pl *Poller) ListPullRequests(ctx context.Context, repository string) (prs 
 		return clonePRs(prev.prs), true, nil
 	}
 	if err != nil {
-		var er *gh.ErrorResponse
-		if errors.As(err, &er) {
+		if _, ok := errors.AsType[*gh.ErrorResponse](err); ok {
 			err = mapErr(err)
 		}
 		return nil, false, fmt.Errorf("listing pull requests of %s: %w", repository, err)

@@ -74,7 +74,10 @@ func (e env) harness() providertest.Harness {
 }
 
 func TestContractAgainstFakeGitHub(t *testing.T) {
-	providertest.Run(t, func(t *testing.T) providertest.Harness { return newEnv(t).harness() })
+	providertest.Run(t, func(t *testing.T) providertest.Harness {
+		t.Helper()
+		return newEnv(t).harness()
+	})
 }
 
 func TestContractWithGitHubAppOnEnterpriseURL(t *testing.T) {
@@ -83,6 +86,7 @@ func TestContractWithGitHubAppOnEnterpriseURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	providertest.Run(t, func(t *testing.T) providertest.Harness {
+		t.Helper()
 		// The wall clock: ghinstallation judges the token's expiry by it.
 		srv, err := fake.New(fake.Options{})
 		if err != nil {

@@ -58,7 +58,7 @@ var ErrEmptySecret = errors.New("webhook secret is empty")
 // NewWebhookHandlerFromFile reads the shared secret from a file (a mounted Secret); surrounding
 // whitespace is ignored.
 func NewWebhookHandlerFromFile(secretFile string, callback PullRequestCallback) (*WebhookHandler, error) {
-	b, err := os.ReadFile(secretFile)
+	b, err := os.ReadFile(secretFile) //nolint:gosec // G304: the path is the operator's --github-webhook-secret-file flag.
 	if err != nil {
 		return nil, fmt.Errorf("reading webhook secret file: %w", err)
 	}
@@ -87,8 +87,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 			return
 		}

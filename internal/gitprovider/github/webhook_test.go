@@ -175,7 +175,7 @@ func TestWebhookSecretFile(t *testing.T) {
 // FuzzWebhookPayload feeds signed arbitrary bodies: the handler must never panic and must answer
 // with one of its documented codes.
 func FuzzWebhookPayload(f *testing.F) {
-	f.Add([]byte(prEvent("closed", "heal8s/a", true)), "pull_request")
+	f.Add(prEvent("closed", "heal8s/a", true), "pull_request")
 	f.Add([]byte(`{"action":"closed","pull_request":null}`), "pull_request")
 	f.Add([]byte(`[]`), "ping")
 	f.Fuzz(func(t *testing.T, body []byte, event string) {
