@@ -249,10 +249,13 @@ func TestBundleMetadata(t *testing.T) {
 	var examples []map[string]any
 	g.Expect(json.Unmarshal([]byte(a["alm-examples"]), &examples)).To(Succeed())
 	g.Expect(examples).NotTo(BeEmpty())
+	kinds := map[any]int{}
 	for _, e := range examples {
 		g.Expect(e["apiVersion"]).To(Equal("heal8s.io/v1beta1"))
-		g.Expect(e["kind"]).To(Equal("RemediationPolicy"))
+		g.Expect(e["kind"]).To(BeElementOf("RemediationPolicy", "Notifier"), "only what a user creates")
+		kinds[e["kind"]]++
 	}
+	g.Expect(kinds).To(HaveKey("RemediationPolicy"))
 	var internal []string
 	g.Expect(json.Unmarshal([]byte(a["operators.operatorframework.io/internal-objects"]), &internal)).To(Succeed())
 	g.Expect(internal).To(ConsistOf("remediations.heal8s.io"))
