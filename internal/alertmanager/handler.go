@@ -47,6 +47,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("method %s not allowed; Alertmanager's webhook uses POST", r.Method), http.StatusMethodNotAllowed)
 		return
 	}
+	if h.token != nil && h.token.ready() != nil {
+		// Never open: without its token the receiver refuses everyone, and says it is waiting.
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "heal8s has no receiver token yet: create the Secret mounted at its --receiver-token-file "+
+			"(docs/quick-start.md); alerts are refused until then", http.StatusServiceUnavailable)
+		return
+	}
 	if h.token != nil && !h.token.authorized(r.Header.Get("Authorization")) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="heal8s"`)
 		http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)

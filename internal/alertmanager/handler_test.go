@@ -21,12 +21,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -127,18 +129,61 @@ func TestNewRefusesToRunOpen(t *testing.T) {
 	tbl := tableFor(t)
 	_, err := New(Options{}, nil, nil, tbl, nil)
 	g.Expect(err).To(MatchError(ErrNoToken))
-	empty := filepath.Join(t.TempDir(), "token")
-	g.Expect(os.WriteFile(empty, []byte("\n"), 0o600)).To(Succeed())
-	_, err = New(Options{TokenFile: empty}, nil, nil, tbl, nil)
-	g.Expect(err).To(MatchError(ErrNoToken))
-	_, err = New(Options{TokenFile: filepath.Join(t.TempDir(), "missing")}, nil, nil, tbl, nil)
-	g.Expect(err).To(MatchError(ErrNoToken))
 	r, err := New(Options{Insecure: true}, nil, nil, tbl, nil)
 	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(r.TokenError()).To(Succeed())
 	g.Expect(r.NeedLeaderElection()).To(BeFalse())
 	g.Expect(r.opts.BindAddress).To(Equal(":9095"))
 	g.Expect(r.opts.MaxBodyBytes).To(Equal(int64(4 << 20)))
 	g.Expect(r.opts.FlushInterval).To(Equal(5 * time.Second))
+}
+
+// A token file that is missing or empty (the Secret not created yet; the manager's volume is
+// optional) is waited for: every request is refused with 503 saying why, never let in, until the
+// file holds a token.
+func TestTokenFileIsWaitedFor(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prepare func(path string) error
+	}{
+		{"missing", func(string) error { return nil }},
+		{"empty", func(path string) error { return os.WriteFile(path, []byte("\n"), 0o600) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			path := filepath.Join(t.TempDir(), "token")
+			g.Expect(tc.prepare(path)).To(Succeed())
+			r, err := New(Options{TokenFile: path, Logger: logr.Discard()}, nil, nil, tableFor(t), nil)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(r.TokenError()).To(MatchError(ErrNoToken))
+			r.handler.loaded.Store(true)
+			srv := httptest.NewServer(r.Handler())
+			defer srv.Close()
+			send := func(token string) (int, string) {
+				req, _ := http.NewRequest(http.MethodPost, srv.URL+Path, strings.NewReader(`{"version":"4"}`))
+				req.Header.Set("Content-Type", "application/json")
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				return do(t, req)
+			}
+			for _, token := range []string{"", "anything"} {
+				code, body := send(token)
+				g.Expect(code).To(Equal(http.StatusServiceUnavailable), "token %q", token)
+				g.Expect(body).To(ContainSubstring("no receiver token yet"))
+			}
+
+			g.Expect(os.WriteFile(path, []byte("late-token\n"), 0o600)).To(Succeed())
+			later := time.Now().Add(time.Minute)
+			g.Expect(os.Chtimes(path, later, later)).To(Succeed())
+			g.Expect(r.TokenError()).To(Succeed())
+			code, _ := send("wrong")
+			g.Expect(code).To(Equal(http.StatusUnauthorized))
+			code, _ = send("late-token")
+			g.Expect(code).NotTo(Equal(http.StatusUnauthorized))
+			g.Expect(code).NotTo(Equal(http.StatusServiceUnavailable))
+		})
+	}
 }
 
 func TestTokenFileIsReread(t *testing.T) {

@@ -131,7 +131,9 @@ var (
 
 // New builds a receiver. c is the manager's client (cached reads, direct writes) and apiReader
 // its uncached reader, used after a write conflict. Without a readable, non-empty token file
-// New fails with ErrNoToken unless opts.Insecure is set.
+// New fails with ErrNoToken when neither opts.TokenFile nor opts.Insecure is set. A TokenFile
+// that is missing or empty is waited for: the receiver refuses every alert (503) until it holds a
+// token.
 func New(opts Options, c client.Client, apiReader client.Reader, table *routing.Table, rec *metrics.Recorder) (*Receiver, error) {
 	opts.setDefaults()
 	in := &intake{
@@ -149,11 +151,9 @@ func New(opts Options, c client.Client, apiReader client.Reader, table *routing.
 	h := &handler{intake: in, maxBody: opts.MaxBodyBytes, log: opts.Logger}
 	switch {
 	case opts.TokenFile != "":
-		tf, err := newTokenFile(opts.TokenFile)
-		if err != nil {
-			return nil, err
-		}
-		h.token = tf
+		// A token file that does not exist yet is waited for, never run open: every request is
+		// refused until it holds a token (TokenError, and a log line every minute in Start).
+		h.token = newTokenFile(opts.TokenFile)
 	case !opts.Insecure:
 		return nil, fmt.Errorf("%w: set --receiver-token-file, or --receiver-insecure to accept unauthenticated alerts", ErrNoToken)
 	}
@@ -177,6 +177,15 @@ func (r *Receiver) Flush(ctx context.Context) error { return r.intake.flush(ctx)
 // NeedLeaderElection is false: every replica behind the Service receives alerts.
 func (r *Receiver) NeedLeaderElection() bool { return false }
 
+// TokenError is nil when the receiver runs insecure or has read its token, else the ErrNoToken
+// saying which file is missing or empty.
+func (r *Receiver) TokenError() error {
+	if r.handler.token == nil {
+		return nil
+	}
+	return r.handler.token.ready()
+}
+
 // Addr is the address the receiver listens on, once Start has bound it; it waits until then or
 // until ctx ends.
 func (r *Receiver) Addr(ctx context.Context) (net.Addr, error) {
@@ -185,6 +194,32 @@ func (r *Receiver) Addr(ctx context.Context) (net.Addr, error) {
 		return r.addr, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// watchToken logs, every interval until it is there, that the token file is missing, and once
+// when it appears: a manager installed before its receiver token Secret says why it refuses
+// alerts instead of waiting silently.
+func (r *Receiver) watchToken(ctx context.Context, interval time.Duration) {
+	if r.TokenError() == nil {
+		return
+	}
+	log := r.opts.Logger
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		err := r.TokenError()
+		if err == nil {
+			log.Info("Receiver token loaded; accepting alerts", "file", r.opts.TokenFile)
+			return
+		}
+		log.Error(err, "No receiver token: every alert is refused with 503 until the Secret mounted at --receiver-token-file "+
+			"exists and holds a token (docs/quick-start.md)", "file", r.opts.TokenFile)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
@@ -270,6 +305,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 	r.addr = ln.Addr()
 	close(r.ready)
 	go r.waitForTable(ctx)
+	go r.watchToken(ctx, time.Minute)
 	log.Info("Alertmanager receiver listening", "address", r.addr.String(), "path", Path, "tls", r.opts.CertDir != "")
 
 	flushed := make(chan struct{})

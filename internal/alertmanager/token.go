@@ -44,12 +44,19 @@ type tokenFile struct {
 	digest  [sha256.Size]byte
 }
 
-func newTokenFile(path string) (*tokenFile, error) {
+// newTokenFile reads the token at path when it is there; a file that is missing or empty now
+// (the Secret not created yet: the manager's volume is optional) is read again on every request,
+// and until it holds a token every request is refused (ready says why).
+func newTokenFile(path string) *tokenFile {
 	t := &tokenFile{path: path}
-	if _, err := t.current(); err != nil {
-		return nil, err
-	}
-	return t, nil
+	_, _ = t.current()
+	return t
+}
+
+// ready returns nil once a token has been read, else the ErrNoToken saying what is missing.
+func (t *tokenFile) ready() error {
+	_, err := t.current()
+	return err
 }
 
 // current returns the token's digest, rereading the file when it changed. When the file cannot be
