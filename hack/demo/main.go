@@ -281,7 +281,7 @@ func follow(ctx context.Context, st *harness.Stack, alert harness.Alert) (*v1bet
 			}
 		case v1beta1.PhaseSucceeded, v1beta1.PhaseFailed, v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded:
 			return rem, nil
-		case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseProposed, "":
+		case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseAwaitingApproval, v1beta1.PhaseProposed, "":
 		}
 	}
 }

@@ -135,8 +135,8 @@ func (r *RemediationReconciler) recordTransition(s *scope, from v1beta1.Phase, d
 	case v1beta1.PhaseFailed:
 		m.RemediationsFailed.WithLabelValues(action, ns, d.Reason).Inc()
 	case v1beta1.PhaseSkipped, v1beta1.PhaseSuperseded:
-	case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseProposed, v1beta1.PhaseAwaitingMerge,
-		v1beta1.PhaseApplying, v1beta1.PhaseVerifying:
+	case v1beta1.PhasePending, v1beta1.PhasePlanning, v1beta1.PhaseAwaitingApproval, v1beta1.PhaseProposed,
+		v1beta1.PhaseAwaitingMerge, v1beta1.PhaseApplying, v1beta1.PhaseVerifying:
 	}
 	m.RemediationDuration.WithLabelValues(action, string(d.Next)).Observe(s.now.Sub(rem.CreationTimestamp.Time).Seconds())
 }
