@@ -73,10 +73,20 @@ func setupNotifications(mgr ctrl.Manager, o notifyOptions) error {
 	if err := mgr.Add(d); err != nil {
 		return fmt.Errorf("adding the notification dispatcher: %w", err)
 	}
-	if err := (&controller.NotifierReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Dispatcher: d}).SetupWithManager(mgr); err != nil {
+	notifiers := &controller.NotifierReconciler{
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Dispatcher: d,
+	}
+	if err := notifiers.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Notifier controller: %w", err)
 	}
-	if err := (&controller.NotificationReconciler{Client: mgr.GetClient(), Dispatcher: d, DashboardURL: o.dashboardURL}).SetupWithManager(mgr); err != nil {
+	notifications := &controller.NotificationReconciler{
+		Client:       mgr.GetClient(),
+		Dispatcher:   d,
+		DashboardURL: o.dashboardURL,
+	}
+	if err := notifications.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the notification controller: %w", err)
 	}
 	return nil

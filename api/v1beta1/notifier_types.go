@@ -23,7 +23,7 @@ import (
 
 // AnnotationNotifierSecret must be "true" on a Secret a Notifier uses: a Secret says what it
 // is for, so no other credential of the namespace is sent to a webhook.
-const AnnotationNotifierSecret = "heal8s.io/notifier-secret"
+const AnnotationNotifierSecret = "heal8s.io/notifier-secret" //nolint:gosec // G101: an annotation name, not a credential.
 
 // NotifierType is where a Notifier's messages go and how they are encoded.
 // +kubebuilder:validation:Enum=slack;msteams;generic

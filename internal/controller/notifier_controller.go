@@ -86,22 +86,22 @@ func (r *NotifierReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return ctrl.Result{}, fmt.Errorf("reading Notifier %s: %w", req, err)
 	}
 	ensureOutbox(r.Dispatcher, n)
-	ready := metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: NotifierReadyReason, Message: "Delivering"}
+	ready := metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionTrue, Reason: NotifierReadyReason, Message: "Delivering"}
 	if n.Spec.Suspend {
 		r.Dispatcher.Suspend(req.NamespacedName)
-		ready = metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: NotifierSuspendedReason, Message: "Suspended: nothing is sent"}
+		ready = metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionFalse, Reason: NotifierSuspendedReason, Message: "Suspended: nothing is sent"}
 	} else {
 		target, reason, err := r.target(ctx, n)
 		if err != nil {
 			r.Dispatcher.Configure(req.NamespacedName, nil)
-			ready = metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: reason, Message: err.Error()}
+			ready = metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: err.Error()}
 		} else {
 			r.Dispatcher.Configure(req.NamespacedName, target)
 		}
 	}
 	stats, _ := r.Dispatcher.Stats(req.NamespacedName)
 	if ready.Status == metav1.ConditionTrue && stats.LastError != "" {
-		ready = metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: NotifierDeliveryFailedReason, Message: stats.LastError}
+		ready = metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionFalse, Reason: NotifierDeliveryFailedReason, Message: stats.LastError}
 	}
 	if err := r.writeStatus(ctx, n, ready, stats); err != nil {
 		log.V(1).Info("Could not update Notifier status", "error", err.Error())
@@ -142,7 +142,7 @@ func (r *NotifierReconciler) target(ctx context.Context, n *v1beta1.Notifier) (*
 	// A Secret says what it is for (as Git credentials do, docs/security.md): without this
 	// annotation a Notifier cannot turn another credential of its namespace (in the operator
 	// namespace: the GitHub token) into a bearer token sent to a webhook.
-	if s.Annotations[v1beta1.AnnotationNotifierSecret] != "true" {
+	if s.Annotations[v1beta1.AnnotationNotifierSecret] != markerTrue {
 		return nil, NotifierSecretInvalidReason, fmt.Errorf("secret %s lacks the annotation %s: \"true\" that makes it a notification Secret", key.Name, v1beta1.AnnotationNotifierSecret)
 	}
 	t := &notify.Target{

@@ -39,6 +39,10 @@ import (
 // its ReplicaSet is marked heal8s.io/stable=true, the rollback target RollbackImage prefers.
 const DefaultStableAfter = 10 * time.Minute
 
+// markerTrue is the value that sets a heal8s marker label or annotation (heal8s.io/stable,
+// heal8s.io/notifier-secret).
+const markerTrue = "true"
+
 // StableRevisionReconciler labels a Deployment's current ReplicaSet heal8s.io/stable=true once the
 // Deployment has run fully available on it for StableAfter, so that RollbackImage goes back to a
 // revision known to have worked rather than merely to an older one. It acts only in namespaces
@@ -90,7 +94,7 @@ func (r *StableRevisionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		if !metav1.IsControlledBy(rs, d) || rev == "" || rs.Annotations[actions.RevisionAnnotation] != rev {
 			continue
 		}
-		if rs.Labels[v1beta1.LabelStable] == "true" {
+		if rs.Labels[v1beta1.LabelStable] == markerTrue {
 			return ctrl.Result{}, nil
 		}
 		after := r.StableAfter
@@ -107,7 +111,7 @@ func (r *StableRevisionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		if rs.Labels == nil {
 			rs.Labels = map[string]string{}
 		}
-		rs.Labels[v1beta1.LabelStable] = "true"
+		rs.Labels[v1beta1.LabelStable] = markerTrue
 		if err := r.Patch(ctx, rs, patch); err != nil {
 			if apierrors.IsNotFound(err) {
 				return ctrl.Result{}, nil

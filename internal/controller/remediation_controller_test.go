@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -1019,9 +1020,7 @@ spec:
 			fluxApplies("apps-"+ns, ns+"_web_apps_Deployment")
 			policy(v1beta1.StrategyGitOps, noRepository)
 			provider.mu.Lock()
-			for k, v := range fleet(ns) {
-				provider.repo[k] = v
-			}
+			maps.Copy(provider.repo, fleet(ns))
 			provider.mu.Unlock()
 			Expect(k8sClient.Create(ctx, newRemediation("flux-1", memory, v1beta1.StrategyGitOps, "web"))).To(Succeed())
 			r := waitPhase("flux-1", v1beta1.PhaseAwaitingMerge)

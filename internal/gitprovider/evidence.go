@@ -18,6 +18,7 @@ package gitprovider
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -54,19 +55,10 @@ func (p Proposal) AfterEdit() Proposal {
 		return p
 	}
 	p.Body += renderEvidence(*ev)
-	if ev.Unverified != "" && !containsString(p.Labels, UnverifiedRenderLabel) {
+	if ev.Unverified != "" && !slices.Contains(p.Labels, UnverifiedRenderLabel) {
 		p.Labels = append(append([]string{}, p.Labels...), UnverifiedRenderLabel)
 	}
 	return p
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // renderEvidence is the body's "Proof by rendering" section. Paths and diffs come from the

@@ -132,7 +132,7 @@ func OwnedBy(message, owner string) bool {
 // HasOwnerTrailer reports whether a commit message carries an OwnerTrailer line for any owner:
 // whether heal8s made the commit.
 func HasOwnerTrailer(message string) bool {
-	for _, line := range strings.Split(message, "\n") {
+	for line := range strings.SplitSeq(message, "\n") {
 		if strings.HasPrefix(strings.TrimSpace(line), OwnerTrailer+": ") {
 			return true
 		}

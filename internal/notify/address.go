@@ -46,7 +46,7 @@ type AddressPolicy struct {
 // ParseAllowedHosts reads --notification-allowed-hosts: comma-separated hosts or *.domain.
 func ParseAllowedHosts(s string) ([]string, error) {
 	var out []string
-	for _, h := range strings.Split(s, ",") {
+	for h := range strings.SplitSeq(s, ",") {
 		h = strings.ToLower(strings.TrimSpace(h))
 		if h == "" {
 			continue

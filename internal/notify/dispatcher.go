@@ -243,13 +243,11 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	jobs := make(chan job)
 	var wg sync.WaitGroup
 	for range d.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for j := range jobs {
 				d.deliver(ctx, j)
 			}
-		}()
+		})
 	}
 	defer func() {
 		close(jobs)
@@ -314,8 +312,8 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) {
 	if ok {
 		gaveUp := b.out.Done(now, err, retryable, retryAfter)
 		prev := b.stats.LastError
-		switch {
-		case err == nil:
+		switch err {
+		case nil:
 			b.stats.Delivered++
 			b.stats.LastDelivery = now
 			b.stats.LastError = ""

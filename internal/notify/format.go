@@ -18,7 +18,7 @@ package notify
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
@@ -79,7 +79,7 @@ func Change(e *Event) []string {
 			keys = append(keys, k)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
 		b, a := e.Before[k], e.After[k]
@@ -123,7 +123,7 @@ func DigestTitle(events []Event) string {
 func Facts(e *Event) [][2]string {
 	f := [][2]string{{"Alert", alertText(e)}, {"Target", targetText(e)}}
 	if ch := Change(e); len(ch) > 0 {
-		var b, a []string
+		b, a := make([]string, 0, len(ch)), make([]string, 0, len(ch))
 		for _, l := range ch {
 			k, rest, _ := strings.Cut(l, ": ")
 			before, after, _ := strings.Cut(rest, " \u2192 ")

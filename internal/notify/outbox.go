@@ -20,7 +20,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -224,7 +224,7 @@ func (o *Outbox) HandledUntil() time.Time {
 		}
 	}
 	if len(times) > 0 {
-		sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+		slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
 		return times[0]
 	}
 	if o.handledAny {

@@ -25,6 +25,15 @@ import (
 // Slack's Block Kit, as documented at https://api.slack.com/reference/block-kit/blocks and
 // https://api.slack.com/methods/chat.postMessage (see testdata/README.md).
 
+// Text object types: plain text, and Slack's markdown (mrkdwn).
+const (
+	slackPlainText = "plain_text"
+	slackMrkdwn    = "mrkdwn"
+)
+
+// slackSection is the block type of text and fields.
+const slackSection = "section"
+
 type slackText struct {
 	Type  string `json:"type"`
 	Text  string `json:"text"`
@@ -68,33 +77,33 @@ func SlackPayload(events []Event, omitted int, channel string) ([]byte, error) {
 	if len(events) == 1 && omitted == 0 {
 		e := &events[0]
 		m.Text = Title(e)
-		m.Blocks = append(m.Blocks, slackBlock{Type: "header", Text: &slackText{Type: "plain_text", Text: clip(Title(e), 150), Emoji: true}})
+		m.Blocks = append(m.Blocks, slackBlock{Type: "header", Text: &slackText{Type: slackPlainText, Text: clip(Title(e), 150), Emoji: true}})
 		if e.Message != "" {
-			m.Blocks = append(m.Blocks, slackBlock{Type: "section", Text: &slackText{Type: "mrkdwn", Text: slackEscape(clip(e.Message, maxText))}})
+			m.Blocks = append(m.Blocks, slackBlock{Type: slackSection, Text: &slackText{Type: slackMrkdwn, Text: slackEscape(clip(e.Message, maxText))}})
 		}
 		var fields []slackText
 		for _, f := range Facts(e) {
-			fields = append(fields, slackText{Type: "mrkdwn", Text: clip("*"+f[0]+"*\n"+slackEscape(f[1]), 2000)})
+			fields = append(fields, slackText{Type: slackMrkdwn, Text: clip("*"+f[0]+"*\n"+slackEscape(f[1]), 2000)})
 		}
 		// A section holds at most 10 fields.
 		for len(fields) > 0 {
 			n := min(len(fields), 10)
-			m.Blocks = append(m.Blocks, slackBlock{Type: "section", Fields: fields[:n]})
+			m.Blocks = append(m.Blocks, slackBlock{Type: slackSection, Fields: fields[:n]})
 			fields = fields[n:]
 		}
 		if links := Links(e); len(links) > 0 {
 			b := slackBlock{Type: "actions"}
 			for i, l := range links {
-				b.Elements = append(b.Elements, slackElement{Type: "button", Text: &slackText{Type: "plain_text", Text: l[0]}, URL: l[1], ActionID: fmt.Sprintf("heal8s-link-%d", i)})
+				b.Elements = append(b.Elements, slackElement{Type: "button", Text: &slackText{Type: slackPlainText, Text: l[0]}, URL: l[1], ActionID: fmt.Sprintf("heal8s-link-%d", i)})
 			}
 			m.Blocks = append(m.Blocks, b)
 		}
-		m.Blocks = append(m.Blocks, slackBlock{Type: "context", Elements: []slackElement{{Type: "mrkdwn",
+		m.Blocks = append(m.Blocks, slackBlock{Type: "context", Elements: []slackElement{{Type: slackMrkdwn,
 			Text: slackEscape(fmt.Sprintf("heal8s \u00b7 %s/%s \u00b7 %s", e.Namespace, e.Remediation, e.Time.Format("2006-01-02 15:04:05 UTC")))}}})
 	} else {
 		title := DigestTitle(events)
 		m.Text = title
-		m.Blocks = append(m.Blocks, slackBlock{Type: "header", Text: &slackText{Type: "plain_text", Text: clip(title, 150), Emoji: true}})
+		m.Blocks = append(m.Blocks, slackBlock{Type: "header", Text: &slackText{Type: slackPlainText, Text: clip(title, 150), Emoji: true}})
 		var lines []string
 		for i := range events {
 			if i == MaxDetailed {
@@ -109,7 +118,7 @@ func SlackPayload(events []Event, omitted int, channel string) ([]byte, error) {
 		if more := len(events) - min(len(events), MaxDetailed) + omitted; more > 0 {
 			lines = append(lines, fmt.Sprintf("\u2026and %d more; see the dashboard or `kubectl get remediations`", more))
 		}
-		m.Blocks = append(m.Blocks, slackBlock{Type: "section", Text: &slackText{Type: "mrkdwn", Text: clip(strings.Join(lines, "\n"), 3000)}})
+		m.Blocks = append(m.Blocks, slackBlock{Type: slackSection, Text: &slackText{Type: slackMrkdwn, Text: clip(strings.Join(lines, "\n"), 3000)}})
 	}
 	b, err := json.Marshal(m)
 	if err != nil {

@@ -19,6 +19,7 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
@@ -46,6 +47,24 @@ type adaptiveCard struct {
 	Body    []map[string]any `json:"body"`
 	Actions []map[string]any `json:"actions,omitempty"`
 	MSTeams map[string]any   `json:"msteams,omitempty"`
+}
+
+// Adaptive Card: the property that says what an element is, and the element most messages use.
+const (
+	cardType      = "type"
+	cardTextBlock = "TextBlock"
+)
+
+// textBlock is a wrapped Adaptive Card TextBlock showing text, with further properties.
+func textBlock(text string, props map[string]any) map[string]any {
+	b := map[string]any{cardType: cardTextBlock, "text": text, "wrap": true}
+	maps.Copy(b, props)
+	return b
+}
+
+// cardHeading is the TextBlock that titles a card.
+func cardHeading(text string) map[string]any {
+	return textBlock(text, map[string]any{"weight": "Bolder", "size": "Medium", "style": "heading"})
 }
 
 func teamsColor(t v1beta1.NotificationEvent) string {
@@ -82,29 +101,34 @@ func TeamsPayload(events []Event, omitted int) ([]byte, error) {
 	}
 	if len(events) == 1 && omitted == 0 {
 		e := &events[0]
-		card.Body = append(card.Body, map[string]any{"type": "TextBlock", "text": teamsEscape(Title(e)), "weight": "Bolder", "size": "Medium", "wrap": true, "color": teamsColor(e.Type), "style": "heading"})
+		title := cardHeading(teamsEscape(Title(e)))
+		title["color"] = teamsColor(e.Type)
+		card.Body = append(card.Body, title)
 		if e.Message != "" {
-			card.Body = append(card.Body, map[string]any{"type": "TextBlock", "text": teamsEscape(clip(e.Message, maxText)), "wrap": true})
+			card.Body = append(card.Body, textBlock(teamsEscape(clip(e.Message, maxText)), nil))
 		}
 		var facts []map[string]any
 		for _, f := range Facts(e) {
 			facts = append(facts, map[string]any{"title": f[0], "value": teamsEscape(f[1])})
 		}
-		card.Body = append(card.Body, map[string]any{"type": "FactSet", "facts": facts})
-		card.Body = append(card.Body, map[string]any{"type": "TextBlock", "text": "heal8s \u00b7 " + e.Time.Format("2006-01-02 15:04:05 UTC"), "isSubtle": true, "size": "Small", "wrap": true})
+		card.Body = append(card.Body, map[string]any{cardType: "FactSet", "facts": facts})
+		card.Body = append(card.Body, textBlock("heal8s \u00b7 "+e.Time.Format("2006-01-02 15:04:05 UTC"),
+			map[string]any{"isSubtle": true, "size": "Small"}))
 		for _, l := range Links(e) {
-			card.Actions = append(card.Actions, map[string]any{"type": "Action.OpenUrl", "title": l[0], "url": l[1]})
+			card.Actions = append(card.Actions, map[string]any{cardType: "Action.OpenUrl", "title": l[0], "url": l[1]})
 		}
 	} else {
-		card.Body = append(card.Body, map[string]any{"type": "TextBlock", "text": DigestTitle(events), "weight": "Bolder", "size": "Medium", "wrap": true, "style": "heading"})
+		card.Body = append(card.Body, cardHeading(DigestTitle(events)))
 		for i := range events {
 			if i == MaxDetailed {
 				break
 			}
-			card.Body = append(card.Body, map[string]any{"type": "TextBlock", "text": "- " + teamsEscape(Line(&events[i])), "wrap": true, "spacing": "Small", "color": teamsColor(events[i].Type)})
+			card.Body = append(card.Body, textBlock("- "+teamsEscape(Line(&events[i])),
+				map[string]any{"spacing": "Small", "color": teamsColor(events[i].Type)}))
 		}
 		if more := len(events) - min(len(events), MaxDetailed) + omitted; more > 0 {
-			card.Body = append(card.Body, map[string]any{"type": "TextBlock", "text": fmt.Sprintf("\u2026and %d more; see the dashboard or kubectl get remediations", more), "isSubtle": true, "wrap": true})
+			card.Body = append(card.Body, textBlock(fmt.Sprintf("\u2026and %d more; see the dashboard or kubectl get remediations", more),
+				map[string]any{"isSubtle": true}))
 		}
 	}
 	m := teamsMessage{Type: "message", Attachments: []teamsAttachment{{ContentType: "application/vnd.microsoft.card.adaptive", Content: card}}}

@@ -84,7 +84,7 @@ func Explain(ctx context.Context, c client.Reader, key types.NamespacedName, max
 func eventsAbout(ctx context.Context, c client.Reader, rem *v1beta1.Remediation) ([]eventsv1.Event, error) {
 	list := &eventsv1.EventList{}
 	err := c.List(ctx, list, client.InNamespace(rem.Namespace),
-		client.MatchingFields{"regarding.kind": "Remediation", "regarding.name": rem.Name})
+		client.MatchingFields{"regarding.kind": remediationKind, "regarding.name": rem.Name})
 	if err != nil {
 		list = &eventsv1.EventList{}
 		if err := c.List(ctx, list, client.InNamespace(rem.Namespace)); err != nil {
@@ -120,7 +120,7 @@ func PrintExplanation(w io.Writer, e *Explanation, format Format, now time.Time)
 	switch format {
 	case FormatJSON, FormatYAML:
 		obj := e.Remediation.DeepCopy()
-		obj.APIVersion, obj.Kind = v1beta1.GroupVersion.String(), "Remediation"
+		obj.APIVersion, obj.Kind = v1beta1.GroupVersion.String(), remediationKind
 		obj.ManagedFields = nil
 		var (
 			b   []byte

@@ -49,7 +49,7 @@ func PrintRemediations(w io.Writer, items []v1beta1.Remediation, o ListOptions, 
 		list := v1beta1.RemediationList{Items: items}
 		list.APIVersion, list.Kind = "v1", "List"
 		for i := range list.Items {
-			list.Items[i].APIVersion, list.Items[i].Kind = v1beta1.GroupVersion.String(), "Remediation"
+			list.Items[i].APIVersion, list.Items[i].Kind = v1beta1.GroupVersion.String(), remediationKind
 			list.Items[i].ManagedFields = nil
 		}
 		var out []byte

@@ -45,7 +45,11 @@ import (
 // Stdin is the file name that reads standard input, as in kubectl -f -.
 const Stdin = "-"
 
-const policyKind = "RemediationPolicy"
+// Kinds of heal8s's API the plugin reads and names.
+const (
+	policyKind      = "RemediationPolicy"
+	remediationKind = "Remediation"
+)
 
 // LoadPolicies reads RemediationPolicies from YAML (or JSON) files and directories, as
 // kubectl apply -f would: every document of a multi-document file, every *.yaml, *.yml and

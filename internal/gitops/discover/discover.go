@@ -242,7 +242,7 @@ func fromHelmRelease(ctx context.Context, g Getter, t Target) (Source, error) {
 		return src, nil
 	}
 	kind, _, _ := unstructured.NestedString(hr.Object, "spec", "chart", "spec", "sourceRef", "kind")
-	if kind != "GitRepository" {
+	if kind != GitRepositoryGVK.Kind {
 		return Source{}, fmt.Errorf("%w: Flux HelmRelease %s/%s takes its chart from a %s, not from Git; its values are in the HelmRelease, "+
 			"which Flux applies from Git: set the heal8s.io/source-path annotation or spec.git on the policy", ErrUnsupported, ns, name, kindOrNone(kind))
 	}
@@ -276,7 +276,7 @@ func gitRepositoryOf(ctx context.Context, g Getter, owner *unstructured.Unstruct
 // GitRepository's namespace/name.
 func gitRepositoryOfRef(ctx context.Context, g Getter, owner *unstructured.Unstructured, field []string, what string) (Source, error) {
 	ref, _, _ := unstructured.NestedStringMap(owner.Object, field...)
-	if ref["kind"] != "GitRepository" {
+	if ref["kind"] != GitRepositoryGVK.Kind {
 		return Source{}, fmt.Errorf("%w: Flux %s %s/%s reads from a %s, not a GitRepository", ErrUnsupported, what, owner.GetNamespace(), owner.GetName(), kindOrNone(ref["kind"]))
 	}
 	ns := ref["namespace"]
@@ -401,10 +401,10 @@ func fromApplication(ctx context.Context, g Getter, t Target, opts Options) (Sou
 	return src, nil
 }
 
-// overrides lists which of fields are set under path in obj: changes the GitOps tool makes on
-// top of the repository, so rendering the repository alone would not give what is live.
-func overrides(obj map[string]any, path []string, fields ...string) []string {
-	m, ok, _ := unstructured.NestedMap(obj, path...)
+// overrides lists which of fields are set under fieldPath in obj: changes the GitOps tool makes
+// on top of the repository, so rendering the repository alone would not give what is live.
+func overrides(obj map[string]any, fieldPath []string, fields ...string) []string {
+	m, ok, _ := unstructured.NestedMap(obj, fieldPath...)
 	if !ok {
 		return nil
 	}

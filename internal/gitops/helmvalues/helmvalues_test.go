@@ -59,6 +59,7 @@ func (m mapRepo) ReadFile(_ context.Context, p string) ([]byte, error) {
 // fleet is internal/gitops/overlay/testdata/flux-kustomize-helm (see its README): the redis
 // HelmRelease in apps/base/redis, with production's values patch apps/production/redis-values.yaml.
 func fleet(t *testing.T) mapRepo {
+	t.Helper()
 	root := filepath.Join("..", "overlay", "testdata", "flux-kustomize-helm")
 	repo := mapRepo{}
 	if err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

@@ -35,7 +35,7 @@ func BenchmarkPropose(b *testing.B) {
 					repo[k] = v
 				}
 			}
-			for i := 0; i < n; i++ {
+			for i := range n {
 				repo[fmt.Sprintf("overlays/env%d/kustomization.yaml", i)] = []byte(fmt.Sprintf("namespace: env%d\nresources:\n- ../../base\n", i))
 			}
 			target := Target{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "env0", Name: "web"}

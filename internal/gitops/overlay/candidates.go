@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
@@ -28,6 +27,9 @@ import (
 
 	"github.com/heal8s/heal8s/internal/manifest"
 )
+
+// nameField names an object in its metadata and an item of a named list (containers, images).
+const nameField = "name"
 
 // candidate is one possible edit: a file's whole new content, or why it could not be written.
 type candidate struct {
@@ -44,7 +46,7 @@ func candidates(tr *tree, dir, kfile string, t Target, before []byte, leaves []l
 	_ = json.Unmarshal(before, &beforeDoc)
 
 	if allImages(leaves) {
-		out = append(out, imageCandidates(tr, dir, kfile, beforeDoc, leaves)...)
+		out = append(out, imageCandidates(tr, kfile, beforeDoc, leaves)...)
 	}
 
 	// Files that declare or patch the target: the overlay's own first, then the rest. A file
@@ -57,12 +59,14 @@ func candidates(tr *tree, dir, kfile string, t Target, before []byte, leaves []l
 			files = append(files, p)
 		}
 	}
-	sort.Slice(files, func(i, j int) bool {
-		ii, jj := under(files[i], dir), under(files[j], dir)
-		if ii != jj {
-			return ii
+	slices.SortFunc(files, func(a, b string) int {
+		if ua, ub := under(a, dir), under(b, dir); ua != ub {
+			if ua {
+				return -1
+			}
+			return 1
 		}
-		return files[i] < files[j]
+		return strings.Compare(a, b)
 	})
 	for _, p := range files {
 		docs, err := manifest.Documents(tr.files[p])
@@ -118,7 +122,7 @@ func under(p, dir string) bool {
 // it has there: the target's, or a part of it that a namePrefix or nameSuffix completes.
 func declares(doc map[string]any, t Target) (string, bool) {
 	md, _ := doc["metadata"].(map[string]any)
-	name, _ := md["name"].(string)
+	name, _ := md[nameField].(string)
 	ns, _ := md["namespace"].(string)
 	kind, _ := doc["kind"].(string)
 	return name, kind == t.Kind && name != "" && strings.Contains(t.Name, name) && (ns == "" || ns == t.Namespace)
@@ -175,7 +179,7 @@ func opFor(doc any, l leaf) (op, error) {
 			}
 			found := -1
 			for k, it := range list {
-				if m, ok := it.(map[string]any); ok && m["name"] == tok {
+				if m, ok := it.(map[string]any); ok && m[nameField] == tok {
 					found = k
 				}
 			}
@@ -258,8 +262,8 @@ func namedItem(name string, rest []string, v any) (json.RawMessage, error) {
 }
 
 func nest(toks []string, v any) any {
-	for i := len(toks) - 1; i >= 0; i-- {
-		v = map[string]any{toks[i]: v}
+	for _, tok := range slices.Backward(toks) {
+		v = map[string]any{tok: v}
 	}
 	return v
 }
@@ -298,7 +302,7 @@ func setJSON6902(content []byte, p string, idx int, ops []any, leaves []leaf) ([
 // imageCandidates edit the images transformer: an entry of a kustomization (the overlay's
 // first) that names the image, or a new entry in the overlay where the repository uses the
 // transformer elsewhere.
-func imageCandidates(tr *tree, dir, kfile string, before any, leaves []leaf) []candidate {
+func imageCandidates(tr *tree, kfile string, before any, leaves []leaf) []candidate {
 	if len(leaves) != 1 {
 		return nil
 	}
@@ -330,7 +334,7 @@ func imageCandidates(tr *tree, dir, kfile string, before any, leaves []leaf) []c
 		}
 		for i, it := range images {
 			e, _ := it.(map[string]any)
-			name, _ := e["name"].(string)
+			name, _ := e[nameField].(string)
 			effective, _ := e["newName"].(string)
 			if effective == "" {
 				effective = name
@@ -369,7 +373,7 @@ func imageCandidates(tr *tree, dir, kfile string, before any, leaves []leaf) []c
 		}
 	}
 	if usesImages {
-		entry := map[string]any{"name": oldRepo}
+		entry := map[string]any{nameField: oldRepo}
 		if newRepo != oldRepo {
 			entry["newName"] = newRepo
 		}
@@ -415,11 +419,9 @@ func appendInlinePatch(content []byte, t Target, leaves []leaf) ([]byte, error) 
 	if i := strings.IndexByte(t.APIVersion, '/'); i >= 0 {
 		group, version = t.APIVersion[:i], t.APIVersion[i+1:]
 	}
-	smp := map[string]any{"apiVersion": t.APIVersion, "kind": t.Kind, "metadata": map[string]any{"name": t.Name}}
+	smp := map[string]any{"apiVersion": t.APIVersion, "kind": t.Kind, "metadata": map[string]any{nameField: t.Name}}
 	for _, l := range leaves {
-		if err := putNamed(smp, l.tokens, l.named, l.value); err != nil {
-			return nil, err
-		}
+		putNamed(smp, l.tokens, l.named, l.value)
 	}
 	body, err := yaml.Marshal(smp)
 	if err != nil {
@@ -432,7 +434,7 @@ func appendInlinePatch(content []byte, t Target, leaves []leaf) ([]byte, error) 
 	}
 	fmt.Fprintf(&b, "    version: %s\n    kind: %s\n    name: %s\n", version, t.Kind, t.Name)
 	b.WriteString("  patch: |-\n")
-	for _, line := range strings.Split(strings.TrimRight(string(body), "\n"), "\n") {
+	for line := range strings.SplitSeq(strings.TrimRight(string(body), "\n"), "\n") {
 		b.WriteString("    " + line + "\n")
 	}
 	entry := b.String()
@@ -481,7 +483,9 @@ func appendInlinePatch(content []byte, t Target, leaves []leaf) ([]byte, error) 
 	}
 	for end > 0 {
 		s := strings.TrimSpace(lines[end-1])
-		if s != "" && !(strings.HasPrefix(s, "#") && len(lines[end-1])-len(strings.TrimLeft(lines[end-1], " ")) < len(indent)+1) {
+		outdentedComment := strings.HasPrefix(s, "#") &&
+			len(lines[end-1])-len(strings.TrimLeft(lines[end-1], " ")) < len(indent)+1
+		if s != "" && !outdentedComment {
 			break
 		}
 		end--
@@ -503,7 +507,7 @@ func appendInlinePatch(content []byte, t Target, leaves []leaf) ([]byte, error) 
 }
 
 // putNamed sets v at tokens in m, creating maps and named list items.
-func putNamed(m map[string]any, tokens []string, named []bool, v any) error {
+func putNamed(m map[string]any, tokens []string, named []bool, v any) {
 	cur := m
 	for i := 0; i < len(tokens); i++ {
 		tok := tokens[i]
@@ -512,12 +516,12 @@ func putNamed(m map[string]any, tokens []string, named []bool, v any) error {
 			list, _ := cur[tok].([]any)
 			var item map[string]any
 			for _, it := range list {
-				if im, ok := it.(map[string]any); ok && im["name"] == tokens[i+1] {
+				if im, ok := it.(map[string]any); ok && im[nameField] == tokens[i+1] {
 					item = im
 				}
 			}
 			if item == nil {
-				item = map[string]any{"name": tokens[i+1]}
+				item = map[string]any{nameField: tokens[i+1]}
 				list = append(list, item)
 				cur[tok] = list
 			}
@@ -527,7 +531,7 @@ func putNamed(m map[string]any, tokens []string, named []bool, v any) error {
 		}
 		if last {
 			cur[tok] = v
-			return nil
+			return
 		}
 		next, ok := cur[tok].(map[string]any)
 		if !ok {
@@ -536,5 +540,4 @@ func putNamed(m map[string]any, tokens []string, named []bool, v any) error {
 		}
 		cur = next
 	}
-	return nil
 }

@@ -22,10 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -47,7 +47,7 @@ func (m mapRepo) ListFiles(context.Context) ([]string, error) {
 	for p := range m {
 		out = append(out, p)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out, nil
 }
 
@@ -223,7 +223,7 @@ func TestProposeRendersExactlyThePlannedChange(t *testing.T) {
 				}
 			}
 			// Every comment of the file is kept.
-			for _, line := range strings.Split(string(repo[res.Path]), "\n") {
+			for line := range strings.SplitSeq(string(repo[res.Path]), "\n") {
 				if i := strings.Index(line, "#"); i >= 0 && !strings.Contains(string(res.Content), line[i:]) {
 					t.Errorf("comment %q was lost", line[i:])
 				}
@@ -235,9 +235,7 @@ func TestProposeRendersExactlyThePlannedChange(t *testing.T) {
 			// Independently of Propose: in the target environment the target renders to the live
 			// object with the plan applied, and nothing else in any kustomization changes.
 			edited := mapRepo{}
-			for k, v := range repo {
-				edited[k] = v
-			}
+			maps.Copy(edited, repo)
 			edited[res.Path] = res.Content
 			after, err := render(edited, tc.dir)
 			if err != nil {
@@ -295,7 +293,7 @@ func kustomizationDirs(repo mapRepo) []string {
 			out = append(out, dirOf(p))
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 

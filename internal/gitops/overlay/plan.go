@@ -36,7 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -139,7 +139,7 @@ func Propose(ctx context.Context, repo manifest.Repo, dir string, t Target, appl
 		for d := range p.others {
 			res.Checked = append(res.Checked, displayDir(d))
 		}
-		sort.Strings(res.Checked)
+		slices.Sort(res.Checked)
 		var gaps []string
 		if len(p.notRendered) > 0 {
 			gaps = append(gaps, "these kustomizations could not be rendered, so a change to their output is not excluded: "+strings.Join(p.notRendered, "; "))
@@ -253,7 +253,7 @@ func flatten(toks []string, v any) []leaf {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	var out []leaf
 	for _, k := range keys {
 		out = append(out, flatten(append(append([]string{}, toks...), k), m[k])...)
@@ -271,7 +271,7 @@ func nameContainers(doc any, l leaf) (leaf, error) {
 				var idx int
 				if _, err := fmt.Sscanf(tok, "%d", &idx); err == nil && idx >= 0 && idx < len(list) {
 					c, _ := list[idx].(map[string]any)
-					name, _ := c["name"].(string)
+					name, _ := c[nameField].(string)
 					if name == "" {
 						return leaf{}, fmt.Errorf("container %d of the rendered object has no name", idx)
 					}
@@ -323,7 +323,7 @@ func (p *prover) prove(path string, content []byte) (string, string) {
 	for d := range p.others {
 		dirs = append(dirs, d)
 	}
-	sort.Strings(dirs)
+	slices.Sort(dirs)
 	for _, d := range dirs {
 		r, err := render(files, d)
 		if err != nil {

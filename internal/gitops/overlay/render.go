@@ -20,8 +20,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -64,7 +65,7 @@ func loadTree(ctx context.Context, repo manifest.Repo, o Options) (*tree, error)
 	if err != nil {
 		return nil, fmt.Errorf("listing repository files: %w", err)
 	}
-	sort.Strings(all)
+	slices.Sort(all)
 	t := &tree{files: map[string][]byte{}}
 	var wanted []string
 	for _, p := range all {
@@ -101,13 +102,7 @@ func loadTree(ctx context.Context, repo manifest.Repo, o Options) (*tree, error)
 }
 
 func isKustomizationFile(p string) bool {
-	b := path.Base(p)
-	for _, n := range kustomizationNames {
-		if b == n {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(kustomizationNames, path.Base(p))
 }
 
 func isYAML(p string) bool {
@@ -144,12 +139,8 @@ func (t *tree) kustomizationIn(files map[string][]byte, dir string) (string, boo
 // with returns the files with overrides applied.
 func (t *tree) with(overrides map[string][]byte) map[string][]byte {
 	out := make(map[string][]byte, len(t.files)+len(overrides))
-	for k, v := range t.files {
-		out[k] = v
-	}
-	for k, v := range overrides {
-		out[k] = v
-	}
+	maps.Copy(out, t.files)
+	maps.Copy(out, overrides)
 	return out
 }
 
@@ -326,6 +317,7 @@ func stringsOf(f *yaml.MapNode) []string {
 			}
 		}
 		return out
+	default: // a mapping, a document or an alias: no scalar strings of its own
+		return nil
 	}
-	return nil
 }

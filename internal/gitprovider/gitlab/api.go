@@ -39,6 +39,12 @@ const tokenHeader = "PRIVATE-TOKEN"
 // smaller.
 const maxBody = 16 << 20
 
+// Parameters of GitLab's REST API that several calls send.
+const (
+	perPageParam   = "per_page"   // page size of a list (at most 100)
+	addLabelsParam = "add_labels" // labels a merge request update adds, comma-separated
+)
+
 // APIError is a GitLab answer other than 2xx. GitLab's body is {"message": ...} where message is
 // a string, a list or a map of field errors; Message holds it flattened.
 type APIError struct {
@@ -156,8 +162,7 @@ func errorMessage(b []byte) string {
 }
 
 func statusOf(err error) int {
-	var ae *APIError
-	if errors.As(err, &ae) {
+	if ae, ok := errors.AsType[*APIError](err); ok {
 		return ae.Status
 	}
 	return 0

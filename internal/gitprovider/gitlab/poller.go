@@ -62,7 +62,7 @@ func (pl *Poller) ListPullRequests(ctx context.Context, repository string) ([]gi
 	}
 	ctx = withBudget(ctx, pl.p.clock.Now())
 	var list []mergeRequest
-	q := url.Values{"state": {"all"}, "order_by": {"updated_at"}, "sort": {"desc"}, "per_page": {"100"}}
+	q := url.Values{"state": {"all"}, "order_by": {"updated_at"}, "sort": {"desc"}, perPageParam: {"100"}}
 	if _, _, err := pl.p.do(ctx, http.MethodGet, "projects/"+proj+"/merge_requests", q, nil, &list); err != nil {
 		return nil, fmt.Errorf("listing merge requests of %s: %w", repository, err)
 	}

@@ -243,7 +243,7 @@ func (p *Provider) adopt(ctx context.Context, proj string, prop gitprovider.Prop
 		return pr, nil
 	}
 	var mr mergeRequest
-	if _, _, err := p.do(ctx, http.MethodPut, mrPath(proj, pr.Number), nil, map[string]any{"add_labels": strings.Join(missing, ",")}, &mr); err != nil {
+	if _, _, err := p.do(ctx, http.MethodPut, mrPath(proj, pr.Number), nil, map[string]any{addLabelsParam: strings.Join(missing, ",")}, &mr); err != nil {
 		return pr, fmt.Errorf("labelling merge request !%d: %w", pr.Number, err)
 	}
 	return mr.convert(prop.Repository), nil
@@ -311,7 +311,7 @@ func (p *Provider) leaveAlone(ctx context.Context, proj string, pr gitprovider.P
 		return pr, fmt.Errorf("commenting on merge request !%d: %w", pr.Number, err)
 	}
 	var mr mergeRequest
-	if _, _, err := p.do(ctx, http.MethodPut, mrPath(proj, pr.Number), nil, map[string]string{"add_labels": gitprovider.EditedLabel}, &mr); err != nil {
+	if _, _, err := p.do(ctx, http.MethodPut, mrPath(proj, pr.Number), nil, map[string]string{addLabelsParam: gitprovider.EditedLabel}, &mr); err != nil {
 		return pr, fmt.Errorf("labelling merge request !%d: %w", pr.Number, err)
 	}
 	return mr.convert(pr.Repository), nil
@@ -321,7 +321,7 @@ func (p *Provider) leaveAlone(ctx context.Context, proj string, pr gitprovider.P
 // open one wins over closed or merged ones, then the newest.
 func (p *Provider) findMR(ctx context.Context, proj string, prop gitprovider.Proposal) (gitprovider.PullRequest, bool, error) {
 	var list []mergeRequest
-	q := url.Values{"state": {"all"}, "source_branch": {prop.Branch}, "target_branch": {prop.BaseBranch}, "per_page": {"100"}}
+	q := url.Values{"state": {"all"}, "source_branch": {prop.Branch}, "target_branch": {prop.BaseBranch}, perPageParam: {"100"}}
 	if _, _, err := p.do(ctx, http.MethodGet, "projects/"+proj+"/merge_requests", q, nil, &list); err != nil {
 		return gitprovider.PullRequest{}, false, fmt.Errorf("looking for a merge request from %s: %w", prop.Branch, err)
 	}
@@ -409,7 +409,7 @@ func (p *Provider) Close(ctx context.Context, pr gitprovider.PullRequest, why gi
 	}
 	var closed mergeRequest
 	if _, _, err := p.do(ctx, http.MethodPut, mrPath(proj, pr.Number), nil,
-		map[string]string{"state_event": "close", "add_labels": gitprovider.SupersededLabel}, &closed); err != nil {
+		map[string]string{"state_event": "close", addLabelsParam: gitprovider.SupersededLabel}, &closed); err != nil {
 		return cur, fmt.Errorf("closing merge request %s!%d: %w", pr.Repository, pr.Number, err)
 	}
 	return closed.convert(pr.Repository), nil
@@ -472,7 +472,7 @@ func (a *repoAt) ListFiles(ctx context.Context) ([]string, error) {
 			Type string `json:"type"`
 			Path string `json:"path"`
 		}
-		q := url.Values{"ref": {a.sha}, "recursive": {"true"}, "per_page": {"100"}, "page": {page}}
+		q := url.Values{"ref": {a.sha}, "recursive": {"true"}, perPageParam: {"100"}, "page": {page}}
 		_, h, err := a.p.do(ctx, http.MethodGet, "projects/"+a.proj+"/repository/tree", q, nil, &entries)
 		if err != nil {
 			return nil, fmt.Errorf("listing the tree at %s: %w", short(a.sha), err)

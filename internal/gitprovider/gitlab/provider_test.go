@@ -65,5 +65,8 @@ func (e env) harness() providertest.Harness {
 }
 
 func TestContractAgainstFakeGitLab(t *testing.T) {
-	providertest.Run(t, func(t *testing.T) providertest.Harness { return newEnv(t).harness() })
+	providertest.Run(t, func(t *testing.T) providertest.Harness {
+		t.Helper()
+		return newEnv(t).harness()
+	})
 }

@@ -55,7 +55,7 @@ type WebhookHandler struct {
 // NewWebhookHandlerFromFile reads the secret token from a file (a mounted Secret); surrounding
 // whitespace is ignored.
 func NewWebhookHandlerFromFile(secretFile string, callback gitprovider.PullRequestCallback) (*WebhookHandler, error) {
-	b, err := os.ReadFile(secretFile)
+	b, err := os.ReadFile(secretFile) //nolint:gosec // G304: the path is the operator's --gitlab-webhook-secret-file flag.
 	if err != nil {
 		return nil, fmt.Errorf("reading GitLab webhook token file: %w", err)
 	}
@@ -98,8 +98,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 			return
 		}

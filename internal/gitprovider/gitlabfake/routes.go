@@ -291,9 +291,8 @@ func (s *Server) compare(p *project, from, to string) reply {
 		return errReply(http.StatusNotFound, "404 Ref Not Found")
 	}
 	commits := []map[string]any{}
-	only := p.only(b, a)
-	for i := len(only) - 1; i >= 0; i-- {
-		commits = append(commits, commitJSON(only[i]))
+	for _, c := range slices.Backward(p.only(b, a)) {
+		commits = append(commits, commitJSON(c))
 	}
 	diffs := []map[string]any{}
 	for _, f := range p.changed(p.mergeBase(a, b), b) {

@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"testing"
 
@@ -67,9 +68,7 @@ func TestFakeRefusesWhatGitLabRefuses(t *testing.T) {
 	commit := func(extra map[string]any, action, path string) (int, map[string]any) {
 		body := map[string]any{"branch": "heal8s/a", "commit_message": "m",
 			"actions": []map[string]string{{"action": action, "file_path": path, "content": "x: 2\n"}}}
-		for k, v := range extra {
-			body[k] = v
-		}
+		maps.Copy(body, extra)
 		return call(g, srv, http.MethodPost, proj+"/repository/commits", body)
 	}
 	status, out := commit(nil, "update", "a.yaml")
