@@ -176,7 +176,8 @@ func renderDir(files map[string]string, dir string) rendered {
 	for _, r := range m.Resources() {
 		obj, err := r.Map()
 		Expect(err).NotTo(HaveOccurred())
-		out[strings.Join([]string{r.GetApiVersion(), r.GetKind(), r.GetNamespace(), r.GetName()}, "/")] = obj
+		// Through JSON, as the plan's patch is applied, so numbers compare alike.
+		out[strings.Join([]string{r.GetApiVersion(), r.GetKind(), r.GetNamespace(), r.GetName()}, "/")] = deepCopyJSON(obj)
 	}
 	return out
 }
