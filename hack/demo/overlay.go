@@ -102,7 +102,7 @@ func (l *layout) installFlux(ctx context.Context, st *harness.Stack, root string
 	}
 	c := st.ControlPlane.Client
 	repo := object("source.toolkit.fluxcd.io/v1", "GitRepository", fluxName, map[string]any{
-		"interval": "1m0s", "url": st.GitHub.URL() + "/" + repository + ".git", "ref": map[string]any{"branch": "main"}})
+		"interval": "1m0s", "url": strings.TrimSuffix(st.GitHub.URL(), "/") + "/" + repository + ".git", "ref": map[string]any{"branch": "main"}})
 	if err := c.Create(ctx, repo); err != nil {
 		return fmt.Errorf("creating the GitRepository: %w", err)
 	}

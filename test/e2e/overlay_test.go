@@ -81,7 +81,9 @@ func (l layout) fixtureFiles() map[string]string {
 	return files
 }
 
-func repoURL(repository string) string { return st.GitHub.URL() + "/" + repository + ".git" }
+func repoURL(repository string) string {
+	return strings.TrimSuffix(st.GitHub.URL(), "/") + "/" + repository + ".git"
+}
 
 // fluxClaims creates a GitRepository and a Kustomization of path, as flux bootstrap lays them
 // out, whose status.inventory lists the target as kustomize-controller records it.
