@@ -21,7 +21,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -195,7 +195,7 @@ func (l *layout) showRenderedProof(st *harness.Stack, rem *v1beta1.Remediation) 
 	if err != nil {
 		return fmt.Errorf("comparing %s with main: %w", pr.Branch, err)
 	}
-	sort.Strings(diff.Files)
+	slices.Sort(diff.Files)
 	for _, f := range diff.Files {
 		if _, ok := l.files[f]; !ok {
 			l.files[f] = ""

@@ -25,7 +25,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -193,7 +192,7 @@ func kustomizationDirs(files map[string]string) []string {
 			dirs = append(dirs, path.Dir(p))
 		}
 	}
-	sort.Strings(dirs)
+	slices.Sort(dirs)
 	return dirs
 }
 
@@ -220,17 +219,13 @@ func applyAsGitOps(l layout, obj map[string]any, labels, annotations map[string]
 	if lb == nil {
 		lb = map[string]string{}
 	}
-	for k, v := range labels {
-		lb[k] = v
-	}
+	maps.Copy(lb, labels)
 	u.SetLabels(lb)
 	an := u.GetAnnotations()
 	if an == nil {
 		an = map[string]string{}
 	}
-	for k, v := range annotations {
-		an[k] = v
-	}
+	maps.Copy(an, annotations)
 	u.SetAnnotations(an)
 	if image != "" {
 		cs, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
@@ -375,10 +370,7 @@ var _ = Describe("heal8s on GitOps repositories with overlays, the source discov
 					Expect(diff.Commits).To(HaveLen(1))
 					Expect(diff.Files).To(HaveLen(1), "one file edited")
 					Expect(diff.Files[0]).To(Equal(rem.Status.Source.Path))
-					after := map[string]string{}
-					for k, v := range files {
-						after[k] = v
-					}
+					after := maps.Clone(files)
 					for _, f := range diff.Files {
 						after[f], err = st.GitHub.ReadFile(l.repository, pr.Branch, f)
 						Expect(err).NotTo(HaveOccurred())
