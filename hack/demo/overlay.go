@@ -101,8 +101,9 @@ func (l *layout) installFlux(ctx context.Context, st *harness.Stack, root string
 		return err
 	}
 	c := st.ControlPlane.Client
+	url := strings.TrimSuffix(st.GitHub.URL(), "/") + "/" + repository + ".git"
 	repo := object("source.toolkit.fluxcd.io/v1", "GitRepository", fluxName, map[string]any{
-		"interval": "1m0s", "url": strings.TrimSuffix(st.GitHub.URL(), "/") + "/" + repository + ".git", "ref": map[string]any{"branch": "main"}})
+		"interval": "1m0s", "url": url, "ref": map[string]any{"branch": "main"}})
 	if err := c.Create(ctx, repo); err != nil {
 		return fmt.Errorf("creating the GitRepository: %w", err)
 	}
@@ -112,7 +113,7 @@ func (l *layout) installFlux(ctx context.Context, st *harness.Stack, root string
 	if err := c.Create(ctx, ks); err != nil {
 		return fmt.Errorf("creating the Kustomization: %w", err)
 	}
-	say("Flux GitRepository %s/%s  %s (branch main)", fluxNamespace, fluxName, st.GitHub.URL()+"/"+repository+".git")
+	say("Flux GitRepository %s/%s  %s (branch main)", fluxNamespace, fluxName, url)
 	say("Flux Kustomization %s/%s  path ./%s", fluxNamespace, fluxName, productionPath)
 	return nil
 }
