@@ -184,10 +184,11 @@ run: manifests generate fmt vet ## Run the manager from your host against ~/.kub
 
 STRATEGY ?= GitOps
 PROVIDER ?= github
+LAYOUT ?= plain
 .PHONY: demo
-demo: build setup-envtest-full alertmanager ## Watch an OOMKill alert become a reviewed pull request and a healed workload (STRATEGY=Direct patches instead; PROVIDER=gitlab a merge request on a fake GitLab; DEMO_EXIT=1 for unattended).
+demo: build setup-envtest-full alertmanager ## Watch an OOMKill alert become a reviewed pull request and a healed workload (STRATEGY=Direct patches instead; PROVIDER=gitlab a merge request on a fake GitLab; LAYOUT=overlay a kustomize overlay found from Flux, with its rendered-diff proof; DEMO_EXIT=1 for unattended).
 	@echo "Building and starting the demo (the first run builds the control plane from source: several minutes)..."
-	go run ./hack/demo --root "$(CURDIR)" --manager "$(CURDIR)/bin/manager" --alertmanager "$(ALERTMANAGER)" --strategy "$(STRATEGY)" --provider "$(PROVIDER)"
+	go run ./hack/demo --root "$(CURDIR)" --manager "$(CURDIR)/bin/manager" --alertmanager "$(ALERTMANAGER)" --strategy "$(STRATEGY)" --provider "$(PROVIDER)" --layout "$(LAYOUT)"
 
 # BENCH_FLAGS shrinks or grows the run, e.g. BENCH_FLAGS="--heal 1000"; see go run ./hack/bench --help.
 BENCH_FLAGS ?=

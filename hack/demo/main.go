@@ -20,7 +20,9 @@ limitations under the License.
 // it happens. Ctrl-C, or DEMO_EXIT=1 for an unattended run, stops every process it started and
 // removes its temporary files.
 //
-// Run it with `make demo` (or `make demo STRATEGY=Direct` to patch the live object instead).
+// Run it with `make demo` (or `make demo STRATEGY=Direct` to patch the live object instead;
+// `make demo LAYOUT=overlay` for a kustomize base with overlays, found from Flux, where the pull
+// request carries its proof by rendering).
 package main
 
 import (
@@ -29,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
@@ -59,6 +62,7 @@ type options struct {
 	root, manager, alertmanager, assets string
 	strategy                            v1beta1.Strategy
 	provider                            v1beta1.GitProvider
+	layout                              string
 	exitEarly                           bool
 }
 
@@ -72,6 +76,7 @@ func main() {
 	flag.StringVar(&strategy, "strategy", envOr("STRATEGY", string(v1beta1.StrategyGitOps)), "GitOps or Direct.")
 	var provider string
 	flag.StringVar(&provider, "provider", envOr("PROVIDER", string(v1beta1.GitProviderGitHub)), "github or gitlab: the fake Git host the pull (merge) request goes to.")
+	flag.StringVar(&o.layout, "layout", envOr("LAYOUT", LayoutPlain), "plain (one annotated manifest) or overlay (a kustomize base with overlays, applied by a Flux Kustomization).")
 	flag.Parse()
 	o.strategy = v1beta1.Strategy(strategy)
 	o.provider = v1beta1.GitProvider(provider)
@@ -85,6 +90,11 @@ func main() {
 		os.Exit(2)
 	}
 
+	if o.layout == LayoutOverlay && (o.strategy != v1beta1.StrategyGitOps || o.provider != v1beta1.GitProviderGitHub) {
+		fmt.Fprintln(os.Stderr, "LAYOUT=overlay runs with STRATEGY=GitOps and PROVIDER=github")
+		os.Exit(2)
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {
@@ -94,10 +104,12 @@ func main() {
 }
 
 func run(ctx context.Context, o options) (err error) {
-	files, err := harness.ReadRepoDir(filepath.Join(o.root, "hack", "demo", "repo"))
+	lay, err := newLayout(o.root, o.layout)
 	if err != nil {
 		return err
 	}
+	files := make(map[string]string, len(lay.files))
+	maps.Copy(files, lay.files)
 	host := "a fake GitHub"
 	if o.provider == v1beta1.GitProviderGitLab {
 		host = "a fake GitLab"
@@ -144,8 +156,14 @@ func run(ctx context.Context, o options) (err error) {
 	say("dashboard        %s (sign in with the token in %s)", st.Manager.DashboardURL, dashboardToken)
 	say("Alertmanager     %s", st.Alertmanager.URL)
 
+	if lay.name == LayoutOverlay {
+		step("Installing Flux's CRDs and the objects Flux would have: the production overlay of %s", repository)
+		if err := lay.installFlux(ctx, st, o.root); err != nil {
+			return err
+		}
+	}
 	step("Deploying the demo application from %s@main (as Flux would)", repository)
-	if err := st.FluxApply(ctx, "main", manifestPath); err != nil {
+	if err := lay.deploy(ctx, st); err != nil {
 		return err
 	}
 	pod, err := waitRolledOut(ctx, c, "web")
@@ -155,7 +173,10 @@ func run(ctx context.Context, o options) (err error) {
 	say("deployment demo/web is available; pod %s runs with a 256Mi memory limit", pod)
 
 	step("Creating a RemediationPolicy (%s): OOMKilled containers get 25%% more memory, at most 2Gi", o.strategy)
-	if err := createPolicy(ctx, st, o.strategy); err != nil {
+	if lay.discovered {
+		say("the policy names no repository and no path: heal8s follows the Deployment's Flux labels")
+	}
+	if err := createPolicy(ctx, st, o.strategy, lay.discovered); err != nil {
 		return err
 	}
 
@@ -177,7 +198,7 @@ func run(ctx context.Context, o options) (err error) {
 	}
 
 	step("Following the Remediation")
-	rem, err := follow(ctx, st, alert)
+	rem, err := follow(ctx, st, alert, lay)
 	if err != nil {
 		return err
 	}
@@ -206,7 +227,7 @@ func run(ctx context.Context, o options) (err error) {
 // follow prints each phase of the Remediation as it happens and plays the humans and tools
 // around heal8s: the reviewer who merges, Flux which applies main, Prometheus which resolves
 // the alert once the rollout is healthy.
-func follow(ctx context.Context, st *harness.Stack, alert harness.Alert) (*v1beta1.Remediation, error) {
+func follow(ctx context.Context, st *harness.Stack, alert harness.Alert, lay *layout) (*v1beta1.Remediation, error) {
 	c := st.ControlPlane.Client
 	deadline := time.Now().Add(5 * time.Minute)
 	printed, announced, merged, applied, resolved := 0, false, false, false, false
@@ -250,7 +271,10 @@ func follow(ctx context.Context, st *harness.Stack, alert harness.Alert) (*v1bet
 		switch rem.Status.Phase {
 		case v1beta1.PhaseAwaitingMerge:
 			if !merged && rem.Status.PullRequest != nil {
-				if err := showAndMerge(st, rem.Status.PullRequest); err != nil {
+				if err := lay.review(st, rem); err != nil {
+					return nil, err
+				}
+				if err := merge(st, rem.Status.PullRequest); err != nil {
 					return nil, err
 				}
 				merged = true
@@ -258,7 +282,7 @@ func follow(ctx context.Context, st *harness.Stack, alert harness.Alert) (*v1bet
 		case v1beta1.PhaseApplying:
 			if !applied {
 				say("    Flux notices the new commit on main and applies it")
-				if err := st.FluxApply(ctx, "main", manifestPath); err != nil {
+				if err := lay.deploy(ctx, st); err != nil {
 					return nil, err
 				}
 				applied = true
@@ -300,24 +324,34 @@ func printPlan(p *v1beta1.Plan) {
 	}
 }
 
-func showAndMerge(st *harness.Stack, pr *v1beta1.PullRequestStatus) error {
-	kind, ref := "pull request", fmt.Sprintf("#%d", pr.Number)
+func prKind(pr *v1beta1.PullRequestStatus) (string, string) {
 	if pr.Provider == v1beta1.GitProviderGitLab {
-		kind, ref = "merge request", fmt.Sprintf("!%d", pr.Number)
+		return "merge request", fmt.Sprintf("!%d", pr.Number)
 	}
+	return "pull request", fmt.Sprintf("#%d", pr.Number)
+}
+
+// showDiff prints the pull request's change of one file.
+func showDiff(st *harness.Stack, pr *v1beta1.PullRequestStatus, file string) error {
+	kind, ref := prKind(pr)
 	say("    %s %s on branch %s: %s", kind, ref, pr.Branch, pr.URL)
-	before, err := st.Git().ReadFile(repository, "main", manifestPath)
+	before, err := st.Git().ReadFile(repository, "main", file)
 	if err != nil {
-		return fmt.Errorf("reading %s on main: %w", manifestPath, err)
+		before = "" // a file the pull request adds
 	}
-	after, err := st.Git().ReadFile(repository, pr.Branch, manifestPath)
+	after, err := st.Git().ReadFile(repository, pr.Branch, file)
 	if err != nil {
-		return fmt.Errorf("reading %s on %s: %w", manifestPath, pr.Branch, err)
+		return fmt.Errorf("reading %s on %s: %w", file, pr.Branch, err)
 	}
 	say("    the diff a reviewer sees (comments and layout kept):")
-	for l := range strings.SplitSeq(strings.TrimRight(harness.UnifiedDiff(manifestPath, before, after), "\n"), "\n") {
+	for l := range strings.SplitSeq(strings.TrimRight(harness.UnifiedDiff(file, before, after), "\n"), "\n") {
 		say("      %s", l)
 	}
+	return nil
+}
+
+func merge(st *harness.Stack, pr *v1beta1.PullRequestStatus) error {
+	kind, ref := prKind(pr)
 	say("    a reviewer approves and merges %s %s", kind, ref)
 	if err := st.Git().MergePR(repository, int(pr.Number)); err != nil {
 		return fmt.Errorf("merging %s %s: %w", kind, ref, err)
@@ -325,7 +359,7 @@ func showAndMerge(st *harness.Stack, pr *v1beta1.PullRequestStatus) error {
 	return nil
 }
 
-func createPolicy(ctx context.Context, st *harness.Stack, strategy v1beta1.Strategy) error {
+func createPolicy(ctx context.Context, st *harness.Stack, strategy v1beta1.Strategy, discovered bool) error {
 	p := &v1beta1.RemediationPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "demo", Namespace: appNamespace},
 		Spec: v1beta1.RemediationPolicySpec{
@@ -340,6 +374,9 @@ func createPolicy(ctx context.Context, st *harness.Stack, strategy v1beta1.Strat
 	}
 	if strategy == v1beta1.StrategyGitOps {
 		p.Spec.Git = st.GitSpec()
+		if discovered {
+			p.Spec.Git.Repository = ""
+		}
 	}
 	c := st.ControlPlane.Client
 	if err := c.Create(ctx, p); err != nil {

@@ -50,7 +50,7 @@ const (
 	slowNamespace = "e2e-slow"
 	// gitlabNamespace's policy proposes on the fake GitLab.
 	gitlabNamespace = "e2e-gitlab"
-	repository    = "acme/deploy"
+	repository      = "acme/deploy"
 )
 
 var (
@@ -93,8 +93,8 @@ var _ = BeforeSuite(func() {
 	By("starting the control plane, fake GitHub, the manager and Alertmanager")
 	st, err = harness.StartStack(ctx, harness.StackOptions{
 		Root: root, Assets: assets, Manager: manager, Alertmanager: alertmanager,
-		OperatorNamespace: operatorNamespace, AppNamespaces: []string{appNamespace, gitlabNamespace},
-		GitNamespaces: []string{appNamespace, slowNamespace, gitlabNamespace},
+		OperatorNamespace: operatorNamespace, AppNamespaces: append([]string{appNamespace, gitlabNamespace}, overlayNamespaces...),
+		GitNamespaces: append([]string{appNamespace, slowNamespace, gitlabNamespace}, overlayNamespaces...),
 		Repository:    repository, Files: files, WithGitLab: true,
 		PollInterval: time.Second, Dir: os.Getenv("E2E_ARTIFACTS"), Kubeconfig: existing,
 	})

@@ -32,6 +32,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/heal8s/heal8s/api/v1beta1"
+	"github.com/heal8s/heal8s/internal/gitprovider"
 	"github.com/heal8s/heal8s/internal/remediation"
 )
 
@@ -66,7 +67,9 @@ var _ = Describe("heal8s on GitLab", Ordered, func() {
 		mrs, err := st.GitLab.MergeRequests(repository)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(mrs).To(HaveLen(1), "one merge request on GitLab")
-		Expect(mrs[0].Labels).To(ConsistOf("heal8s", "increasememory"), "the labels the GitHub pull request gets")
+		// A plain manifest edited where it is declared is not proved by rendering: labelled for
+		// careful review, as on GitHub (internal/gitprovider/evidence.go).
+		Expect(mrs[0].Labels).To(ConsistOf("heal8s", "increasememory", gitprovider.UnverifiedRenderLabel), "the labels the GitHub pull request gets")
 		Expect(mrs[0].Source).To(Equal(pr.Branch))
 		msgs, files, err := st.GitLab.BranchCommits(repository, "main", pr.Branch)
 		Expect(err).NotTo(HaveOccurred())
