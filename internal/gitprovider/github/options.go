@@ -32,6 +32,7 @@ import (
 	gh "github.com/google/go-github/v88/github"
 
 	"github.com/heal8s/heal8s/internal/gitaccess"
+	"github.com/heal8s/heal8s/internal/gitprovider/ratelimit"
 )
 
 // Keys of the Secret a RemediationPolicy's git.secretRef names.
@@ -126,7 +127,7 @@ func New(opts Options) (*Provider, error) {
 		opts.MaxBackoff = DefaultMaxBackoff
 	}
 	if opts.Jitter == nil {
-		opts.Jitter = equalJitter
+		opts.Jitter = ratelimit.EqualJitter
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -150,12 +151,13 @@ func New(opts Options) (*Provider, error) {
 		baseURL += "/"
 	}
 
-	rt := &retryTransport{
-		base:  opts.Transport,
-		clock: opts.Clock,
-		policy: retryPolicy{
-			maxWait: opts.MaxWait, baseBackoff: opts.BaseBackoff, maxBackoff: opts.MaxBackoff, jitter: opts.Jitter,
+	rt := &ratelimit.Transport{
+		Base:  opts.Transport,
+		Clock: opts.Clock,
+		Policy: ratelimit.Policy{
+			MaxWait: opts.MaxWait, BaseBackoff: opts.BaseBackoff, MaxBackoff: opts.MaxBackoff, Jitter: opts.Jitter,
 		},
+		Host: limits{},
 	}
 	clientOpts := []gh.ClientOptionsFunc{
 		gh.WithURLs(&baseURL, &baseURL),

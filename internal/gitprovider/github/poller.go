@@ -29,6 +29,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/gitprovider/ratelimit"
 )
 
 // DefaultBranchPrefix marks the branches heal8s opens pull requests from.
@@ -69,7 +70,7 @@ func (pl *Poller) ListPullRequests(ctx context.Context, repository string) (prs 
 	if err != nil {
 		return nil, false, err
 	}
-	ctx = withBudget(ctx, pl.p.clock.Now())
+	ctx = ratelimit.WithBudget(ctx, pl.p.clock.Now())
 	pl.mu.Lock()
 	prev, known := pl.cache[repository]
 	pl.mu.Unlock()

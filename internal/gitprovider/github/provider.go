@@ -30,6 +30,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/gitprovider/ratelimit"
 )
 
 var _ gitprovider.Provider = (*Provider)(nil)
@@ -38,13 +39,13 @@ var _ gitprovider.Provider = (*Provider)(nil)
 // use; build one per credential and reuse it so rate-limit knowledge is shared.
 type Provider struct {
 	client    *gh.Client
-	transport *retryTransport
+	transport *ratelimit.Transport
 	clock     Clock
 }
 
 // Calls is how many HTTP requests this Provider has sent, retries included. Take the difference
 // around an operation to count its cost against the rate limit.
-func (p *Provider) Calls() int64 { return p.transport.calls.Load() }
+func (p *Provider) Calls() int64 { return p.transport.Calls() }
 
 // Propose opens the pull request for a Proposal, or finds the one an earlier call opened.
 //
@@ -69,7 +70,7 @@ func (p *Provider) Propose(ctx context.Context, prop gitprovider.Proposal) (gitp
 	if err != nil {
 		return gitprovider.PullRequest{}, err
 	}
-	ctx = withBudget(ctx, p.clock.Now())
+	ctx = ratelimit.WithBudget(ctx, p.clock.Now())
 	log := ctrl.LoggerFrom(ctx).WithValues("repository", prop.Repository, "branch", prop.Branch)
 	r := repoRef{owner: owner, name: name}
 
@@ -357,7 +358,7 @@ func (p *Provider) Status(ctx context.Context, pr gitprovider.PullRequest) (gitp
 	if err != nil {
 		return pr, err
 	}
-	ctx = withBudget(ctx, p.clock.Now())
+	ctx = ratelimit.WithBudget(ctx, p.clock.Now())
 	got, _, err := p.client.PullRequests.Get(ctx, owner, name, pr.Number)
 	if err != nil {
 		return pr, fmt.Errorf("reading pull request %s#%d: %w", pr.Repository, pr.Number, mapErr(err))
@@ -378,7 +379,7 @@ func (p *Provider) Close(ctx context.Context, pr gitprovider.PullRequest, why gi
 	if err != nil {
 		return pr, err
 	}
-	ctx = withBudget(ctx, p.clock.Now())
+	ctx = ratelimit.WithBudget(ctx, p.clock.Now())
 	got, _, err := p.client.PullRequests.Get(ctx, owner, name, pr.Number)
 	if err != nil {
 		return pr, fmt.Errorf("reading pull request %s#%d before closing it: %w", pr.Repository, pr.Number, mapErr(err))

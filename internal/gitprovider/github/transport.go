@@ -17,231 +17,75 @@ limitations under the License.
 package github
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/gitprovider/ratelimit"
 )
 
-// Clock is the provider's view of time. It is injected so that tests of rate limits and backoff
-// run in milliseconds and can assert that no call was made before a reset.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits for d or until ctx is done, whichever comes first.
-	Sleep(ctx context.Context, d time.Duration) error
-}
+// Clock is the provider's view of time (ratelimit.Clock), injected so that tests of rate limits
+// and backoff run in milliseconds and can assert that no call was made before a reset.
+type Clock = ratelimit.Clock
 
 // RealClock is the wall clock.
-type RealClock struct{}
+type RealClock = ratelimit.RealClock
 
-// Now returns the current time.
-func (RealClock) Now() time.Time { return time.Now() }
+// limits is how GitHub announces its rate limits: X-RateLimit-Remaining and X-RateLimit-Reset
+// on every answer, 403 or 429 when a primary or secondary limit is hit, Retry-After on secondary
+// limits and some 5xx. The transport (ratelimit.Transport) sits under go-github and under
+// ghinstallation, so token fetches get the same treatment.
+type limits struct{}
 
-// Sleep waits for d unless ctx ends first.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// retryPolicy bounds how long one operation may spend waiting for GitHub.
-type retryPolicy struct {
-	maxWait     time.Duration
-	baseBackoff time.Duration
-	maxBackoff  time.Duration
-	jitter      func(time.Duration) time.Duration
-}
-
-// maxAttempts is a safety net under the time budget, for a server whose answers cost no time.
-const maxAttempts = 20
-
-type budgetKey struct{}
-
-// withBudget marks the start of one operation (a Propose, a Status, a poll) so that every HTTP
-// call inside it shares one time budget.
-func withBudget(ctx context.Context, start time.Time) context.Context {
-	if _, ok := ctx.Value(budgetKey{}).(time.Time); ok {
-		return ctx
-	}
-	return context.WithValue(ctx, budgetKey{}, start)
-}
-
-// retryTransport sits under go-github (and under ghinstallation, so token fetches get the same
-// treatment). It is the single place that knows about rate limits: it honours Retry-After and
-// X-RateLimit-Reset, never sends a call before a known reset, backs off on 5xx with jitter and
-// gives up with gitprovider.ErrGaveUp once the operation's budget would be exceeded.
-type retryTransport struct {
-	base   http.RoundTripper
-	clock  Clock
-	policy retryPolicy
-	calls  atomic.Int64
-
-	mu           sync.Mutex
-	blockedUntil time.Time
-	blockReason  string
-}
-
-func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	start, ok := ctx.Value(budgetKey{}).(time.Time)
-	if !ok {
-		start = t.clock.Now()
-	}
-	deadline := start.Add(t.policy.maxWait)
-	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-
-	for attempt := 1; ; attempt++ {
-		if wait, reason := t.blocked(); wait > 0 {
-			if t.clock.Now().Add(wait).After(deadline) {
-				return nil, fmt.Errorf("%w: %s, %s %s not sent", gitprovider.ErrGaveUp, reason, req.Method, req.URL.Path)
-			}
-			if err := t.clock.Sleep(ctx, wait); err != nil {
-				return nil, err
-			}
-		}
-
-		r := req.Clone(ctx)
-		if req.GetBody != nil {
-			body, err := req.GetBody()
-			if err != nil {
-				return nil, fmt.Errorf("rewinding request body: %w", err)
-			}
-			r.Body = body
-		}
-		t.calls.Add(1)
-		resp, err := t.base.RoundTrip(r)
-
-		var delay time.Duration
-		var reason string
-		switch {
-		case err != nil:
-			if ctx.Err() != nil || !idempotent(req.Method) {
-				return nil, err
-			}
-			delay, reason = t.backoff(attempt), err.Error()
-		default:
-			t.observe(resp)
-			var retry bool
-			retry, delay, reason = t.classify(resp, attempt)
-			if !retry || !replayable {
-				return resp, nil
-			}
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-			_ = resp.Body.Close()
-		}
-
-		if attempt >= maxAttempts {
-			return nil, fmt.Errorf("%w: %s (%s %s, %d attempts)", gitprovider.ErrGaveUp, reason, req.Method, req.URL.Path, attempt)
-		}
-		wait := delay
-		if w, _ := t.blocked(); w > wait {
-			wait = w
-		}
-		if t.clock.Now().Add(wait).After(deadline) {
-			return nil, fmt.Errorf("%w: %s (%s %s, %d attempts)", gitprovider.ErrGaveUp, reason, req.Method, req.URL.Path, attempt)
-		}
-		if err := t.clock.Sleep(ctx, delay); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// blocked reports how long until a call may be sent, after a rate limit told us to wait.
-func (t *retryTransport) blocked() (time.Duration, string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.blockedUntil.Sub(t.clock.Now()), t.blockReason
-}
-
-func (t *retryTransport) blockUntil(until time.Time, reason string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if until.After(t.blockedUntil) {
-		t.blockedUntil, t.blockReason = until, reason
-	}
-}
-
-// observe records an exhausted primary rate limit from any response, successful or not, so the
-// next call waits for the reset instead of being refused.
-func (t *retryTransport) observe(resp *http.Response) {
+// Exhausted records an exhausted primary rate limit from any response, successful or not.
+func (limits) Exhausted(resp *http.Response) (time.Time, string, bool) {
 	if resp.Header.Get("X-RateLimit-Remaining") != "0" {
-		return
+		return time.Time{}, "", false
 	}
 	reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64)
 	if err != nil {
-		return
+		return time.Time{}, "", false
 	}
 	until := time.Unix(reset, 0)
-	t.blockUntil(until, fmt.Sprintf("primary rate limit exhausted until %s", until.UTC().Format(time.RFC3339)))
+	return until, fmt.Sprintf("primary rate limit exhausted until %s", until.UTC().Format(time.RFC3339)), true
 }
 
-// classify decides whether a response is worth another attempt and how long to wait first.
-func (t *retryTransport) classify(resp *http.Response, attempt int) (bool, time.Duration, string) {
+// Classify decides whether a response is worth another attempt and how long to wait first.
+func (limits) Classify(t *ratelimit.Transport, resp *http.Response, attempt int) (bool, time.Duration, string) {
 	code := resp.StatusCode
 	if ra := resp.Header.Get("Retry-After"); ra != "" && (code == http.StatusForbidden || code == http.StatusTooManyRequests || code >= 500) {
 		if secs, err := strconv.Atoi(ra); err == nil && secs > 0 {
 			d := time.Duration(secs) * time.Second
 			reason := fmt.Sprintf("HTTP %d with Retry-After %ds", code, secs)
-			t.blockUntil(t.clock.Now().Add(d), reason)
+			t.BlockUntil(t.Clock.Now().Add(d), reason)
 			return true, 0, reason
 		}
 	}
 	switch {
 	case (code == http.StatusForbidden || code == http.StatusTooManyRequests) && resp.Header.Get("X-RateLimit-Remaining") == "0":
-		if wait, reason := t.blocked(); wait > 0 {
+		if wait, reason := t.Blocked(); wait > 0 {
 			return true, 0, reason
 		}
 		// A reset in the past or missing: the clocks disagree; back off rather than spin.
-		return true, t.backoff(attempt), fmt.Sprintf("HTTP %d, rate limit exhausted without a future reset", code)
+		return true, t.Backoff(attempt), fmt.Sprintf("HTTP %d, rate limit exhausted without a future reset", code)
 	case code == http.StatusForbidden || code == http.StatusTooManyRequests:
 		if resp.Header.Get("Retry-After") != "" {
-			return true, t.backoff(attempt), fmt.Sprintf("HTTP %d with Retry-After %s", code, resp.Header.Get("Retry-After"))
+			return true, t.Backoff(attempt), fmt.Sprintf("HTTP %d with Retry-After %s", code, resp.Header.Get("Retry-After"))
 		}
 		if code == http.StatusForbidden {
 			return false, 0, ""
 		}
-		return true, t.backoff(attempt), "HTTP 429 without Retry-After"
+		return true, t.Backoff(attempt), "HTTP 429 without Retry-After"
 	case code >= 500 && code != http.StatusNotImplemented:
-		return true, t.backoff(attempt), fmt.Sprintf("HTTP %d from GitHub", code)
+		return true, t.Backoff(attempt), fmt.Sprintf("HTTP %d from GitHub", code)
 	default:
 		return false, 0, ""
 	}
 }
 
-// backoff doubles per attempt up to maxBackoff, with jitter so that many operators do not retry
-// in lockstep.
-func (t *retryTransport) backoff(attempt int) time.Duration {
-	d := t.policy.baseBackoff << min(attempt-1, 16)
-	if d <= 0 || d > t.policy.maxBackoff {
-		d = t.policy.maxBackoff
-	}
-	return t.policy.jitter(d)
-}
-
-// equalJitter waits between half and all of d.
-func equalJitter(d time.Duration) time.Duration {
-	if d <= 1 {
-		return d
-	}
-	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: retry jitter, not a secret.
-}
-
-func idempotent(method string) bool {
+// RetryOnError retries only idempotent methods after a failure without an answer.
+func (limits) RetryOnError(method string) bool {
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return true

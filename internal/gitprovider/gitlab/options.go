@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/heal8s/heal8s/internal/gitaccess"
+	"github.com/heal8s/heal8s/internal/gitprovider/ratelimit"
 )
 
 // SecretKeyToken is the key of the Secret a RemediationPolicy's git.secretRef names: a personal,
@@ -120,7 +121,7 @@ func New(opts Options) (*Provider, error) {
 		opts.MaxBackoff = DefaultMaxBackoff
 	}
 	if opts.Jitter == nil {
-		opts.Jitter = equalJitter
+		opts.Jitter = ratelimit.EqualJitter
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -142,9 +143,9 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configuring GitLab client: %w", err)
 	}
-	rt := &retryTransport{
-		base: opts.Transport, clock: opts.Clock,
-		policy: retryPolicy{maxWait: opts.MaxWait, baseBackoff: opts.BaseBackoff, maxBackoff: opts.MaxBackoff, jitter: opts.Jitter},
+	rt := &ratelimit.Transport{
+		Base: opts.Transport, Clock: opts.Clock, Host: limits{},
+		Policy: ratelimit.Policy{MaxWait: opts.MaxWait, BaseBackoff: opts.BaseBackoff, MaxBackoff: opts.MaxBackoff, Jitter: opts.Jitter},
 	}
 	return &Provider{
 		base: base, token: opts.Token, clock: opts.Clock, transport: rt,

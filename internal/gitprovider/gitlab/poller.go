@@ -31,6 +31,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/gitprovider/ratelimit"
 )
 
 // Poller learns merge request states when no webhook reaches the operator: one list call per
@@ -60,7 +61,7 @@ func (pl *Poller) ListPullRequests(ctx context.Context, repository string) ([]gi
 	if err != nil {
 		return nil, err
 	}
-	ctx = withBudget(ctx, pl.p.clock.Now())
+	ctx = ratelimit.WithBudget(ctx, pl.p.clock.Now())
 	var list []mergeRequest
 	q := url.Values{"state": {"all"}, "order_by": {"updated_at"}, "sort": {"desc"}, perPageParam: {"100"}}
 	if _, _, err := pl.p.do(ctx, http.MethodGet, "projects/"+proj+"/merge_requests", q, nil, &list); err != nil {

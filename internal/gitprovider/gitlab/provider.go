@@ -31,6 +31,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/heal8s/heal8s/internal/gitprovider"
+	"github.com/heal8s/heal8s/internal/gitprovider/ratelimit"
 )
 
 var _ gitprovider.Provider = (*Provider)(nil)
@@ -41,12 +42,12 @@ type Provider struct {
 	base      *url.URL
 	token     string
 	clock     Clock
-	transport *retryTransport
+	transport *ratelimit.Transport
 	http      *http.Client
 }
 
 // Calls is how many HTTP requests this Provider has sent, retries included.
-func (p *Provider) Calls() int64 { return p.transport.calls.Load() }
+func (p *Provider) Calls() int64 { return p.transport.Calls() }
 
 // Propose opens the merge request for a Proposal, or finds the one an earlier call opened.
 //
@@ -71,7 +72,7 @@ func (p *Provider) Propose(ctx context.Context, prop gitprovider.Proposal) (gitp
 	if err != nil {
 		return gitprovider.PullRequest{}, err
 	}
-	ctx = withBudget(ctx, p.clock.Now())
+	ctx = ratelimit.WithBudget(ctx, p.clock.Now())
 	log := ctrl.LoggerFrom(ctx).WithValues("repository", prop.Repository, "branch", prop.Branch)
 
 	baseSHA, err := p.branchHead(ctx, proj, prop.BaseBranch)
@@ -353,7 +354,7 @@ func (p *Provider) Status(ctx context.Context, pr gitprovider.PullRequest) (gitp
 	if err != nil {
 		return pr, err
 	}
-	ctx = withBudget(ctx, p.clock.Now())
+	ctx = ratelimit.WithBudget(ctx, p.clock.Now())
 	var mr mergeRequest
 	if _, _, err := p.do(ctx, http.MethodGet, mrPath(proj, pr.Number), nil, nil, &mr); err != nil {
 		return pr, fmt.Errorf("reading merge request %s!%d: %w", pr.Repository, pr.Number, err)
@@ -373,7 +374,7 @@ func (p *Provider) Close(ctx context.Context, pr gitprovider.PullRequest, why gi
 	if err != nil {
 		return pr, err
 	}
-	ctx = withBudget(ctx, p.clock.Now())
+	ctx = ratelimit.WithBudget(ctx, p.clock.Now())
 	var mr mergeRequest
 	if _, _, err := p.do(ctx, http.MethodGet, mrPath(proj, pr.Number), nil, nil, &mr); err != nil {
 		return pr, fmt.Errorf("reading merge request %s!%d before closing it: %w", pr.Repository, pr.Number, err)
