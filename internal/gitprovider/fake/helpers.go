@@ -366,8 +366,7 @@ func (s *Server) SetRateLimit(remaining int, reset time.Time) {
 func (s *Server) CrashAfter(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults.crashAt = len(s.calls) + n + 1
-	s.faults.loseResponseAt = 0
+	s.faults.crash.CrashAfter(len(s.calls), n)
 }
 
 // LoseResponseOf applies the nth next call but drops its response, then drops every later call:
@@ -375,8 +374,7 @@ func (s *Server) CrashAfter(n int) {
 func (s *Server) LoseResponseOf(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults.loseResponseAt = len(s.calls) + n
-	s.faults.crashAt = len(s.calls) + n + 1
+	s.faults.crash.LoseResponseOf(len(s.calls), n)
 }
 
 // ClearFaults turns every fault off.

@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heal8s/heal8s/internal/gitprovider/fakecrash"
 	"github.com/heal8s/heal8s/internal/gitprovider/github"
 )
 
@@ -96,8 +97,7 @@ type faults struct {
 	secondaryNext  int
 	retryAfter     time.Duration
 	secondaryUntil time.Time
-	crashAt        int // calls numbered >= crashAt are dropped; 0 = off
-	loseResponseAt int // this call is applied, then its response dropped; 0 = off
+	crash          fakecrash.Plan
 }
 
 // New starts a fake GitHub; Close it when done.
@@ -200,7 +200,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	s.mu.Lock()
 	n := len(s.calls) + 1
 	call := Call{Method: req.Method, Path: path, Query: req.URL.RawQuery, At: s.clock.Now()}
-	drop, lose := s.faults.crashAt > 0 && n >= s.faults.crashAt, s.faults.loseResponseAt == n
+	drop, lose := s.faults.crash.Of(n)
 	var rep reply
 	switch {
 	case drop:
@@ -215,13 +215,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	s.mu.Unlock()
 
 	if drop || lose {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
-		w.WriteHeader(http.StatusInternalServerError)
+		fakecrash.HangUp(w)
 		return
 	}
 	for k, vs := range rep.header {

@@ -299,16 +299,14 @@ func (s *Server) RateLimitNext(n int, retryAfter time.Duration) {
 func (s *Server) CrashAfter(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults.crashAt = len(s.calls) + n + 1
-	s.faults.loseResponseAt = 0
+	s.faults.crash.CrashAfter(len(s.calls), n)
 }
 
 // LoseResponseOf applies the nth next call but drops its answer, then drops every later call.
 func (s *Server) LoseResponseOf(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults.loseResponseAt = len(s.calls) + n
-	s.faults.crashAt = len(s.calls) + n + 1
+	s.faults.crash.LoseResponseOf(len(s.calls), n)
 }
 
 // ClearFaults turns every fault off.

@@ -36,6 +36,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heal8s/heal8s/internal/gitprovider/fakecrash"
 	"github.com/heal8s/heal8s/internal/gitprovider/gitlab"
 )
 
@@ -83,12 +84,11 @@ type Server struct {
 }
 
 type faults struct {
-	failNext       int
-	failStatus     int
-	limitNext      int
-	retryAfter     time.Duration
-	crashAt        int
-	loseResponseAt int
+	failNext   int
+	failStatus int
+	limitNext  int
+	retryAfter time.Duration
+	crash      fakecrash.Plan
 }
 
 // New starts a fake GitLab; Close it when done.
@@ -162,7 +162,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	s.mu.Lock()
 	n := len(s.calls) + 1
 	call := Call{Method: req.Method, Path: path, Query: req.URL.RawQuery}
-	drop, lose := s.faults.crashAt > 0 && n >= s.faults.crashAt, s.faults.loseResponseAt == n
+	drop, lose := s.faults.crash.Of(n)
 	var rep reply
 	if !drop {
 		rep = s.handle(req, path, body)
@@ -175,13 +175,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	s.mu.Unlock()
 
 	if drop || lose {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
-		w.WriteHeader(http.StatusInternalServerError)
+		fakecrash.HangUp(w)
 		return
 	}
 	for k, vs := range rep.header {
