@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,6 +32,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -63,11 +65,17 @@ type RemediationRetentionReconciler struct {
 	// is reconciled, so a burst of them (a storm ending on one target) costs one reconcile;
 	// zero means DefaultRetentionBatchDelay.
 	BatchDelay time.Duration
+	// Workers is how many targets are reconciled at once; zero means DefaultRetentionWorkers.
+	// Targets sharing a policy write its status.expired one at a time (flush), each write
+	// taking every outcome waiting for that policy, so no outcome is written twice.
+	Workers int
 
 	mu sync.Mutex
 	// pending holds, per policy, what was deleted but not yet written to its status (a status
-	// patch failed); the next reconcile writes it first.
+	// patch failed, or another worker is writing that policy's status); the next flush writes it.
 	pending map[types.NamespacedName][]v1beta1.ExpiredRemediation
+	// writing holds one lock per policy: the flush that holds it owns the policy's status write.
+	writing map[types.NamespacedName]*sync.Mutex
 }
 
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediations,verbs=get;list;watch;delete
@@ -76,6 +84,15 @@ type RemediationRetentionReconciler struct {
 
 // DefaultRetentionBatchDelay is the default BatchDelay: retention is never urgent.
 const DefaultRetentionBatchDelay = 10 * time.Second
+
+// DefaultRetentionWorkers is the default Workers: enough that deletions keep up with a storm's
+// creates (docs/performance.md, "Throughput after session 5").
+const DefaultRetentionWorkers = 4
+
+// retentionDeletesAtOnce bounds the deletions one reconcile sends at once: a target with
+// thousands of expired Remediations (a storm) is cleared in parallel, not one request after
+// another, without flooding the API server.
+const retentionDeletesAtOnce = 8
 
 // retentionRecheckFloor is the shortest requeue: a Remediation deleted by someone else, or
 // changed between the read and the delete, is looked at again this soon.
@@ -124,17 +141,14 @@ func (r *RemediationRetentionReconciler) Reconcile(ctx context.Context, req ctrl
 				ret = p.Spec.Retention
 			}
 			d := remediation.Retain(remediation.RetentionInput{Retention: ret, Safety: safety, Now: now, Finished: finished})
-			for _, del := range d.Delete {
-				deleted, err := r.delete(ctx, del)
-				if err != nil {
-					return ctrl.Result{}, err
-				}
-				if !deleted {
-					// Changed, replaced or gone since it was read: look again shortly.
-					next = earliest(next, now.Add(retentionRecheckFloor))
-					continue
-				}
-				r.addPending(key, remediation.ExpiredRecord(del.Remediation, now))
+			missed, err := r.deleteAll(ctx, key, d.Delete, now)
+			if missed {
+				// Changed, replaced or gone since it was read: look again shortly.
+				next = earliest(next, now.Add(retentionRecheckFloor))
+			}
+			if err != nil {
+				// What was deleted is pending already; flush writes it below or next time.
+				return ctrl.Result{}, errors.Join(err, r.flush(ctx))
 			}
 			next = earliest(next, d.NextCheck)
 		}
@@ -214,6 +228,39 @@ func (r *RemediationRetentionReconciler) delete(ctx context.Context, d remediati
 	}
 }
 
+// deleteAll deletes dels, retentionDeletesAtOnce at a time, and adds each deleted one's outcome
+// to the policy's pending outcomes as soon as its delete succeeded. missed says whether any had
+// changed since it was read; the error joins every failed delete.
+func (r *RemediationRetentionReconciler) deleteAll(ctx context.Context, key types.NamespacedName, dels []remediation.Deletion,
+	now time.Time) (missed bool, err error) {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, retentionDeletesAtOnce)
+	)
+	for _, del := range dels {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			deleted, err := r.delete(ctx, del)
+			if deleted {
+				r.addPending(key, remediation.ExpiredRecord(del.Remediation, now))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				errs = append(errs, err)
+			case !deleted:
+				missed = true
+			}
+		})
+	}
+	wg.Wait()
+	return missed, errors.Join(errs...)
+}
+
 func (r *RemediationRetentionReconciler) addPending(key types.NamespacedName, rec v1beta1.ExpiredRemediation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -224,7 +271,10 @@ func (r *RemediationRetentionReconciler) addPending(key types.NamespacedName, re
 }
 
 // flush writes every policy's pending outcomes with one status patch per policy. A policy that
-// is gone takes its outcomes with it (the metrics counted them when they happened).
+// is gone takes its outcomes with it (the metrics counted them when they happened). Several
+// workers may flush at once: each policy's write is made under that policy's lock by one of
+// them, and takes every outcome pending for the policy at that moment, so an outcome is written
+// exactly once (a failed write puts its outcomes back, ahead of any added meanwhile).
 func (r *RemediationRetentionReconciler) flush(ctx context.Context) error {
 	r.mu.Lock()
 	keys := make([]types.NamespacedName, 0, len(r.pending))
@@ -234,19 +284,40 @@ func (r *RemediationRetentionReconciler) flush(ctx context.Context) error {
 	r.mu.Unlock()
 	slices.SortFunc(keys, func(a, b types.NamespacedName) int { return strings.Compare(a.String(), b.String()) })
 	for _, key := range keys {
-		r.mu.Lock()
-		recs := r.pending[key]
-		r.mu.Unlock()
-		if err := r.recordOutcomes(ctx, key, recs); err != nil {
+		if err := r.flushPolicy(ctx, key); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// flushPolicy writes the outcomes pending for one policy, if any are left once its lock is held.
+func (r *RemediationRetentionReconciler) flushPolicy(ctx context.Context, key types.NamespacedName) error {
+	r.mu.Lock()
+	if r.writing == nil {
+		r.writing = map[types.NamespacedName]*sync.Mutex{}
+	}
+	lock := r.writing[key]
+	if lock == nil {
+		lock = &sync.Mutex{}
+		r.writing[key] = lock
+	}
+	r.mu.Unlock()
+
+	lock.Lock()
+	defer lock.Unlock()
+	r.mu.Lock()
+	recs := r.pending[key]
+	delete(r.pending, key)
+	r.mu.Unlock()
+	if len(recs) == 0 {
+		return nil // another worker wrote them
+	}
+	if err := r.recordOutcomes(ctx, key, recs); err != nil {
 		r.mu.Lock()
-		// Only what was written goes; what another reconcile added meanwhile stays.
-		r.pending[key] = r.pending[key][len(recs):]
-		if len(r.pending[key]) == 0 {
-			delete(r.pending, key)
-		}
+		r.pending[key] = append(recs, r.pending[key]...)
 		r.mu.Unlock()
+		return err
 	}
 	return nil
 }
@@ -357,8 +428,13 @@ func (r *RemediationRetentionReconciler) SetupWithManager(mgr ctrl.Manager) erro
 	if delay <= 0 {
 		delay = DefaultRetentionBatchDelay
 	}
+	workers := r.Workers
+	if workers <= 0 {
+		workers = DefaultRetentionWorkers
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("remediationretention").
 		Watches(&v1beta1.Remediation{}, enqueueTargetAfter(delay), builder.WithPredicates(finishedOnly())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 }

@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -250,5 +251,60 @@ var _ = Describe("Remediation retention controller", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(deleted).To(BeFalse())
 		Expect(exists("changed")()).To(BeTrue())
+	})
+
+	It("records every Remediation expiring at once exactly once, with several workers and targets sharing a policy", func() {
+		Expect(retention.Workers).To(BeZero(), "the manager runs DefaultRetentionWorkers")
+		Expect(DefaultRetentionWorkers).To(BeNumerically(">", 1))
+		policy(time.Minute, 100, short)
+		const targets, perTarget = 16, 5
+		names := map[string]bool{}
+		for t := range targets {
+			for i := range perTarget {
+				name := fmt.Sprintf("t%d-%d", t, i)
+				names[name] = true
+				action := v1beta1.Action{IncreaseMemory: &v1beta1.IncreaseMemoryAction{}}
+				defaults.Action(&action)
+				r := &v1beta1.Remediation{
+					ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+					Spec: v1beta1.RemediationSpec{
+						PolicyRef: v1beta1.PolicyReference{Namespace: ns, Name: "policy"},
+						Rule:      "oom",
+						Alert:     v1beta1.AlertInfo{Name: "KubePodOOMKilled", Fingerprint: "fp-" + name},
+						Target: v1beta1.TargetRef{APIVersion: "apps/v1", Kind: v1beta1.TargetKindDeployment, Name: fmt.Sprintf("web-%d", t),
+							Namespace: ns, Container: "app"},
+						Action:   action,
+						Strategy: v1beta1.StrategyDirect,
+					},
+				}
+				Expect(k8sClient.Create(ctx, r)).To(Succeed())
+				// Finished an hour ago: past the TTL and every safety window, so all of them
+				// expire in the first reconcile of their target, all targets at once.
+				r.Status.Phase, r.Status.Reason = v1beta1.PhaseSkipped, remediation.TargetNotFoundReason
+				r.Status.CompletedAt = ptr.To(metav1.NewTime(clk.Now().Add(-time.Hour)))
+				Expect(k8sClient.Status().Update(ctx, r)).To(Succeed())
+			}
+		}
+		left := func() int {
+			var list v1beta1.RemediationList
+			Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			return len(list.Items)
+		}
+		Eventually(left).WithTimeout(30 * time.Second).Should(BeZero())
+		Eventually(expiredTotal).WithTimeout(30 * time.Second).Should(Equal(int64(targets * perTarget)))
+		Consistently(expiredTotal).WithTimeout(2 * time.Second).Should(Equal(int64(targets * perTarget)))
+		e := expired()
+		Expect(e.ByOutcome).To(Equal([]v1beta1.OutcomeCount{{Phase: v1beta1.PhaseSkipped, Reason: remediation.TargetNotFoundReason,
+			Count: targets * perTarget}}))
+		Expect(e.Recent).To(HaveLen(v1beta1.MaxExpiredRecent))
+		seen := map[string]bool{}
+		for _, rec := range e.Recent {
+			Expect(names).To(HaveKey(rec.Name))
+			Expect(seen).NotTo(HaveKey(rec.Name), "recorded twice")
+			seen[rec.Name] = true
+		}
+		retention.mu.Lock()
+		defer retention.mu.Unlock()
+		Expect(retention.pending).To(BeEmpty(), "nothing left unwritten")
 	})
 })
