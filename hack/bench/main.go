@@ -31,6 +31,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -78,7 +79,19 @@ type options struct {
 	latency   time.Duration
 	flush     time.Duration
 	timeout   time.Duration
+	// managerArgs are added to the manager's command line (e.g. --remediation-workers=8), to
+	// compare settings in back-to-back runs.
+	managerArgs stringList
+	// pprof serves the manager's pprof endpoints on pprofAddr for the whole run (CPU profiles of
+	// one row), as --heap-profile does.
+	pprof bool
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 func main() {
 	var o options
@@ -123,6 +136,10 @@ func main() {
 	flag.DurationVar(&o.latency, "github-latency", 50*time.Millisecond, "Latency the fake GitHub adds to every call.")
 	flag.DurationVar(&o.flush, "flush-interval", 5*time.Second, "The manager's --receiver-flush-interval.")
 	flag.DurationVar(&o.timeout, "timeout", 60*time.Minute, "The whole run's bound.")
+	flag.Var(&o.managerArgs, "manager-arg", "An argument added to the manager's command line (repeatable), e.g. --manager-arg=--remediation-workers=8.")
+	flag.StringVar(&pprofAddr, "pprof-address", pprofAddr, "Where the manager serves pprof when --pprof or --heap-profile asks for it (another run on the machine may hold the default).")
+	flag.BoolVar(&o.pprof, "pprof", false, "Serve the manager's pprof endpoints on --pprof-address for the whole run "+
+		"(curl http://ADDRESS/debug/pprof/profile?seconds=20 during a row).")
 	flag.Usage = func() {
 		out := flag.CommandLine.Output()
 		_, _ = fmt.Fprintf(out, `Usage: go run ./hack/bench --root DIR --manager BIN [flags]

@@ -224,7 +224,7 @@ func (b *bench) createPolicyWith(ctx context.Context, ns string, edit func(*v1be
 				MaxPerHour:    ptr[int32](100000),
 				MaxPerTarget:  ptr[int32](100),
 			},
-			Verify: v1beta1.VerifySpec{Window: &metav1.Duration{Duration: time.Second}},
+			Verify: v1beta1.VerifySpec{Window: &metav1.Duration{Duration: benchWindow}},
 		},
 	}
 	edit(p)
@@ -347,8 +347,11 @@ func webhookDocuments(stream []byte) ([]string, error) {
 	return docs, nil
 }
 
+// benchWindow is the verify window of the benchmark's policies.
+const benchWindow = time.Second
+
 // pprofAddr is where the manager serves pprof when --heap-profile asks for a profile.
-const pprofAddr = "127.0.0.1:16060"
+var pprofAddr = "127.0.0.1:16060"
 
 func managerEnv(o options) []string {
 	if o.memLimit == "" {
@@ -359,10 +362,10 @@ func managerEnv(o options) []string {
 
 func managerArgs(o options) []string {
 	args := []string{"--leader-elect=false", "--receiver-flush-interval=" + o.flush.String()}
-	if o.heapProfile != "" {
+	if o.heapProfile != "" || o.pprof {
 		args = append(args, "--pprof-bind-address="+pprofAddr)
 	}
-	return args
+	return append(args, o.managerArgs...)
 }
 
 // writeHeapProfile saves the manager's heap profile (after a GC) to path.
