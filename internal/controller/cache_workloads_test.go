@@ -52,9 +52,9 @@ func richTemplate() corev1.PodTemplateSpec {
 			Containers: []corev1.Container{
 				{
 					Name: "app", Image: "example.test/app:v2",
-					Env:          []corev1.EnvVar{{Name: "DB_URL", Value: "postgres://db"}, {Name: "POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}},
-					Ports:        []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
-					VolumeMounts: []corev1.VolumeMount{{Name: "config", MountPath: "/etc/app"}},
+					Env:           []corev1.EnvVar{{Name: "DB_URL", Value: "postgres://db"}, {Name: "POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}},
+					Ports:         []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+					VolumeMounts:  []corev1.VolumeMount{{Name: "config", MountPath: "/etc/app"}},
 					LivenessProbe: probe, ReadinessProbe: probe,
 					SecurityContext: &corev1.SecurityContext{RunAsNonRoot: ptr.To(true)},
 					Resources: corev1.ResourceRequirements{
