@@ -32,6 +32,7 @@ import (
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -323,7 +324,9 @@ func newManager(o options) (ctrl.Manager, error) {
 			// (20,000 ReplicaSets for 5,000 Deployments). The rollback planner and the
 			// stable-revision controller list one workload's with its selector, and the
 			// receiver reads one ReplicaSet's owner, from the API server (docs/operations.md).
-			DisableFor: []client.Object{&appsv1.ReplicaSet{}, &appsv1.ControllerRevision{}},
+			// Pods likewise: the receiver reads one pod's owner (its metadata) once per new
+			// alert, which a cluster-wide metadata informer of every Pod would cost memory for.
+			DisableFor: []client.Object{&appsv1.ReplicaSet{}, &appsv1.ControllerRevision{}, &corev1.Pod{}},
 		}},
 		Cache: cache.Options{
 			// heal8s never reads managedFields nor kubectl's last-applied-configuration;
