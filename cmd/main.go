@@ -32,6 +32,7 @@ import (
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -309,16 +310,29 @@ func newManager(o options) (ctrl.Manager, error) {
 		// The manager exits as soon as it stops, so stepping down at once is safe and lets the
 		// other replica take over without waiting for the lease to expire.
 		LeaderElectionReleaseOnCancel: true,
+		// Workloads are cached slim (controller.CacheTransform): the client refuses any write of
+		// one but a JSON patch, so no write can carry a slim copy's missing fields.
+		NewClient: func(cfg *rest.Config, opts client.Options) (client.Client, error) {
+			c, err := client.New(cfg, opts)
+			if err != nil {
+				return nil, err
+			}
+			return controller.GuardWorkloadWrites(c), nil
+		},
 		Client: client.Options{Cache: &client.CacheOptions{
 			// Never cached, whoever reads them: a cluster holds several of each per workload
 			// (20,000 ReplicaSets for 5,000 Deployments). The rollback planner and the
 			// stable-revision controller list one workload's with its selector, and the
 			// receiver reads one ReplicaSet's owner, from the API server (docs/operations.md).
-			DisableFor: []client.Object{&appsv1.ReplicaSet{}, &appsv1.ControllerRevision{}},
+			// Pods likewise: the receiver reads one pod's owner (its metadata) once per new
+			// alert, which a cluster-wide metadata informer of every Pod would cost memory for.
+			DisableFor: []client.Object{&appsv1.ReplicaSet{}, &appsv1.ControllerRevision{}, &corev1.Pod{}},
 		}},
 		Cache: cache.Options{
 			// heal8s never reads managedFields nor kubectl's last-applied-configuration;
-			// dropping them halves the cache of large objects.
+			// dropping them halves the cache of large objects. Deployments, StatefulSets and
+			// DaemonSets keep only replicas, selector, their containers' names, images and
+			// resources, and status (internal/controller/cache_workloads.go).
 			DefaultTransform: controller.CacheTransform(),
 			ByObject: map[client.Object]cache.ByObject{
 				// The dashboard shows Events about Remediations only; cache nothing else.

@@ -27,6 +27,14 @@ import (
 // kernel's page cache charged to the cgroup) before the kernel's OOM killer acts.
 const memoryLimitPercent = 90
 
+// binaryPagesHeadroom is what the soft limit also leaves for the manager binary's own pages,
+// which the kernel charges to the container's cgroup like any page cache but the Go runtime does
+// not count: 44 MiB of the manager's resident set were file-backed (RssFile) at the end of
+// `make bench` row 5 (docs/performance.md, "Memory after the transformed caches"). Without it, in
+// a 150 MiB container the heap could grow to 135 MiB and the binary's pages push the container
+// past its limit, where the kernel reclaims and faults them in again.
+const binaryPagesHeadroom = 48 << 20
+
 // cgroupMemoryFiles are where the container's memory limit is read: cgroup v2, then v1.
 var cgroupMemoryFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
 
@@ -54,7 +62,14 @@ func cgroupMemoryLimit(read func(string) ([]byte, error)) (limit int64, ok bool)
 	return 0, false
 }
 
-// setMemoryLimit sets the Go runtime's soft memory limit to memoryLimitPercent of the
+// softMemoryLimit is the Go soft memory limit for a container limited to limit bytes: the lower of
+// memoryLimitPercent of it and the limit less binaryPagesHeadroom, but never under half the
+// limit (a container too small for the binary gets its collector working, not starving).
+func softMemoryLimit(limit int64) int64 {
+	return max(min(limit/100*memoryLimitPercent, limit-binaryPagesHeadroom), limit/2)
+}
+
+// setMemoryLimit sets the Go runtime's soft memory limit to softMemoryLimit of the
 // container's memory limit, unless GOMEMLIMIT is set (the runtime then already applies it) or
 // the container has no limit. It returns the limit set, 0 when none.
 func setMemoryLimit(getenv func(string) string, read func(string) ([]byte, error)) int64 {
@@ -65,7 +80,7 @@ func setMemoryLimit(getenv func(string) string, read func(string) ([]byte, error
 	if !ok {
 		return 0
 	}
-	soft := limit / 100 * memoryLimitPercent
+	soft := softMemoryLimit(limit)
 	debug.SetMemoryLimit(soft)
 	return soft
 }

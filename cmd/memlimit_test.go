@@ -59,11 +59,11 @@ func TestCgroupMemoryLimit(t *testing.T) {
 func TestSetMemoryLimit(t *testing.T) {
 	defer debug.SetMemoryLimit(math.MaxInt64)
 	limit := files(map[string]string{"/sys/fs/cgroup/memory.max": "268435456"})
-	if got := setMemoryLimit(func(string) string { return "" }, limit); got != 268435456/100*90 {
-		t.Errorf("setMemoryLimit = %d, want 90%% of 256 MiB", got)
+	if got := setMemoryLimit(func(string) string { return "" }, limit); got != 208<<20 {
+		t.Errorf("setMemoryLimit = %d, want 256 MiB less 48 MiB for the binary's pages", got)
 	}
-	if got := debug.SetMemoryLimit(-1); got != 268435456/100*90 {
-		t.Errorf("the runtime's limit is %d, want 90%% of 256 MiB", got)
+	if got := debug.SetMemoryLimit(-1); got != 208<<20 {
+		t.Errorf("the runtime's limit is %d, want 208 MiB", got)
 	}
 	gomemlimit := func(k string) string {
 		if k == "GOMEMLIMIT" {
@@ -73,5 +73,23 @@ func TestSetMemoryLimit(t *testing.T) {
 	}
 	if got := setMemoryLimit(gomemlimit, limit); got != 0 {
 		t.Errorf("setMemoryLimit with GOMEMLIMIT set = %d, want 0 (the runtime applies GOMEMLIMIT itself)", got)
+	}
+}
+
+func TestSoftMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		limit, want int64
+	}{
+		// The binary's pages bound a small container: 150 MiB leaves 102 MiB to the heap.
+		{150 << 20, 102 << 20},
+		{256 << 20, 208 << 20},
+		// A large one keeps 10% for the rest.
+		{1 << 30, (1 << 30) / 100 * 90},
+		// Never less than half the limit.
+		{64 << 20, 32 << 20},
+	} {
+		if got := softMemoryLimit(tc.limit); got != tc.want {
+			t.Errorf("softMemoryLimit(%d MiB) = %d MiB, want %d MiB", tc.limit>>20, got>>20, tc.want>>20)
+		}
 	}
 }

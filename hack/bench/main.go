@@ -108,7 +108,7 @@ func main() {
 	flag.IntVar(&o.heal, "heal", 500, "Direct ScaleUp remediations driven from alert to Succeeded (the issue asks 1,000; 500 "+
 		"keeps make bench under ten minutes on 2 cores).")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "Write the manager's heap profile (go tool pprof) to this file at the end of row 5.")
-	flag.StringVar(&o.memLimit, "manager-gomemlimit", "", "Run the manager with this GOMEMLIMIT (e.g. 135MiB, what it sets itself in a pod "+
+	flag.StringVar(&o.memLimit, "manager-gomemlimit", "", "Run the manager with this GOMEMLIMIT (e.g. 102MiB, what it sets itself in a pod "+
 		"limited to 150 MiB); empty runs it without one, as outside a container.")
 	flag.IntVar(&o.memRemediations, "mem-remediations", 10000, "Remediations in the cluster when the manager's memory is read (row 5).")
 	flag.IntVar(&o.memDeployments, "mem-deployments", 5000, "Deployments in the cluster when the manager's memory is read (row 5).")

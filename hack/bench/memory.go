@@ -121,7 +121,7 @@ func (b *bench) memory(ctx context.Context) error {
 		cluster += "; the manager ran with GOMEMLIMIT=" + b.o.memLimit
 	}
 	b.add(row{key: "memory_peak_rss", name: "5 memory, manager peak RSS (VmHWM)", figure: mib(m.hwm), unit: "MiB", reference: cluster})
-	b.add(row{key: "memory_rss_end", name: "5 memory, manager RSS at the end", figure: mib(m.rss), unit: "MiB", reference: "the same, when the row ends"})
+	b.add(row{key: "memory_rss_end", name: "5 memory, manager RSS at the end", figure: mib(m.rss), unit: "MiB", reference: fmt.Sprintf("the same, when the row ends: %.0f MiB anonymous (RssAnon), %.0f MiB file-backed (RssFile)", mib(m.anon), mib(m.file))})
 	if b.o.heapProfile != "" {
 		return writeHeapProfile(ctx, b.o.heapProfile)
 	}
@@ -303,7 +303,10 @@ func (w workloads) pod(i int, replicaSetUIDs []types.UID) *corev1.Pod {
 
 // memoryReading is the manager's resident set: the peak since it started or since resetPeak,
 // and now.
-type memoryReading struct{ hwm, rss int64 }
+// memoryReading is what /proc/PID/status says of the manager's memory: the peak (VmHWM), the
+// current resident set (VmRSS) and its anonymous (heap, stacks) and file-backed (the binary's
+// pages) parts at the time of the reading (RssAnon, RssFile).
+type memoryReading struct{ hwm, rss, anon, file int64 }
 
 // managerPID finds the manager process by its receiver port, once.
 func (b *bench) managerPID() (string, error) {
@@ -347,6 +350,10 @@ func (b *bench) managerMemory() (memoryReading, error) {
 			m.hwm = kb << 10
 		case "VmRSS:":
 			m.rss = kb << 10
+		case "RssAnon:":
+			m.anon = kb << 10
+		case "RssFile:":
+			m.file = kb << 10
 		}
 	}
 	return m, nil

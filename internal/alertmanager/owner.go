@@ -64,9 +64,10 @@ var (
 	daemonSetGVK   = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "DaemonSet"}
 )
 
-// getMetadata reads only an object's metadata, so the manager's cache keeps a metadata informer
-// for Pods and ReplicaSets, never the full objects of the whole cluster. found is false on
-// NotFound; any other error is returned.
+// getMetadata reads only an object's metadata: from the API server for Pods and ReplicaSets,
+// which the manager never caches (cmd/main.go), and from a metadata informer for the other
+// kinds, never the full objects of the whole cluster. found is false on NotFound; any other
+// error is returned.
 func getMetadata(ctx context.Context, r client.Reader, gvk schema.GroupVersionKind, key types.NamespacedName) (*metav1.PartialObjectMetadata, bool, error) {
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(gvk)

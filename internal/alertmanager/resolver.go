@@ -37,8 +37,11 @@ var hpaGVK = schema.GroupVersionKind{Group: "autoscaling", Version: "v2", Kind: 
 
 // ClusterResolver answers routing's questions from the cluster. Metadata (namespaces, pods,
 // ReplicaSets, workloads, HPAs) is read through Reader, which in the manager is the cache of
-// metadata-only informers; the one full Pod it needs, to compare the scrape target's address,
-// is read through Live so no cluster-wide informer of full Pods is started.
+// metadata-only informers, except for Pods and ReplicaSets, which the manager's client reads
+// from the API server (DisableFor in cmd/main.go: one read per new alert rather than an
+// informer of every Pod and ReplicaSet in the cluster); the one full Pod it needs, to compare
+// the scrape target's address, is read through Live so no cluster-wide informer of full Pods is
+// started.
 type ClusterResolver struct {
 	// Reader serves metadata reads (PartialObjectMetadata).
 	Reader client.Reader

@@ -27,10 +27,13 @@ import (
 
 // CacheTransform is the manager cache's DefaultTransform: it drops from every cached object what
 // heal8s never reads, managedFields and kubectl's last-applied-configuration annotation (a copy
-// of the whole object as it was applied, often as large as the object). heal8s writes cached
-// objects only with patches computed against the cached copy (client.MergeFrom) or with patches
-// of its own (the Direct strategy's JSON patch), never with an Update, so what the cache drops
-// is never written back as removed.
+// of the whole object as it was applied, often as large as the object), and from Deployments,
+// StatefulSets and DaemonSets all of the spec but replicas, selector and the containers' names,
+// images and resources (slimWorkload, cache_workloads.go). heal8s writes its own objects only
+// with patches computed against the cached copy (client.MergeFrom), which never touch what the
+// transform drops, and workloads only with the Direct strategy's JSON patch, which names exactly
+// the fields it changes (GuardWorkloadWrites refuses any other write of a workload), never with an
+// Update, so what the cache drops is never written back as removed.
 func CacheTransform() toolscache.TransformFunc {
 	strip := cache.TransformStripManagedFields()
 	return func(in any) (any, error) {
@@ -38,6 +41,7 @@ func CacheTransform() toolscache.TransformFunc {
 		if err != nil {
 			return out, err
 		}
+		slimWorkload(out)
 		m, err := meta.Accessor(out)
 		if err != nil {
 			// Not an object (a tombstone): nothing to drop.

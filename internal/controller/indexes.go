@@ -25,16 +25,11 @@ import (
 	"github.com/heal8s/heal8s/api/v1beta1"
 )
 
-// Field indexes of the manager's Remediation cache. The guards read a Remediation's peers
-// through them (the Remediations of its target, and those counting against the same policy
-// budget), and the retention controller a target's finished ones, instead of listing and copying
-// every Remediation in the cluster.
+// Field indexes of the manager's Remediation cache. A Remediation's peers (the Remediations of
+// its target, TargetKey, and those counting against the same policy budget, BudgetKey) are read
+// from the peer index on the same informer (peerindex.go) by the guards, superseding, the
+// retention controller and the notification controller, as pointers and without a list's copy.
 const (
-	// IndexRemediationTarget holds TargetKey of spec.target.
-	IndexRemediationTarget = "heal8s.spec.target"
-	// IndexRemediationBudget holds BudgetKey: the policy and, for a cluster-wide policy, the
-	// Remediation's namespace (its budgets are kept per namespace).
-	IndexRemediationBudget = "heal8s.spec.policyRef"
 	// IndexRemediationName holds metadata.name (the API server also serves it as a field selector,
 	// so a client without the cache gets the same answer), for the pull request webhook, which knows a
 	// Remediation's name from the branch but not its namespace.
@@ -76,15 +71,12 @@ func BudgetKey(r *v1beta1.Remediation) string {
 }
 
 // SetupIndexes registers the field indexes on the manager's cache (mgr.GetFieldIndexer()); main
-// calls it once, before the controllers that list by them (the Remediation reconciler, the
-// retention controller, the pull request sync) start. Registering an index twice is an error.
+// calls it once, before the controllers that list by them (the pull request sync) start. Registering an index twice is an error.
 func SetupIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 	indexes := []struct {
 		field string
 		key   func(*v1beta1.Remediation) string
 	}{
-		{IndexRemediationTarget, TargetKey},
-		{IndexRemediationBudget, BudgetKey},
 		{IndexRemediationName, func(r *v1beta1.Remediation) string { return r.Name }},
 	}
 	for _, ix := range indexes {

@@ -231,6 +231,8 @@ type NotificationReconciler struct {
 	Clock      clock.Clock
 	// DashboardURL is the dashboard's external URL (--dashboard-url); empty links no dashboard.
 	DashboardURL string
+	// peers reads a target's Remediations from the informer's index (SetupWithManager).
+	peers *peerIndex
 }
 
 // Reconcile queues the unreported events of one Remediation for each Notifier that wants them.
@@ -256,11 +258,16 @@ func (r *NotificationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	nctx := notify.Context{Policy: policy, DashboardURL: r.DashboardURL, Now: r.Clock.Now()}
 	if needsBudget(rem) {
-		var others v1beta1.RemediationList
-		if err := r.List(ctx, &others, client.InNamespace(rem.Namespace), client.MatchingFields{IndexRemediationTarget: TargetKey(rem)}); err != nil {
+		peers, err := r.peers.byTarget(TargetKey(rem))
+		if err != nil {
 			return ctrl.Result{}, fmt.Errorf("listing the Remediations of %s: %w", TargetKey(rem), err)
 		}
-		nctx.Others = others.Items
+		// Copies of the structs (notify only reads them), of this namespace's only.
+		for _, o := range peers {
+			if o.Namespace == rem.Namespace {
+				nctx.Others = append(nctx.Others, *o)
+			}
+		}
 	}
 	for i := range notifiers.Items {
 		n := &notifiers.Items[i]
@@ -324,6 +331,11 @@ func (r *NotificationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	peers, err := newPeerIndex(context.Background(), mgr.GetCache())
+	if err != nil {
+		return fmt.Errorf("setting up the notification controller: %w", err)
+	}
+	r.peers = peers
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("notification").
 		For(&v1beta1.Remediation{}, builder.WithPredicates(phaseChanged())).

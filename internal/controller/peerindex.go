@@ -26,8 +26,9 @@ import (
 	v1beta1 "github.com/heal8s/heal8s/api/v1beta1"
 )
 
-// The peer index's own index names on the Remediation informer (next to the field indexes of
-// SetupIndexes, which List reads).
+// The peer index's index names on the Remediation informer. They are the only indexes of a
+// Remediation's target and policy budget: SetupIndexes registers no field index for them (two
+// indexes of the same key would hold two sets of every Remediation's key).
 const (
 	peerIndexTarget = "heal8s.peers.target"
 	peerIndexBudget = "heal8s.peers.budget"
@@ -43,8 +44,9 @@ type peerIndex struct {
 	indexer toolscache.Indexer
 }
 
-// newPeerIndex adds the two indexes to the cache's Remediation informer; it is called before the
-// manager starts the informer.
+// newPeerIndex adds the two indexes to the cache's Remediation informer, or reads the ones an
+// earlier call added (the Remediation reconciler, the retention controller and the notification
+// controller share them); it is called before the manager starts the informer.
 func newPeerIndex(ctx context.Context, informers cache.Informers) (*peerIndex, error) {
 	inf, err := informers.GetInformer(ctx, &v1beta1.Remediation{})
 	if err != nil {
@@ -62,6 +64,9 @@ func newPeerIndex(ctx context.Context, informers cache.Informers) (*peerIndex, e
 			}
 			return []string{f(r)}, nil
 		}
+	}
+	if _, ok := shared.GetIndexer().GetIndexers()[peerIndexTarget]; ok {
+		return &peerIndex{indexer: shared.GetIndexer()}, nil
 	}
 	if err := shared.AddIndexers(toolscache.Indexers{peerIndexTarget: key(TargetKey), peerIndexBudget: key(BudgetKey)}); err != nil {
 		return nil, fmt.Errorf("adding the peer indexes to the Remediation informer: %w", err)

@@ -342,7 +342,7 @@ func (r *RemediationReconciler) newScope(ctx context.Context, rem *v1beta1.Remed
 
 // SetupWithManager registers the reconciler. Waiting phases poll (PollInterval) rather than
 // watching every workload in the cluster; the receiver's and the pull request webhook's
-// sighting annotations wake them at once. The field indexes (SetupIndexes) must be registered.
+// sighting annotations wake them at once. It adds the peer index (peerindex.go) to the Remediation informer.
 func (r *RemediationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}

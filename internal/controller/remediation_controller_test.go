@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -725,6 +726,75 @@ var _ = Describe("Remediation controller", Ordered, func() {
 			Expect(r.Status.Reason).To(Equal(remediation.AtMaximumReason))
 			Expect(memLimit("web")).To(Equal("2Gi"))
 			Eventually(warningEvent(remediation.AtMaximumReason)).Should(HaveLen(1))
+		})
+	})
+
+	// The manager caches workloads slim (cache_workloads.go); a Direct change must still leave
+	// everything of the live object but the planned field exactly as it was.
+	It("Direct IncreaseMemory, ScaleUp and RollbackImage keep the rest of a rich Deployment byte for byte", func() {
+		policy(v1beta1.StrategyDirect, nil)
+		rich := func(name string) *appsv1.Deployment {
+			return deployment(name, func(d *appsv1.Deployment) {
+				d.Annotations[corev1.LastAppliedConfigAnnotation] = `{"kind":"Deployment"}`
+				d.Annotations["team.example.test/owner"] = "shop"
+				d.Labels = map[string]string{"app": name, "tier": "web"}
+				d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+				d.Spec.Template = richTemplate()
+				d.Spec.Template.Labels = map[string]string{"app": name}
+			})
+		}
+		// unchanged reads the live Deployment, lets undo put back the planned field, and
+		// expects metadata (labels, annotations) and spec to be what they were, byte for byte.
+		unchanged := func(name string, before *appsv1.Deployment, undo func(*appsv1.Deployment)) {
+			after := liveDeployment(name)
+			undo(after)
+			b, err := json.Marshal(before.Spec)
+			Expect(err).NotTo(HaveOccurred())
+			a, err := json.Marshal(after.Spec)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(a)).To(Equal(string(b)))
+			Expect(after.Labels).To(Equal(before.Labels))
+			Expect(after.Annotations).To(Equal(before.Annotations))
+			Expect(after.Spec.Template.Spec.InitContainers).To(HaveLen(1))
+			Expect(after.Spec.Template.Spec.Containers[0].Env).To(HaveLen(2))
+		}
+
+		rich("mem")
+		before := liveDeployment("mem")
+		r := newRemediation("oom-rich", memory, v1beta1.StrategyDirect, "mem")
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		heal("oom-rich", "mem")
+		Expect(memLimit("mem")).To(Equal("320Mi"))
+		unchanged("mem", before, func(d *appsv1.Deployment) {
+			c := &d.Spec.Template.Spec.Containers[0]
+			c.Resources.Limits[corev1.ResourceMemory] = before.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory]
+			c.Resources.Requests[corev1.ResourceMemory] = before.Spec.Template.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory]
+		})
+
+		rich("scale")
+		before = liveDeployment("scale")
+		Expect(k8sClient.Create(ctx, newRemediation("scale-rich", v1beta1.Action{ScaleUp: &v1beta1.ScaleUpAction{}}, v1beta1.StrategyDirect, "scale"))).To(Succeed())
+		heal("scale-rich", "scale")
+		Expect(*liveDeployment("scale").Spec.Replicas).To(Equal(int32(3)))
+		unchanged("scale", before, func(d *appsv1.Deployment) { d.Spec.Replicas = before.Spec.Replicas })
+
+		d := rich("roll")
+		for rev, image := range map[string]string{"1": "example.test/app:v1", "2": "example.test/app:v2"} {
+			rs := &appsv1.ReplicaSet{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "roll-" + rev, Labels: map[string]string{"app": "roll"},
+					Annotations:     map[string]string{actions.RevisionAnnotation: rev},
+					OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
+				Spec: appsv1.ReplicaSetSpec{Selector: d.Spec.Selector, Template: *d.Spec.Template.DeepCopy()},
+			}
+			rs.Spec.Template.Spec.Containers[0].Image = image
+			Expect(k8sClient.Create(ctx, rs)).To(Succeed())
+		}
+		before = liveDeployment("roll")
+		Expect(k8sClient.Create(ctx, newRemediation("rollback-rich", v1beta1.Action{RollbackImage: &v1beta1.RollbackImageAction{}}, v1beta1.StrategyDirect, "roll"))).To(Succeed())
+		heal("rollback-rich", "roll")
+		Expect(container(liveDeployment("roll")).Image).To(Equal("example.test/app:v1"))
+		unchanged("roll", before, func(d *appsv1.Deployment) {
+			d.Spec.Template.Spec.Containers[0].Image = before.Spec.Template.Spec.Containers[0].Image
 		})
 	})
 

@@ -47,7 +47,7 @@ import (
 // says (remediation.Retain decides; a Remediation a guard still counts is never deleted) and
 // records what it deleted in the policy's status.expired. It works per target: its requests are
 // "<kind>/<name>" in the target's namespace (retentionRequest), and it finds the target's
-// Remediations through the IndexRemediationTarget field index (SetupIndexes must have run). It
+// Remediations through the peer index (peerindex.go). It
 // only looks at finished Remediations and never writes a Remediation's status, so it stays
 // apart from the RemediationReconciler.
 type RemediationRetentionReconciler struct {
@@ -76,6 +76,8 @@ type RemediationRetentionReconciler struct {
 	pending map[types.NamespacedName][]v1beta1.ExpiredRemediation
 	// writing holds one lock per policy: the flush that holds it owns the policy's status write.
 	writing map[types.NamespacedName]*sync.Mutex
+	// peers reads a target's Remediations from the informer's index (SetupWithManager).
+	peers *peerIndex
 }
 
 // +kubebuilder:rbac:groups=heal8s.io,resources=remediations,verbs=get;list;watch;delete
@@ -113,14 +115,12 @@ func (r *RemediationRetentionReconciler) Reconcile(ctx context.Context, req ctrl
 	// The cache's own objects, not copies: a target can have thousands of Remediations (an alert
 	// storm), and nothing here changes them (Retain sorts its own slice of pointers; Delete
 	// sends only the object's key and preconditions).
-	var list v1beta1.RemediationList
-	if err := r.List(ctx, &list, client.MatchingFields{IndexRemediationTarget: req.Namespace + "/" + req.Name},
-		client.UnsafeDisableDeepCopy); err != nil {
+	list, err := r.peers.byTarget(req.Namespace + "/" + req.Name)
+	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the Remediations of %s/%s: %w", req.Namespace, req.Name, err)
 	}
 	groups := map[types.NamespacedName][]*v1beta1.Remediation{}
-	for i := range list.Items {
-		rem := &list.Items[i]
+	for _, rem := range list {
 		if !rem.Status.Phase.IsTerminal() {
 			continue
 		}
@@ -367,7 +367,7 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // retentionRequest maps a Remediation to its target's request: "<kind>/<name>" in the
-// target's namespace, the IndexRemediationTarget key split at its first slash. All the
+// target's namespace, the TargetKey split at its first slash. All the
 // Remediations of a target share one request, so a target is reconciled once however many
 // of its Remediations change.
 func retentionRequest(_ context.Context, o client.Object) []reconcile.Request {
@@ -415,9 +415,14 @@ func finishedOnly() predicate.Predicate {
 	}
 }
 
-// SetupWithManager registers the controller under the name "remediationretention". The field
-// indexes (SetupIndexes) must be registered on the manager first.
+// SetupWithManager registers the controller under the name "remediationretention", and the peer
+// index on the manager's Remediation informer if no other controller has.
 func (r *RemediationRetentionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	peers, err := newPeerIndex(context.Background(), mgr.GetCache())
+	if err != nil {
+		return fmt.Errorf("setting up the retention controller: %w", err)
+	}
+	r.peers = peers
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}

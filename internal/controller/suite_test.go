@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -104,6 +105,15 @@ func startTestManager(setup func(mgr ctrl.Manager)) (context.CancelFunc, chan st
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		// As cmd/main.go: workloads cached slim, and written only with JSON patches.
+		Cache: cache.Options{DefaultTransform: CacheTransform()},
+		NewClient: func(c *rest.Config, o client.Options) (client.Client, error) {
+			cl, err := client.New(c, o)
+			if err != nil {
+				return nil, err
+			}
+			return GuardWorkloadWrites(cl), nil
+		},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
