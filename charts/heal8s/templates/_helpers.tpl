@@ -64,7 +64,11 @@ control-plane: controller-manager
 {{- end }}
 
 {{- define "heal8s.webhookCertSecretName" -}}
+{{- if and .Values.webhook.existingCertSecret (not .Values.webhook.certManager.enabled) }}
+{{- .Values.webhook.existingCertSecret }}
+{{- else }}
 {{- printf "%s-webhook-server-cert" (include "heal8s.fullname" .) }}
+{{- end }}
 {{- end }}
 
 {{- define "heal8s.receiverTokenSecretName" -}}
