@@ -168,7 +168,7 @@ func checkManagerDeployment(t *testing.T, u *unstructured.Unstructured) {
 		ports[strconv.Itoa(int(p.ContainerPort))] = true
 	}
 	for _, flag := range []string{"--health-probe-bind-address", "--receiver-bind-address",
-		"--github-webhook-bind-address", "--metrics-bind-address", "--webhook-port", "--dashboard-bind-address"} {
+		"--github-webhook-bind-address", "--gitlab-webhook-bind-address", "--metrics-bind-address", "--webhook-port", "--dashboard-bind-address"} {
 		port := strings.TrimPrefix(flagValue(mgr.Args, flag), ":")
 		if port != "" && port != "0" {
 			g.Expect(ports).To(HaveKey(port), "%s=%s is not a declared container port", flag, port)
