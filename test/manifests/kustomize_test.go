@@ -142,7 +142,7 @@ func checkManagerDeployment(t *testing.T, u *unstructured.Unstructured) {
 	g.Expect(mgr.LivenessProbe).NotTo(BeNil())
 	g.Expect(mgr.LivenessProbe.HTTPGet.Path).To(Equal("/healthz"))
 	g.Expect(mgr.ReadinessProbe).NotTo(BeNil())
-	g.Expect(mgr.ReadinessProbe.HTTPGet.Path).To(Equal("/readyz?exclude=" + alertmanager.TokenCheckName),
+	g.Expect(mgr.ReadinessProbe.HTTPGet.Path).To(Equal("/readyz?exclude="+alertmanager.TokenCheckName),
 		"the webhooks stay up without the receiver token")
 	g.Expect(mgr.Resources.Requests).To(HaveKey(corev1.ResourceMemory))
 	g.Expect(mgr.Resources.Limits).To(HaveKey(corev1.ResourceMemory))
