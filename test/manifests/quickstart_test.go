@@ -140,19 +140,45 @@ func TestQuickStartNamesExist(t *testing.T) {
 		"config/default": kustomizeDefault(t),
 		"the chart":      helmTemplate(t, "heal8s", operatorNamespace),
 	}
-	servicePorts := func(objs []*unstructured.Unstructured, name string) []string {
-		for _, u := range byKind(objs, "Service") {
-			if u.GetName() != name || u.GetNamespace() != operatorNamespace {
-				continue
-			}
-			ports := []string{}
-			list, _, _ := unstructured.NestedSlice(u.Object, "spec", "ports")
-			for _, p := range list {
-				ports = append(ports, fmt.Sprint(p.(map[string]any)["port"]))
-			}
-			return ports
+	for _, doc := range quickStartDocs {
+		checkDocNames(t, doc, installs)
+	}
+	quick := joinContinuations(string(read(t, "docs/quick-start.md")))
+	checkReceiverTokenSecret(t, quick, installs["config/default"])
+	checkReceiverAddress(t, installs)
+	checkMinKubernetes(t, quick, installs)
+}
+
+// servicePorts returns the ports of the Service name in the operator namespace; nil when there
+// is none.
+func servicePorts(objs []*unstructured.Unstructured, name string) []string {
+	for _, u := range byKind(objs, "Service") {
+		if u.GetName() != name || u.GetNamespace() != operatorNamespace {
+			continue
 		}
-		return nil
+		ports := []string{}
+		list, _, _ := unstructured.NestedSlice(u.Object, "spec", "ports")
+		for _, p := range list {
+			ports = append(ports, fmt.Sprint(p.(map[string]any)["port"]))
+		}
+		return ports
+	}
+	return nil
+}
+
+// checkDocNames checks the Services, ports, ClusterRoles and Secrets one install doc names.
+func checkDocNames(t *testing.T, doc string, installs map[string][]*unstructured.Unstructured) {
+	t.Helper()
+	text := joinContinuations(string(read(t, doc)))
+	for _, m := range portForwardRe.FindAllStringSubmatch(text, -1) {
+		for install, objs := range installs {
+			ports := servicePorts(objs, m[1])
+			if ports == nil {
+				t.Errorf("%s: %q: %s installs no Service %s", doc, m[0], install, m[1])
+			} else if !slices.Contains(ports, m[2]) {
+				t.Errorf("%s: %q: %s's Service %s has ports %v", doc, m[0], install, m[1], ports)
+			}
+		}
 	}
 	clusterRoles := map[string]bool{}
 	for _, objs := range installs {
@@ -160,57 +186,38 @@ func TestQuickStartNamesExist(t *testing.T) {
 			clusterRoles[u.GetName()] = true
 		}
 	}
+	for _, m := range clusterRoleRe.FindAllStringSubmatch(text, -1) {
+		if !clusterRoles[m[1]] {
+			t.Errorf("%s: %q: no install has the ClusterRole %s", doc, m[0], m[1])
+		}
+	}
 	valuesYAML := string(read(t, "charts/heal8s/values.yaml"))
 	kustomized, err := yaml.Marshal(installs["config/default"])
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	for _, doc := range quickStartDocs {
-		text := joinContinuations(string(read(t, doc)))
-		for _, m := range portForwardRe.FindAllStringSubmatch(text, -1) {
-			for install, objs := range installs {
-				ports := servicePorts(objs, m[1])
-				if ports == nil {
-					t.Errorf("%s: %q: %s installs no Service %s", doc, m[0], install, m[1])
-				} else if !slices.Contains(ports, m[2]) {
-					t.Errorf("%s: %q: %s's Service %s has ports %v", doc, m[0], install, m[1], ports)
-				}
-			}
-		}
-		for _, m := range clusterRoleRe.FindAllStringSubmatch(text, -1) {
-			if !clusterRoles[m[1]] {
-				t.Errorf("%s: %q: no install has the ClusterRole %s", doc, m[0], m[1])
-			}
-		}
-		for _, m := range createSecretRe.FindAllStringSubmatch(text, -1) {
-			// A Secret the docs create is one an install refers to, a chart value names by
-			// default, or one the same page hands to the chart with --set.
-			name := m[1]
-			if !strings.Contains(string(kustomized), ": "+name+"\n") && !strings.Contains(valuesYAML, ": "+name+"\n") &&
-				!regexp.MustCompile(`--set \S+=`+regexp.QuoteMeta(name)+`\b`).MatchString(text) {
-				t.Errorf("%s: %q: nothing installed uses the Secret %s", doc, m[0], name)
-			}
+	for _, m := range createSecretRe.FindAllStringSubmatch(text, -1) {
+		// A Secret the docs create is one an install refers to, a chart value names by
+		// default, or one the same page hands to the chart with --set.
+		name := m[1]
+		if !strings.Contains(string(kustomized), ": "+name+"\n") && !strings.Contains(valuesYAML, ": "+name+"\n") &&
+			!regexp.MustCompile(`--set \S+=`+regexp.QuoteMeta(name)+`\b`).MatchString(text) {
+			t.Errorf("%s: %q: nothing installed uses the Secret %s", doc, m[0], name)
 		}
 	}
+}
 
-	// The receiver token Secret the quick start creates is the one every install mounts.
-	quick := joinContinuations(string(read(t, "docs/quick-start.md")))
+// checkReceiverTokenSecret: the receiver token Secret the quick start creates is the one
+// config/default and the bundle mount, and the one its helm install passes to the chart.
+func checkReceiverTokenSecret(t *testing.T, quick string, kustomized []*unstructured.Unstructured) {
+	t.Helper()
 	created := createSecretRe.FindStringSubmatch(quick)
 	if created == nil {
 		t.Fatal("docs/quick-start.md creates no Secret in heal8s-system")
 	}
-	for install, objs := range installs {
-		if install == "the chart" {
-			// The chart's default name is <release>-receiver-token; the quick start passes
-			// receiver.token.existingSecret, which TestQuickStartCommandsExist checks.
-			continue
-		}
-		pod := deployment(t, objs).Spec.Template.Spec
-		vol := volumeNamed(pod.Volumes, "receiver-token")
-		if vol == nil || vol.Secret == nil || vol.Secret.SecretName != created[1] {
-			t.Errorf("%s does not mount the receiver token Secret %s that the quick start creates", install, created[1])
-		}
+	vol := volumeNamed(deployment(t, kustomized).Spec.Template.Spec.Volumes, "receiver-token")
+	if vol == nil || vol.Secret == nil || vol.Secret.SecretName != created[1] {
+		t.Errorf("config/default does not mount the receiver token Secret %s that the quick start creates", created[1])
 	}
 	if !strings.Contains(quick, "receiver.token.existingSecret="+created[1]) {
 		t.Errorf("docs/quick-start.md: helm install does not pass receiver.token.existingSecret=%s", created[1])
@@ -219,10 +226,13 @@ func TestQuickStartNamesExist(t *testing.T) {
 	if !strings.Contains(csv, "secretName: "+created[1]+"\n") {
 		t.Errorf("the OLM bundle does not mount the receiver token Secret %s", created[1])
 	}
+}
 
-	// The Alertmanager example's receiver address is a Service and port of both installs.
-	am := string(read(t, "examples/alertmanager/alertmanager.yaml"))
-	url := receiverURLRe.FindStringSubmatch(am)
+// checkReceiverAddress: the Alertmanager example's receiver address is a Service and port of
+// every install.
+func checkReceiverAddress(t *testing.T, installs map[string][]*unstructured.Unstructured) {
+	t.Helper()
+	url := receiverURLRe.FindStringSubmatch(string(read(t, "examples/alertmanager/alertmanager.yaml")))
 	if url == nil {
 		t.Fatal("examples/alertmanager/alertmanager.yaml: no receiver url found")
 	}
@@ -234,8 +244,12 @@ func TestQuickStartNamesExist(t *testing.T) {
 			t.Errorf("examples/alertmanager/alertmanager.yaml: %s has no Service %s with port %s", install, url[1], url[3])
 		}
 	}
+}
 
-	// The Kubernetes version the quick start asks for serves what the installs render.
+// checkMinKubernetes: the Kubernetes version the quick start asks for serves what the installs
+// render.
+func checkMinKubernetes(t *testing.T, quick string, installs map[string][]*unstructured.Unstructured) {
+	t.Helper()
 	m := minKubeRe.FindStringSubmatch(quick)
 	if m == nil {
 		t.Fatal("docs/quick-start.md: no \"Kubernetes 1.N or later\"")
