@@ -459,6 +459,11 @@ func setupServers(mgr ctrl.Manager, o options, recorder *metrics.Recorder, table
 	if o.receiver.Insecure && o.receiver.TokenFile == "" {
 		setupLog.Info("WARNING: the Alertmanager receiver accepts alerts without a token (--receiver-insecure)")
 	}
+	// /readyz/receiver-token says whether alerts are accepted; the Deployments' probes exclude it
+	// so that the webhooks these pods serve stay up without a token (docs/operations.md).
+	if err := mgr.AddReadyzCheck(alertmanager.TokenCheckName, receiver.TokenCheck); err != nil {
+		return fmt.Errorf("setting up the receiver token check: %w", err)
+	}
 	var githubServer *http.Server
 	if o.githubWebhookSecretFile != "" {
 		sync := &controller.PullRequestSync{Client: mgr.GetClient()}

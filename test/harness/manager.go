@@ -139,7 +139,7 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 		GitLabWebhookURL: fmt.Sprintf("http://127.0.0.1:%d/webhook/gitlab", github),
 		MetricsURL:       fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics),
 		DashboardURL:     fmt.Sprintf("http://127.0.0.1:%d/", dashboard),
-		ProbeURL:         fmt.Sprintf("http://127.0.0.1:%d/readyz", probe),
+		ProbeURL:         fmt.Sprintf("http://127.0.0.1:%d/readyz?exclude=receiver-token", probe),
 	}
 	if err := WaitHTTP(ctx, m.ProbeURL, proc, 90*time.Second); err != nil {
 		_ = proc.Stop(5 * time.Second)

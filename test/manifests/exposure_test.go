@@ -37,6 +37,7 @@ const (
 	portMetrics       = 8443
 	portReceiver      = 9095
 	portGitHubWebhook = 9096
+	portGitLabWebhook = 9097
 	portWebhooks      = 9443
 )
 
@@ -150,19 +151,21 @@ func managerPodLabels(t *testing.T, objs []*unstructured.Unstructured) map[strin
 var everyone = []peer{fromMonitoring, fromPrometheus, fromIngress, fromOtherPod, fromInternet}
 
 // defaultExposure is the exposure docs/security.md promises: Alertmanager's namespace reaches
-// the receiver and nothing else does; anyone reaches GitHub's webhook and the admission webhooks;
-// the dashboard only from a namespace labelled for it; metrics only from a metrics=enabled
-// namespace.
-func defaultExposure(github bool) map[int32][]peer {
+// the receiver and nothing else does; anyone reaches GitHub's and GitLab's webhooks (when gitHooks:
+// served) and the admission webhooks; the dashboard only from a namespace labelled for it; metrics
+// only from a metrics=enabled namespace.
+func defaultExposure(gitHooks bool) map[int32][]peer {
 	want := map[int32][]peer{
 		portReceiver:      {fromMonitoring},
 		portGitHubWebhook: everyone,
+		portGitLabWebhook: everyone,
 		portWebhooks:      everyone,
 		portDashboard:     {fromIngress},
 		portMetrics:       {fromPrometheus},
 	}
-	if !github {
+	if !gitHooks {
 		want[portGitHubWebhook] = nil
+		want[portGitLabWebhook] = nil
 	}
 	return want
 }
@@ -200,8 +203,8 @@ func serviceFor(objs []*unstructured.Unstructured, targetPort string) *corev1.Se
 	return nil
 }
 
-// checkSeparatePorts holds that Alertmanager's receiver and GitHub's webhook are two Services
-// on two container ports, so each can be exposed (or not) on its own.
+// checkSeparatePorts holds that Alertmanager's receiver, GitHub's webhook and GitLab's webhook
+// are three Services on three container ports, so each can be exposed (or not) on its own.
 func checkSeparatePorts(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
 	g := NewWithT(t)
@@ -213,17 +216,25 @@ func checkSeparatePorts(t *testing.T, objs []*unstructured.Unstructured) {
 	}
 	g.Expect(ports).To(HaveKeyWithValue("receiver", BeEquivalentTo(portReceiver)))
 	g.Expect(ports).To(HaveKeyWithValue("github-webhook", BeEquivalentTo(portGitHubWebhook)))
+	g.Expect(ports).To(HaveKeyWithValue("gitlab-webhook", BeEquivalentTo(portGitLabWebhook)))
 	g.Expect(flagValue(c.Args, "--github-webhook-bind-address")).To(Equal(":" + strconv.Itoa(portGitHubWebhook)))
-	receiver, github := serviceFor(objs, "receiver"), serviceFor(objs, "github-webhook")
+	g.Expect(flagValue(c.Args, "--gitlab-webhook-bind-address")).To(Equal(":" + strconv.Itoa(portGitLabWebhook)))
+	receiver, github, gitlab := serviceFor(objs, "receiver"), serviceFor(objs, "github-webhook"), serviceFor(objs, "gitlab-webhook")
 	g.Expect(receiver).NotTo(BeNil(), "no Service for the receiver")
 	g.Expect(github).NotTo(BeNil(), "no Service for GitHub's webhook")
-	g.Expect(receiver.Name).NotTo(Equal(github.Name))
+	g.Expect(gitlab).NotTo(BeNil(), "no Service for GitLab's webhook")
+	g.Expect([]string{receiver.Name, github.Name, gitlab.Name}).To(HaveLen(3))
+	g.Expect(receiver.Name).NotTo(BeElementOf(github.Name, gitlab.Name))
+	g.Expect(github.Name).NotTo(Equal(gitlab.Name))
+	for _, p := range gitlab.Spec.Ports {
+		g.Expect(p.TargetPort.String()).To(Equal("gitlab-webhook"), "GitLab's Service exposes only GitLab's webhook")
+	}
 	for _, p := range receiver.Spec.Ports {
 		g.Expect(p.TargetPort.String()).To(Equal("receiver"), "the receiver's Service exposes only the receiver")
 	}
 }
 
-// checkEndpointsTLS holds that the receiver, GitHub's webhook and the dashboard serve HTTPS from a
+// checkEndpointsTLS holds that the receiver, GitHub's and GitLab's webhooks and the dashboard serve HTTPS from a
 // Secret that a cert-manager Certificate (certSecret's) issues for their Services' names.
 func checkEndpointsTLS(t *testing.T, objs []*unstructured.Unstructured, namespace string) {
 	t.Helper()
@@ -234,7 +245,8 @@ func checkEndpointsTLS(t *testing.T, objs []*unstructured.Unstructured, namespac
 	secrets := map[string]bool{}
 	targets := []string{}
 	for flag, target := range map[string]string{
-		"--receiver-cert-dir": "receiver", "--github-webhook-cert-dir": "github-webhook", "--dashboard-cert-dir": "dashboard",
+		"--receiver-cert-dir": "receiver", "--github-webhook-cert-dir": "github-webhook",
+		"--gitlab-webhook-cert-dir": "gitlab-webhook", "--dashboard-cert-dir": "dashboard",
 	} {
 		if serviceFor(objs, target) == nil {
 			g.Expect(flagValue(c.Args, flag)).To(BeEmpty(), "%s without a %s Service", flag, target)

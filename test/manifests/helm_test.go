@@ -120,6 +120,7 @@ func TestHelmTemplate(t *testing.T) {
 			g.Expect(byKind(objs, "Issuer")).To(HaveLen(1))
 			g.Expect(names(byKind(objs, "Certificate"))).To(ConsistOf("heal8s-serving-cert", "heal8s-endpoints-cert"))
 			g.Expect(serviceFor(objs, "github-webhook")).To(BeNil(), "no GitHub webhook without its secret")
+			g.Expect(serviceFor(objs, "gitlab-webhook")).To(BeNil(), "no GitLab webhook without its secret")
 			// The chart generates the receiver token Secret the Deployment mounts.
 			g.Expect(names(byKind(objs, "Secret"))).To(ContainElement("heal8s-receiver-token"))
 			g.Expect(byKind(objs, "CustomResourceDefinition")[0].GetAnnotations()).To(
@@ -141,7 +142,7 @@ func TestHelmTemplate(t *testing.T) {
 			byName := peer{name: "the namespace named monitoring", namespace: "monitoring",
 				nsLabels: map[string]string{"kubernetes.io/metadata.name": "monitoring"}}
 			checkNetworkPolicies(t, objs, "ops-tools", map[int32][]peer{
-				portReceiver: {byName}, portGitHubWebhook: everyone, 10443: everyone, 8090: nil, portMetrics: {fromPrometheus},
+				portReceiver: {byName}, portGitHubWebhook: everyone, portGitLabWebhook: everyone, 10443: everyone, 8090: nil, portMetrics: {fromPrometheus},
 				portWebhooks: nil, portDashboard: nil,
 			})
 			g.Expect(admits(t, objs, "ops-tools", managerPodLabels(t, objs), portReceiver, fromMonitoring)).To(BeFalse(),
@@ -162,12 +163,18 @@ func TestHelmTemplate(t *testing.T) {
 			g.Expect(c.Args).To(ContainElements("--enable-http2", "--metrics-secure=false", "--zap-log-level=debug",
 				"--webhook-port=10443", "--dashboard-bind-address=:8090",
 				"--receiver-cert-dir=/etc/heal8s/receiver-tls",
-				"--github-webhook-secret-file=/etc/heal8s/github-webhook/secret", "--github-webhook-bind-address=:9096"))
-			g.Expect(c.Args).NotTo(ContainElements(HavePrefix("--dashboard-cert-dir"), HavePrefix("--github-webhook-cert-dir")),
+				"--github-webhook-secret-file=/etc/heal8s/github-webhook/secret", "--github-webhook-bind-address=:9096",
+				"--gitlab-webhook-secret-file=/etc/heal8s/gitlab-webhook/secret", "--gitlab-webhook-bind-address=:9097"))
+			g.Expect(c.Args).NotTo(ContainElements(HavePrefix("--dashboard-cert-dir"), HavePrefix("--github-webhook-cert-dir"),
+				HavePrefix("--gitlab-webhook-cert-dir")),
 				"without cert-manager only the receiver's own tlsSecret serves TLS")
 			gh := serviceFor(objs, "github-webhook")
 			g.Expect(gh.Spec.Type).To(Equal(corev1.ServiceTypeLoadBalancer))
 			g.Expect(gh.Annotations).To(HaveKeyWithValue("example.com/public", "true"))
+			gl := serviceFor(objs, "gitlab-webhook")
+			g.Expect(gl.Spec.Type).To(Equal(corev1.ServiceTypeNodePort))
+			g.Expect(volumeNamed(pod.Volumes, "gitlab-webhook").Secret.SecretName).To(Equal("gitlab-webhook-token"))
+			g.Expect(volumeNamed(pod.Volumes, "gitlab-webhook").Secret.Items[0].Key).To(Equal("token"))
 			g.Expect(c.Args).To(ContainElements("--protected-namespaces=kube-*,monitoring", "--cluster-name=prod-eu-1",
 				"--default-service-account=heal8s-fixer", "--git-hosts=github.com,ghe.example.com"))
 			for _, s := range byKind(objs, "Secret") {

@@ -28,6 +28,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/heal8s/heal8s/internal/alertmanager"
 )
 
 // operatorNamespace is where config/default installs heal8s.
@@ -140,7 +142,8 @@ func checkManagerDeployment(t *testing.T, u *unstructured.Unstructured) {
 	g.Expect(mgr.LivenessProbe).NotTo(BeNil())
 	g.Expect(mgr.LivenessProbe.HTTPGet.Path).To(Equal("/healthz"))
 	g.Expect(mgr.ReadinessProbe).NotTo(BeNil())
-	g.Expect(mgr.ReadinessProbe.HTTPGet.Path).To(Equal("/readyz"))
+	g.Expect(mgr.ReadinessProbe.HTTPGet.Path).To(Equal("/readyz?exclude="+alertmanager.TokenCheckName),
+		"the webhooks stay up without the receiver token")
 	g.Expect(mgr.Resources.Requests).To(HaveKey(corev1.ResourceMemory))
 	g.Expect(mgr.Resources.Limits).To(HaveKey(corev1.ResourceMemory))
 
@@ -168,7 +171,7 @@ func checkManagerDeployment(t *testing.T, u *unstructured.Unstructured) {
 		ports[strconv.Itoa(int(p.ContainerPort))] = true
 	}
 	for _, flag := range []string{"--health-probe-bind-address", "--receiver-bind-address",
-		"--github-webhook-bind-address", "--metrics-bind-address", "--webhook-port", "--dashboard-bind-address"} {
+		"--github-webhook-bind-address", "--gitlab-webhook-bind-address", "--metrics-bind-address", "--webhook-port", "--dashboard-bind-address"} {
 		port := strings.TrimPrefix(flagValue(mgr.Args, flag), ":")
 		if port != "" && port != "0" {
 			g.Expect(ports).To(HaveKey(port), "%s=%s is not a declared container port", flag, port)

@@ -60,6 +60,8 @@ type env struct {
 	client client.Client
 	scheme *k8sruntime.Scheme
 	root   string
+	// kubeconfig is a file with a cluster-admin kubeconfig of the API server, for helm.
+	kubeconfig string
 	// inputs reads the tools' inputs once, inside m.Run where go test records opened files.
 	inputs sync.Once
 }
@@ -113,8 +115,35 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("creating client: %w", err)
 	}
-	suite = &env{client: c, scheme: scheme, root: root}
+	kubeconfig, err := writeKubeconfig(te)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = os.RemoveAll(filepath.Dir(kubeconfig)) }()
+	suite = &env{client: c, scheme: scheme, root: root, kubeconfig: kubeconfig}
 	return m.Run(), nil
+}
+
+// writeKubeconfig writes a kubeconfig of a cluster-admin user of te's API server into a new
+// temporary directory, for tools (helm) that run as other processes.
+func writeKubeconfig(te *envtest.Environment) (string, error) {
+	user, err := te.AddUser(envtest.User{Name: "heal8s-manifests-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", fmt.Errorf("adding an admin user to envtest: %w", err)
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("writing the admin user's kubeconfig: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "heal8s-manifests-")
+	if err != nil {
+		return "", fmt.Errorf("creating a directory for the kubeconfig: %w", err)
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		return "", fmt.Errorf("writing the kubeconfig: %w", err)
+	}
+	return path, nil
 }
 
 // newScheme is the project's scheme (what cmd/main.go registers) plus the CRD type, so rendered

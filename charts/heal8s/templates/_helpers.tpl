@@ -64,7 +64,11 @@ control-plane: controller-manager
 {{- end }}
 
 {{- define "heal8s.webhookCertSecretName" -}}
+{{- if and .Values.webhook.existingCertSecret (not .Values.webhook.certManager.enabled) }}
+{{- .Values.webhook.existingCertSecret }}
+{{- else }}
 {{- printf "%s-webhook-server-cert" (include "heal8s.fullname" .) }}
+{{- end }}
 {{- end }}
 
 {{- define "heal8s.receiverTokenSecretName" -}}
@@ -79,12 +83,20 @@ control-plane: controller-manager
 {{- if or .Values.github.webhookSecret.existingSecret .Values.github.webhookSecret.value }}true{{- end }}
 {{- end }}
 
+{{- define "heal8s.gitlabWebhookSecretName" -}}
+{{- default (printf "%s-gitlab-webhook" (include "heal8s.fullname" .)) .Values.gitlab.webhookSecret.existingSecret }}
+{{- end }}
+
+{{- define "heal8s.gitlabWebhookEnabled" -}}
+{{- if or .Values.gitlab.webhookSecret.existingSecret .Values.gitlab.webhookSecret.value }}true{{- end }}
+{{- end }}
+
 {{/* The cert-manager Certificate that serves the webhooks, as <namespace>/<name> for the CA injector. */}}
 {{- define "heal8s.servingCertRef" -}}
 {{- printf "%s/%s-serving-cert" .Release.Namespace (include "heal8s.fullname" .) }}
 {{- end }}
 
-{{/* Whether the receiver, GitHub's webhook and the dashboard serve HTTPS from the chart's cert-manager Certificate. */}}
+{{/* Whether the receiver, GitHub's and GitLab's webhooks and the dashboard serve HTTPS from the chart's cert-manager Certificate. */}}
 {{- define "heal8s.endpointsTLS" -}}
 {{- if and .Values.endpointsTLS.enabled .Values.webhook.certManager.enabled }}true{{- end }}
 {{- end }}
