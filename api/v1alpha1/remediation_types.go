@@ -113,6 +113,7 @@ type RemediationStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=rem,categories=heal8s
 // +kubebuilder:deprecatedversion:warning="heal8s.io/v1alpha1 Remediation is deprecated; use heal8s.io/v1beta1"
+// +kubebuilder:unservedversion
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Action",type=string,JSONPath=`.spec.action`
 // +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.spec.target.kind`
@@ -120,8 +121,10 @@ type RemediationStatus struct {
 // +kubebuilder:printcolumn:name="Pull Request",type=string,JSONPath=`.status.prURL`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
-// Remediation is v1alpha1's shape of a remediation, served for clients written against it.
-// v1beta1 is the storage version; what this version cannot hold is kept in an annotation.
+// Remediation is v1alpha1's shape of a remediation. The API server no longer serves it
+// (docs/api-versions.md); the CRD keeps it, unserved, so objects an early install stored in it
+// are still read, converted to v1beta1 (the storage version) by the conversion webhook. What
+// this version cannot hold is kept in an annotation.
 type Remediation struct {
 	metav1.TypeMeta `json:",inline"`
 

@@ -88,10 +88,12 @@ type RemediationPolicyStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=rempol,categories=heal8s
 // +kubebuilder:deprecatedversion:warning="heal8s.io/v1alpha1 RemediationPolicy is deprecated; use heal8s.io/v1beta1"
+// +kubebuilder:unservedversion
 // +kubebuilder:printcolumn:name="Strategy",type=string,JSONPath=`.spec.strategy`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
-// RemediationPolicy is v1alpha1's shape of a policy, served for clients written against it.
+// RemediationPolicy is v1alpha1's shape of a policy. The API server no longer serves it
+// (docs/api-versions.md); kubectl heal8s still reads it from files and converts it.
 type RemediationPolicy struct {
 	metav1.TypeMeta `json:",inline"`
 

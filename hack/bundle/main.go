@@ -363,8 +363,8 @@ func fillMetadata(csv *operatorsv1alpha1.ClusterServiceVersion, o options, sampl
 	// Any earlier version upgrades straight to this one (no replaces chain to walk).
 	csv.Annotations["olm.skipRange"] = "<" + o.version
 	// alm-examples are what a user creates: v1beta1 RemediationPolicies and Notifiers. heal8s
-	// creates the Remediations itself (internal-objects in the base CSV), and v1alpha1 is
-	// deprecated.
+	// creates the Remediations itself (internal-objects in the base CSV), and v1alpha1 is not
+	// served (docs/api-versions.md).
 	examples := make([]map[string]any, 0, len(samples))
 	for _, s := range samples {
 		if (s.GetKind() != "RemediationPolicy" && s.GetKind() != "Notifier") || s.GetAPIVersion() != "heal8s.io/v1beta1" {

@@ -211,7 +211,7 @@ func run(ctx context.Context, o options) (err error) {
 	say("export KUBECONFIG=%s", st.ControlPlane.Kubeconfig)
 	say("%s get remediationpolicies,remediations -A     # short names: rempol, rem", kubectl)
 	say("%s describe remediation -n %s                  # status, plan and Events", kubectl, appNamespace)
-	say("%s get remediations.v1alpha1.heal8s.io -A -o yaml  # the seed's shape, converted", kubectl)
+	say("%s get remediations -n %s -o yaml              # the whole object: plan, history, pull request", kubectl, appNamespace)
 	say("open %s and paste the token in %s   # the dashboard", st.Manager.DashboardURL, dashboardToken)
 	say("%s -n %s create token %s   # another dashboard token", kubectl, operatorNamespace, harness.DashboardViewer)
 	say("logs: %s", filepath.Dir(st.Manager.Log))

@@ -253,7 +253,7 @@ func decodeDocument(where string, doc []byte) ([]*v1beta1.RemediationPolicy, []s
 		notes = append(notes, fmt.Sprintf("%s: RemediationPolicy %s converted from %s to %s", where, tm.Metadata.Name, gv,
 			v1beta1.GroupVersion))
 	default:
-		return nil, nil, fmt.Errorf("reading policies from %s: RemediationPolicy %s has apiVersion %s; heal8s serves %s and %s",
+		return nil, nil, fmt.Errorf("reading policies from %s: RemediationPolicy %s has apiVersion %s; kubectl heal8s reads %s and %s",
 			where, tm.Metadata.Name, gv, v1beta1.GroupVersion, v1alpha1.GroupVersion)
 	}
 	p.APIVersion, p.Kind = v1beta1.GroupVersion.String(), policyKind

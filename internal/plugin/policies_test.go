@@ -236,9 +236,9 @@ func TestLoadPoliciesErrors(t *testing.T) {
 			want:    []string{"bad.yaml: document 1", "RemediationPolicy kps", `unknown field "spec.rules[0].matcher"`},
 		},
 		{
-			name:    "a version heal8s does not serve",
+			name:    "a version kubectl heal8s does not read",
 			content: strings.Replace(v1beta1Policy, "heal8s.io/v1beta1", "heal8s.io/v2", 1),
-			want:    []string{"apiVersion heal8s.io/v2", "heal8s serves heal8s.io/v1beta1 and heal8s.io/v1alpha1"},
+			want:    []string{"apiVersion heal8s.io/v2", "kubectl heal8s reads heal8s.io/v1beta1 and heal8s.io/v1alpha1"},
 		},
 		{
 			name:    "no name",

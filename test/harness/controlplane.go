@@ -79,7 +79,9 @@ type ControlPlane struct {
 	kcm *Process
 }
 
-// NewScheme is the scheme heal8s's own objects and the built-in ones decode with.
+// NewScheme is the scheme heal8s's own objects and the built-in ones decode with. It keeps the
+// unserved v1alpha1 because envtest reads the scheme to point each CRD's conversion at the
+// manager's webhook, as config/crd does in a cluster.
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1beta1.AddToScheme, v1alpha1.AddToScheme} {

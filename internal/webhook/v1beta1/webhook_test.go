@@ -33,7 +33,6 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/heal8s/heal8s/api/v1alpha1"
 	"github.com/heal8s/heal8s/api/v1beta1"
 )
 
@@ -105,39 +104,6 @@ var _ = Describe("RemediationPolicy webhooks", func() {
 		p.Namespace = suiteOperatorNamespace
 		p.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
-	})
-
-	It("converts a v1alpha1 policy written through the API to v1beta1 and back", func() {
-		seed := &v1alpha1.RemediationPolicy{
-			ObjectMeta: metav1.ObjectMeta{Name: "seed", Namespace: ns},
-			Spec: v1alpha1.RemediationPolicySpec{
-				Strategy: "Direct",
-				Rules: []v1alpha1.Rule{{Name: "oom", AlertName: "KubePodOOMKilled", Action: "IncreaseMemory",
-					Params: map[string]string{"percent": "50"}}},
-			},
-		}
-		Expect(k8sClient.Create(ctx, seed)).To(Succeed())
-
-		hub := &v1beta1.RemediationPolicy{}
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(seed), hub)).To(Succeed())
-		Expect(hub.Spec.Rules[0].Matchers).To(Equal([]string{`alertname="KubePodOOMKilled"`}))
-		Expect(*hub.Spec.Rules[0].Action.IncreaseMemory.Percent).To(BeEquivalentTo(50))
-		Expect(hub.Spec.Rules[0].Action.IncreaseMemory.Max.String()).To(Equal("2Gi"), "defaulted on the way in")
-
-		By("writing v1beta1 with what v1alpha1 cannot hold and reading it as v1alpha1, then v1beta1 again")
-		hub.Spec.Rules[0].Matchers = append(hub.Spec.Rules[0].Matchers, `severity="critical"`)
-		Expect(k8sClient.Update(ctx, hub)).To(Succeed())
-		spoke := &v1alpha1.RemediationPolicy{}
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(seed), spoke)).To(Succeed())
-		Expect(spoke.Spec.Rules[0].Action).To(Equal("IncreaseMemory"))
-		Expect(spoke.Annotations).To(HaveKey(v1alpha1.AnnotationHubData))
-
-		spoke.Labels = map[string]string{"touched": "yes"}
-		Expect(k8sClient.Update(ctx, spoke)).To(Succeed())
-		again := &v1beta1.RemediationPolicy{}
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(seed), again)).To(Succeed())
-		Expect(again.Spec.Rules[0].Matchers).To(HaveLen(2), "a v1alpha1 round trip keeps the second matcher")
-		Expect(again.Annotations).NotTo(HaveKey(v1alpha1.AnnotationHubData))
 	})
 })
 
@@ -211,32 +177,6 @@ var _ = Describe("Remediation webhooks", func() {
 		Entry("empty action union", func(r *v1beta1.Remediation) { r.Spec.Action = v1beta1.Action{} }, "spec.action"),
 		Entry("wrong apiVersion for the kind", func(r *v1beta1.Remediation) { r.Spec.Target.APIVersion = "apps/v1beta2" }, "spec.target.apiVersion"),
 	)
-
-	It("converts a v1beta1 Remediation to v1alpha1 and a v1alpha1 one to v1beta1", func() {
-		r := remediationIn(ns)
-		r.Spec.Alert.GeneratorURL = "http://prometheus/graph"
-		Expect(k8sClient.Create(ctx, r)).To(Succeed())
-		spoke := &v1alpha1.Remediation{}
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(r), spoke)).To(Succeed())
-		Expect(spoke.Spec.Action).To(Equal("ScaleUp"))
-		Expect(spoke.Spec.Params).To(HaveKeyWithValue("maxReplicas", "10"))
-		Expect(spoke.Spec.Target.Name).To(Equal("web"))
-
-		seed := &v1alpha1.Remediation{
-			ObjectMeta: metav1.ObjectMeta{Name: "seed", Namespace: ns},
-			Spec: v1alpha1.RemediationSpec{
-				Policy: "p", Rule: "hpa", AlertName: "KubeHpaMaxedOut", Fingerprint: "abc",
-				Target: v1alpha1.Target{Kind: "HorizontalPodAutoscaler", Name: "web", Namespace: ns},
-				Action: "ScaleUp", Params: map[string]string{"maxReplicas": "7"}, Strategy: "DryRun",
-			},
-		}
-		Expect(k8sClient.Create(ctx, seed)).To(Succeed())
-		hub := &v1beta1.Remediation{}
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(seed), hub)).To(Succeed())
-		Expect(hub.Spec.PolicyRef.Namespace).To(Equal(ns), "defaulted to the Remediation's namespace")
-		Expect(hub.Spec.Target.APIVersion).To(Equal("autoscaling/v2"))
-		Expect(*hub.Spec.Action.ScaleUp.MaxReplicas).To(BeEquivalentTo(7))
-	})
 })
 
 var _ = Describe("config/samples", func() {
