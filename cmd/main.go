@@ -200,8 +200,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"How often the open pull requests of each repository are listed from GitHub (one conditional request per repository), for when no webhook reports them.")
 	fs.StringVar(&o.defaultServiceAccount, "default-service-account", "",
 		"A ServiceAccount name: the Direct patches of a policy outside the operator namespace that names no spec.serviceAccountName are made with the rights of this ServiceAccount of the policy's namespace (impersonated). Empty uses heal8s's own rights.")
-	fs.IntVar(&o.remediationWorkers, "remediation-workers", 16,
-		"How many Remediations are reconciled at once (a reconcile mostly waits for the API server, so more workers overlap those waits). Safety budgets stay exact at any number: a Remediation leaving Pending reserves its place under a per-target and per-policy lock.")
+	fs.IntVar(&o.remediationWorkers, "remediation-workers", 4,
+		"How many Remediations are reconciled at once (a reconcile mostly waits for the API server, so more workers overlap those waits, but their status writes compete with the receiver's creates; raise it where the API server has headroom). Safety budgets stay exact at any number: a Remediation leaving Pending reserves its place under a per-target and per-policy lock.")
 	fs.DurationVar(&o.reconcileTimeout, "reconcile-timeout", 3*time.Minute,
 		"The longest one reconcile of any controller may take; past it its context ends and the object is retried with backoff (a hung Git host or API call cannot hold a worker).")
 	fs.DurationVar(&o.stableAfter, "stable-after", 0,
