@@ -115,7 +115,7 @@ func (b *bench) memory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cluster := fmt.Sprintf("%d Remediations, %d Deployments, %d ReplicaSets, %d Pods; a pod alert and a rollbackImage policy made the manager watch Pods and ReplicaSets",
+	cluster := fmt.Sprintf("%d Remediations, %d Deployments, %d ReplicaSets, %d Pods; a pod alert and a rollbackImage policy made the manager read Pods and ReplicaSets (from the API server, uncached: see the watches listed at the end)",
 		len(have.Items), len(deps.Items), len(rss.Items), len(pods.Items))
 	if b.o.memLimit != "" {
 		cluster += "; the manager ran with GOMEMLIMIT=" + b.o.memLimit
