@@ -63,6 +63,23 @@ import (
 // manager's requeues still run in real time.
 type shiftClock struct{ offset atomic.Int64 }
 
+// createRevisions creates two ReplicaSets owned by d, revisions 1 (image example.test/app:v1) and
+// 2 (example.test/app:v2), named NAME-1 and NAME-2 and labelled app=NAME, as a Deployment's
+// rollouts leave them: the history the rollback planner reads.
+func createRevisions(ctx context.Context, d *appsv1.Deployment, name string) {
+	GinkgoHelper()
+	for rev, image := range map[string]string{"1": "example.test/app:v1", "2": "example.test/app:v2"} {
+		rs := &appsv1.ReplicaSet{
+			ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: name + "-" + rev, Labels: map[string]string{"app": name},
+				Annotations:     map[string]string{actions.RevisionAnnotation: rev},
+				OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
+			Spec: appsv1.ReplicaSetSpec{Selector: d.Spec.Selector, Template: *d.Spec.Template.DeepCopy()},
+		}
+		rs.Spec.Template.Spec.Containers[0].Image = image
+		Expect(k8sClient.Create(ctx, rs)).To(Succeed())
+	}
+}
+
 func (c *shiftClock) Now() time.Time                  { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *shiftClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
 func (c *shiftClock) Advance(d time.Duration)         { c.offset.Add(int64(d)) }
@@ -640,17 +657,7 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		})
 
 		It("RollbackImage: puts back the image of the newest earlier ReplicaSet", func() {
-			d := deployment("web", nil)
-			for rev, image := range map[string]string{"1": "example.test/app:v1", "2": "example.test/app:v2"} {
-				rs := &appsv1.ReplicaSet{
-					ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web-" + rev, Labels: map[string]string{"app": "web"},
-						Annotations:     map[string]string{actions.RevisionAnnotation: rev},
-						OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
-					Spec: appsv1.ReplicaSetSpec{Selector: d.Spec.Selector, Template: *d.Spec.Template.DeepCopy()},
-				}
-				rs.Spec.Template.Spec.Containers[0].Image = image
-				Expect(k8sClient.Create(ctx, rs)).To(Succeed())
-			}
+			createRevisions(ctx, deployment("web", nil), "web")
 			policy(v1beta1.StrategyDirect, nil)
 			Expect(k8sClient.Create(ctx, newRemediation("rollback-1", v1beta1.Action{RollbackImage: &v1beta1.RollbackImageAction{}}, v1beta1.StrategyDirect, "web"))).To(Succeed())
 			heal("rollback-1", "web")
@@ -778,17 +785,7 @@ var _ = Describe("Remediation controller", Ordered, func() {
 		Expect(*liveDeployment("scale").Spec.Replicas).To(Equal(int32(3)))
 		unchanged("scale", before, func(d *appsv1.Deployment) { d.Spec.Replicas = before.Spec.Replicas })
 
-		d := rich("roll")
-		for rev, image := range map[string]string{"1": "example.test/app:v1", "2": "example.test/app:v2"} {
-			rs := &appsv1.ReplicaSet{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "roll-" + rev, Labels: map[string]string{"app": "roll"},
-					Annotations:     map[string]string{actions.RevisionAnnotation: rev},
-					OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
-				Spec: appsv1.ReplicaSetSpec{Selector: d.Spec.Selector, Template: *d.Spec.Template.DeepCopy()},
-			}
-			rs.Spec.Template.Spec.Containers[0].Image = image
-			Expect(k8sClient.Create(ctx, rs)).To(Succeed())
-		}
+		createRevisions(ctx, rich("roll"), "roll")
 		before = liveDeployment("roll")
 		Expect(k8sClient.Create(ctx, newRemediation("rollback-rich", v1beta1.Action{RollbackImage: &v1beta1.RollbackImageAction{}}, v1beta1.StrategyDirect, "roll"))).To(Succeed())
 		heal("rollback-rich", "roll")
